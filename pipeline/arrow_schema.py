@@ -1,0 +1,36 @@
+"""Arrow schemas derived from the JSON Schemas, so Parquet columns never restate record shapes."""
+import functools
+
+import pyarrow as pa
+
+from .schemas import load_schema, resolver
+
+_SCALARS = {"integer": pa.int64(), "number": pa.float64(), "boolean": pa.bool_()}
+
+
+def _arrow_type(schema: dict, res) -> pa.DataType:
+    if "$ref" in schema:
+        resolved = res.lookup(schema["$ref"])
+        return _arrow_type(resolved.contents, resolved.resolver)
+    if "enum" in schema:
+        return pa.string()
+    declared = schema.get("type")
+    types = [t for t in (declared if isinstance(declared, list) else [declared]) if t != "null"]
+    if len(types) != 1:
+        raise TypeError(f"no single Arrow type for JSON Schema type {declared!r}")
+    kind = types[0]
+    if kind == "string":
+        return pa.binary() if schema.get("contentEncoding") == "base64" else pa.string()
+    if kind == "array":
+        return pa.list_(_arrow_type(schema["items"], res))
+    if kind == "object":
+        return pa.struct([pa.field(name, _arrow_type(sub, res)) for name, sub in schema["properties"].items()])
+    return _SCALARS[kind]
+
+
+@functools.lru_cache(maxsize=None)
+def arrow_schema(name: str) -> pa.Schema:
+    """The Arrow schema of records of JSON Schema ``name`` (columns in the schema's order)."""
+    schema = load_schema(name)
+    res = resolver(name)
+    return pa.schema([pa.field(key, _arrow_type(sub, res)) for key, sub in schema["properties"].items()])

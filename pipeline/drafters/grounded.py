@@ -1,0 +1,54 @@
+"""The offline drafter: questions computed from metadata by each task's templates."""
+import inspect
+import random
+
+from ..records import content_id
+from ..tasks import TASKS
+from ..tasks.base import TaskContext
+from . import Drafted, DraftRejected
+from .options import label_options
+
+
+def _task_context(context, images) -> TaskContext:
+    return TaskContext(task=context.task,
+                       metadata=tuple(slot.image.metadata for slot in context.images),
+                       transforms=tuple(slot.transform for slot in context.images),
+                       sizes=tuple((im["width"], im["height"]) for im in images))
+
+
+def to_draft(question, options, answer_label) -> dict:
+    return {"question": question.text, "options": options, "answer": answer_label,
+            "reasoning": {"summary": question.summary, "captions": list(question.captions),
+                          "text2region": list(question.text2region),
+                          "region2region": list(question.region2region),
+                          "conclusion": f"{question.rationale} Answer: {answer_label}"}}
+
+
+class GroundedDrafter:
+    name = "grounded"
+
+    def __init__(self, seed: int):
+        self.seed = seed
+        self.code_hashes = {}
+
+    def setup(self):
+        # The "prompt" of this drafter is its task module's code: hash it, so provenance says
+        # which version of the templates wrote a sample.
+        self.code_hashes = {task_id: content_id(inspect.getsource(inspect.getmodule(task.templates[0])), length=12)
+                            for task_id, task in TASKS.items()}
+
+    def draft(self, context, images) -> Drafted:
+        task = TASKS[context.task]
+        ctx = _task_context(context, images)
+        rng = random.Random(content_id("templates", self.seed, context.id))
+        for template in rng.sample(task.templates, len(task.templates)):
+            question = template(ctx, rng)
+            if question is not None:
+                break
+        else:
+            raise DraftRejected("no_grounded_question",
+                                f"no {context.task} template can be answered from this context's metadata")
+        options, label = label_options(question.answer, question.distractors, self.seed, context.id)
+        return Drafted(draft=to_draft(question, options, label), drafter=self.name, template=question.template, model=None,
+                       prompt_id=f"grounded/{context.task}", prompt_hash=self.code_hashes[context.task],
+                       verified=True, method=question.verified_by)

@@ -1,0 +1,102 @@
+"""GroupContexts: per task, turn kept images into contexts of about six images.
+
+Deterministic under the seed. Splits are decided per source group (sequence, group key, or the
+image itself), before any task is considered, so an image and everything grouped with it land
+in one split whichever tasks use them.
+"""
+import math
+import random
+
+import apache_beam as beam
+from apache_beam.metrics import Metrics
+
+from .records import Context, ContextImage, content_id
+from .tasks import TASKS
+
+
+def split_of(image, seed: int, test_fraction: float) -> str:
+    key = image.metadata.get("sequence") or image.metadata.get("group") or image.id
+    return "test" if int(content_id("split", seed, key), 16) / 16 ** 16 < test_fraction else "train"
+
+
+def chunk_sizes(n: int, target: int, low: int, high: int) -> list:
+    """Sizes of the contexts ``n`` images make: near ``target``, each within [low, high]."""
+    if n < low:
+        return []
+    k = max(1, round(n / target))
+    while math.ceil(n / k) > high:
+        k += 1
+    while k > 1 and n // k < low:
+        k -= 1
+    return [n // k + (1 if i < n % k else 0) for i in range(k)]
+
+
+def _group_key(task, image) -> str:
+    if task.grouping == "single":
+        return image.id
+    if task.grouping == "sequence":
+        return image.metadata["sequence"]
+    return image.metadata.get("group") or f"source:{image.source}"
+
+
+def _eligible(task, image, sources: dict) -> bool:
+    listed = image.metadata.get("tasks")
+    return (sources[image.source].feeds(task.id) and (not listed or task.id in listed)
+            and (task.grouping != "sequence" or "sequence" in image.metadata)
+            and task.needs(image.metadata))
+
+
+class KeyByTaskGroup(beam.DoFn):
+    def __init__(self, sources: dict, seed: int, test_fraction: float):
+        self.sources, self.seed, self.test_fraction = sources, seed, test_fraction
+
+    def process(self, image):
+        split = split_of(image, self.seed, self.test_fraction)
+        for task in TASKS.values():
+            if _eligible(task, image, self.sources):
+                yield (task.id, split, _group_key(task, image)), image
+
+
+class MakeContexts(beam.DoFn):
+    def __init__(self, seed: int, grouping: dict):
+        self.seed, self.grouping = seed, grouping
+        self.unused = Metrics.counter("group_contexts", "images_unused")
+
+    def _slots(self, task, group: str, images: list) -> list:
+        """Lists of ContextImage, one list per context."""
+        if task.grouping == "single":
+            image = images[0]
+            rng = random.Random(content_id("derive", self.seed, task.id, image.id))
+            return [[ContextImage(image, t) for t in task.derive(image, rng)]]
+        if task.grouping == "sequence":
+            ordered = sorted(images, key=lambda im: (im.metadata.get("order", 0), im.metadata.get("timestamp", 0), im.uri))
+        else:
+            ordered = sorted(images, key=lambda im: content_id("shuffle", self.seed, group, im.id))
+        low = task.min_images or self.grouping["min_images"]
+        sizes = chunk_sizes(len(ordered), self.grouping["target_images"], low, self.grouping["max_images"])
+        self.unused.inc(len(ordered) - sum(sizes))
+        starts = [sum(sizes[:i]) for i in range(len(sizes))]
+        return [[ContextImage(im) for im in ordered[s:s + n]] for s, n in zip(starts, sizes)]
+
+    def process(self, keyed):
+        (task_id, split, group), images = keyed
+        task = TASKS[task_id]
+        images = sorted(images, key=lambda im: im.uri)
+        for slots in self._slots(task, group, images):
+            members = [(slot.image.id, slot.transform) for slot in slots]
+            yield Context(id=content_id(task_id, split, group, members, self.grouping, self.seed),
+                          task=task_id, split=split, group=group, images=tuple(slots))
+
+
+class GroupContexts(beam.PTransform):
+    """Kept HashedImage -> Context."""
+
+    def __init__(self, sources: dict, seed: int, grouping: dict):
+        super().__init__()
+        self.sources, self.seed, self.grouping = dict(sources), seed, dict(grouping)
+
+    def expand(self, images):
+        return (images
+                | "KeyByTaskGroup" >> beam.ParDo(KeyByTaskGroup(self.sources, self.seed, self.grouping["test_fraction"]))
+                | "CollectGroups" >> beam.GroupByKey()
+                | "MakeContexts" >> beam.ParDo(MakeContexts(self.seed, self.grouping)))

@@ -1,0 +1,114 @@
+"""Reading ``data_manifest.yaml``: validated against its schema before any work starts."""
+import copy
+import dataclasses
+import posixpath
+
+import yaml
+from apache_beam.io.filesystems import FileSystems
+
+from .schemas import load_schema, validator
+
+
+class ManifestError(ValueError):
+    """A manifest that cannot be built from; the message is one line naming the key."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Source:
+    name: str
+    kind: str
+    location: str
+    licence: str
+    attribution: str
+    dedup_scope: str
+    tasks: tuple
+
+    def feeds(self, task: str) -> bool:
+        return not self.tasks or task in self.tasks
+
+
+@dataclasses.dataclass(frozen=True)
+class Manifest:
+    name: str
+    seed: int
+    sources: tuple
+    decode: dict
+    dedup: dict
+    grouping: dict
+    drafter: dict
+    difficulty: dict
+    output: dict
+
+    def source(self, name: str) -> Source:
+        return next(s for s in self.sources if s.name == name)
+
+
+def _path_of(error) -> str:
+    parts = [str(p) for p in error.absolute_path]
+    return ".".join(parts) if parts else "(top level)"
+
+
+def _describe(error) -> str:
+    """One line naming the offending key, e.g. ``sources.0: unknown key 'licnce'``."""
+    if error.validator == "additionalProperties":
+        extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+        allowed = ", ".join(sorted(error.schema.get("properties", {})))
+        return f"{_path_of(error)}: unknown key {extra[0]!r} (allowed: {allowed})"
+    return f"{_path_of(error)}: {error.message}"
+
+
+def _with_defaults(section: str, given: dict) -> dict:
+    props = load_schema("manifest")["properties"][section]["properties"]
+    return {key: given.get(key, spec.get("default")) for key, spec in props.items()}
+
+
+def _absolute(location: str, base: str) -> str:
+    if "://" in location or posixpath.isabs(location):
+        return location
+    return posixpath.normpath(posixpath.join(base, location))
+
+
+def parse_manifest(data, base_dir: str) -> Manifest:
+    """Validate ``data`` (the parsed YAML) and fill in the schema's defaults."""
+    if not isinstance(data, dict):
+        raise ManifestError("manifest: the top level must be a mapping with a 'sources' list")
+    errors = sorted(validator("manifest").iter_errors(data), key=lambda e: list(e.absolute_path))
+    if errors:
+        raise ManifestError(_describe(errors[0]))
+    names = [s["name"] for s in data["sources"]]
+    duplicated = sorted({n for n in names if names.count(n) > 1})
+    if duplicated:
+        raise ManifestError(f"sources: source name {duplicated[0]!r} is used twice")
+    scope_default = load_schema("manifest")["$defs"]["source"]["properties"]["dedup_scope"]["default"]
+    sources = tuple(
+        Source(name=s["name"], kind=s["kind"], location=_absolute(s["location"], base_dir),
+               licence=s["licence"], attribution=s["attribution"],
+               dedup_scope=s.get("dedup_scope", scope_default), tasks=tuple(s.get("tasks", ())))
+        for s in data["sources"])
+    grouping = _with_defaults("grouping", data.get("grouping", {}))
+    if not grouping["min_images"] <= grouping["target_images"] <= grouping["max_images"]:
+        raise ManifestError("grouping: need min_images <= target_images <= max_images")
+    top = load_schema("manifest")["properties"]
+    return Manifest(
+        name=data.get("name", top["name"]["default"]), seed=data.get("seed", top["seed"]["default"]),
+        sources=sources, decode=_with_defaults("decode", data.get("decode", {})),
+        dedup=_with_defaults("dedup", data.get("dedup", {})), grouping=grouping,
+        drafter=_with_defaults("drafter", data.get("drafter", {})),
+        difficulty=_with_defaults("difficulty", data.get("difficulty", {})),
+        output=_with_defaults("output", data.get("output", {})))
+
+
+def load_manifest(path: str) -> Manifest:
+    """Read and validate a manifest from any FileSystems path."""
+    try:
+        with FileSystems.open(path) as f:
+            text = f.read().decode("utf-8")
+    except Exception as exc:  # FileSystems raises BeamIOError, IOError, ... by scheme
+        raise ManifestError(f"{path}: cannot read manifest ({exc.__class__.__name__})") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise ManifestError(f"{path}: not valid YAML{where}") from None
+    return parse_manifest(copy.deepcopy(data), posixpath.dirname(path) or ".")

@@ -1,0 +1,68 @@
+"""The records that flow between stages.
+
+Images travel as references (uri, hashes, size, metadata), never as pixels; stages that need
+pixels read the bytes again through Beam's FileSystems.
+"""
+import dataclasses
+import hashlib
+import json
+from typing import Optional
+
+
+def content_id(*parts, length: int = 16) -> str:
+    """A short hex id derived from JSON-serialisable parts, stable across runs and machines."""
+    blob = json.dumps(parts, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:length]
+
+
+@dataclasses.dataclass(frozen=True)
+class ImageRef:
+    """A listed image: where it is, which source listed it, and its sidecar metadata."""
+    uri: str
+    source: str
+    metadata: dict
+
+
+@dataclasses.dataclass(frozen=True)
+class HashedImage:
+    """A decoded image reduced to what dedup and grouping need. ``id`` is the sha256 of its bytes."""
+    id: str
+    uri: str
+    source: str
+    width: int
+    height: int
+    phash: str
+    metadata: dict
+
+    @property
+    def pixels(self) -> int:
+        return self.width * self.height
+
+
+@dataclasses.dataclass(frozen=True)
+class ContextImage:
+    """One image slot of a context: a source image, optionally with a derivation to apply."""
+    image: HashedImage
+    transform: Optional[dict] = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Context:
+    """The images one question will be asked about, in reading order."""
+    id: str
+    task: str
+    split: str
+    group: str
+    images: tuple
+
+    @property
+    def sources(self) -> tuple:
+        return tuple(sorted({slot.image.source for slot in self.images}))
+
+
+def reject(stage: str, reason: str, detail: str, *, subject: str, kind: str, source: str = "",
+           task: str = "") -> dict:
+    """A rejects record: what was rejected (an image uri, a metadata line or a context id, as
+    ``kind`` says), at which stage and why."""
+    return {"stage": stage, "reason": reason, "detail": detail, "subject": subject,
+            "subject_kind": kind, "source": source, "task": task}
