@@ -1,68 +1,47 @@
-"""The ``mir`` command line."""
-import argparse
+"""The ``mir`` command line: one module per command in ``pipeline/commands/``.
+
+Each command module has ``NAME``, ``HELP``, ``add_arguments(parser)`` and ``run(args, extra)``
+returning the exit status (``extra`` holds arguments the command's parser did not know, which
+``build`` passes on to Beam). Errors are one line on stderr, never a traceback.
+"""
+import importlib
 import logging
+import pkgutil
 import sys
 
-from . import __version__
+from . import __version__, commands
 
-BUILD_EPILOG = """Any other --flag is passed to Apache Beam as a pipeline option, for example
---runner DataflowRunner --project P --region R --temp_location gs://B/tmp --setup_file ./setup.py,
-or --direct_num_workers 2 --direct_running_mode multi_processing for a parallel local run.
-Exit status: 0 built, 1 the build failed or its counts do not add up, 2 bad manifest or arguments."""
+_COMMANDS = [importlib.import_module(f"{commands.__name__}.{m.name}")
+             for m in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name)]
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser():
+    import argparse
     parser = argparse.ArgumentParser(prog="mir", description="Build and check MIR-style multi-image reasoning datasets.")
     parser.add_argument("--version", action="version", version=f"mir {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    build = commands.add_parser(
-        "build", help="build a dataset from a manifest", epilog=BUILD_EPILOG,
-        description="Run the whole pipeline (read, decode and hash, deduplicate, group, draft, validate, "
-                    "score difficulty, write) and write OUT/data/<task>/*.parquet, OUT/images.parquet, "
-                    "OUT/rejects/, OUT/report.json and OUT/README.md.")
-    build.add_argument("--manifest", default="data_manifest.yaml", help="build manifest (default: %(default)s)")
-    build.add_argument("--output", default="out", help="output folder or URI (default: %(default)s)")
-    build.add_argument("--seed", type=int, help="override the manifest's seed")
-    build.add_argument("--drafter", choices=["grounded"], help="override the manifest's drafter")
-    build.add_argument("--verbose", action="store_true", help="show Beam's progress logging")
-    build.add_argument("--debug", action="store_true", help="show a traceback when the build fails")
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for module in _COMMANDS:
+        sub = subparsers.add_parser(module.NAME, help=module.HELP, **getattr(module, "PARSER_ARGS", {}))
+        module.add_arguments(sub)
+        sub.set_defaults(module=module)
     return parser
 
 
-def _fail(message: str, code: int) -> int:
+def main(argv=None) -> int:
+    parser = _parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra and not getattr(args.module, "ACCEPTS_EXTRA", False):
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    # Beam warns about optional cloud clients and such on every run; show only errors unless asked.
+    logging.basicConfig(level=logging.INFO if getattr(args, "verbose", False) else logging.ERROR,
+                        format="%(levelname)s %(name)s: %(message)s")
+    return args.module.run(args, extra)
+
+
+def fail(message: str, code: int) -> int:
+    """Print a one-line error and return the exit status to use."""
     print(f"mir: {message}", file=sys.stderr)
     return code
-
-
-def main(argv=None) -> int:
-    args, beam_args = _parser().parse_known_args(argv)
-    logging.basicConfig(level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
-    if args.command == "build":
-        from .run import BuildError, run_build
-        from .manifest import ManifestError
-        try:
-            report = run_build(args.manifest, args.output, beam_args, seed=args.seed, drafter=args.drafter)
-        except (ManifestError, BuildError) as exc:
-            return _fail(str(exc), 2)
-        except Exception as exc:  # the one-line contract: the traceback only on request
-            if args.debug:
-                raise
-            return _fail(f"build failed: {exc.__class__.__name__}: {exc} (rerun with --debug for details)", 1)
-        print(_summary(report, args.output))
-        broken = [name for name, check in report["conservation"].items() if not check["holds"]]
-        if broken:
-            return _fail(f"counts do not add up for {', '.join(broken)}: see report.json 'conservation'", 1)
-        return 0
-    return 2
-
-
-def _summary(report: dict, output: str) -> str:
-    images, samples = report["images"], report["samples"]
-    return (f"{samples['written']} samples in {len(samples['by_task'])} tasks written to {output} "
-            f"({samples['rejected']} contexts rejected); images: {images['in']} in, {images['kept']} kept, "
-            f"{images['duplicate']} duplicates, {images['rejected']} rejected; "
-            f"{report['timings']['wall_seconds']:.1f} s")
 
 
 if __name__ == "__main__":
