@@ -1,0 +1,112 @@
+"""`mir build` on a copy of the bundled sample collection, read back like a user would."""
+import base64
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import duckdb
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+import yaml
+
+from pipeline.schemas import validator
+from tests.conftest import ROOT
+
+
+@pytest.fixture(scope="module")
+def sample_build(tmp_path_factory):
+    """Build the default manifest over a temporary copy of examples/."""
+    work = tmp_path_factory.mktemp("build")
+    shutil.copytree(ROOT / "examples", work / "examples")
+    shutil.copy(ROOT / "data_manifest.yaml", work / "data_manifest.yaml")
+    done = subprocess.run([sys.executable, "-m", "pipeline.cli", "build", "--output", "out"],
+                          cwd=work, capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    return work, done.stdout
+
+
+def _json_row(row):
+    """A Parquet row as the schema documents it: image bytes as base64."""
+    for image in row["images"]:
+        if image["bytes"] is not None:
+            image["bytes"] = base64.b64encode(image["bytes"]).decode("ascii")
+    return row
+
+
+def test_every_shard_row_validates_against_the_sample_schema(sample_build):
+    work, _ = sample_build
+    shards = sorted((work / "out" / "data").glob("*/*.parquet"))
+    assert shards
+    rows = [row for shard in shards for row in pq.read_table(shard).to_pylist()]
+    for row in rows:
+        errors = list(validator("sample").iter_errors(_json_row(row)))
+        assert errors == [], (row["id"], errors[0].message)
+    assert len({row["id"] for row in rows}) == len(rows)
+
+
+def test_shards_follow_the_layout_and_hold_their_task(sample_build):
+    work, _ = sample_build
+    for shard in (work / "out" / "data").glob("*/*.parquet"):
+        split, index, _, count = shard.stem.split("-")
+        assert split in ("train", "test") and index.isdigit() and count.isdigit()
+        frame = pd.read_parquet(shard)
+        assert set(frame["task"]) == {shard.parent.name}
+        assert set(frame["split"]) == {split}
+
+
+def test_at_least_three_tasks_and_embedded_images_match_their_hashes(sample_build):
+    work, _ = sample_build
+    tasks = {p.name for p in (work / "out" / "data").iterdir() if any(p.glob("*.parquet"))}
+    assert len(tasks) >= 3
+    frame = pd.read_parquet(work / "out" / "data")
+    for images in frame["images"]:
+        for image in images:
+            assert hashlib.sha256(image["bytes"]).hexdigest() == image["sha256"]
+
+
+def test_duckdb_reads_the_shards(sample_build):
+    work, _ = sample_build
+    pattern = str(work / "out" / "data" / "*" / "*.parquet")
+    count, = duckdb.sql(f"SELECT count(*) FROM read_parquet('{pattern}')").fetchone()
+    report = json.loads((work / "out" / "report.json").read_text())
+    assert count == report["samples"]["written"] > 0
+
+
+def test_report_counts_add_up(sample_build):
+    work, stdout = sample_build
+    report = json.loads((work / "out" / "report.json").read_text())
+    images = report["images"]
+    assert images["in"] == images["kept"] + images["duplicate"] + images["rejected"]
+    assert report["contexts"]["total"] == report["samples"]["written"] + report["samples"]["rejected"]
+    assert all(check["holds"] for check in report["conservation"].values())
+    listed = [p for p in (work / "examples").rglob("*") if p.suffix in (".jpg", ".png")]
+    assert images["in"] == len(listed)
+    assert f"{report['samples']['written']} samples" in stdout
+
+
+def test_images_table_lists_every_file_once_with_its_fate(sample_build):
+    work, _ = sample_build
+    table = pd.read_parquet(work / "out" / "images.parquet")
+    assert table["uri"].is_unique
+    listed = {str(p.relative_to(work)) for p in (work / "examples").rglob("*") if p.suffix in (".jpg", ".png")}
+    assert set(table["uri"]) == listed
+    broken = table.set_index("uri").loc["examples/photos/broken.jpg"]
+    assert broken["status"] == "rejected" and broken["reason"] == "corrupt"
+    duplicates = table[table["status"] == "duplicate"]
+    assert len(duplicates) >= 3
+    assert set(duplicates["duplicate_of"]) <= set(table[table["status"] == "kept"]["uri"])
+
+
+def test_rejects_and_card(sample_build):
+    work, _ = sample_build
+    rejected = [json.loads(line) for line in (work / "out" / "rejects" / "decode_and_hash.jsonl").read_text().splitlines()]
+    assert {"subject": "examples/photos/broken.jpg", "reason": "corrupt"}.items() <= rejected[0].items()
+    card = (work / "out" / "README.md").read_text()
+    front = yaml.safe_load(card.split("---")[1])
+    tasks = sorted(p.name for p in (work / "out" / "data").iterdir())
+    assert [c["config_name"] for c in front["configs"]] == tasks

@@ -1,0 +1,152 @@
+"""Checks on the bundled sample collection under examples/ (made by scripts/make_examples.py)."""
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+from jsonschema import Draft202012Validator
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "examples"
+SCHEMA_PATH = ROOT / "schemas" / "source_metadata.schema.json"
+SIDECARS = sorted(EXAMPLES.glob("*/metadata.jsonl"))
+BROKEN = {EXAMPLES / "photos" / "broken.jpg"}
+MAX_BYTES = 15 * 1024 * 1024
+EXPECTED_FOLDERS = {"photos", "sequences", "procedures", "charts", "views", "satire"}
+
+
+def _records(sidecar: Path) -> list[dict]:
+    with open(sidecar, encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def _all_records():
+    for sidecar in SIDECARS:
+        for rec in _records(sidecar):
+            yield sidecar, rec
+
+
+ALL = list(_all_records())
+IDS = [f"{s.parent.name}/{r['file']}" for s, r in ALL]
+
+
+@pytest.fixture(scope="module")
+def validator() -> Draft202012Validator:
+    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    Draft202012Validator.check_schema(schema)
+    # "$ref": "#/$defs/..." resolves against the schema document itself.
+    return Draft202012Validator(schema)
+
+
+def test_all_sources_present():
+    assert {s.parent.name for s in SIDECARS} == EXPECTED_FOLDERS
+    for folder in EXPECTED_FOLDERS:
+        assert (EXAMPLES / folder / "SOURCE.md").is_file(), folder
+    assert (EXAMPLES / "LICENSES.md").is_file()
+
+
+@pytest.mark.parametrize("sidecar,rec", ALL, ids=IDS)
+def test_line_validates(validator, sidecar, rec):
+    errors = sorted(validator.iter_errors(rec), key=lambda e: list(e.path))
+    assert not errors, "\n".join(f"{list(e.path)}: {e.message}" for e in errors)
+
+
+@pytest.mark.parametrize("sidecar", SIDECARS, ids=[s.parent.name for s in SIDECARS])
+def test_sidecar_sorted_and_unique(sidecar):
+    files = [r["file"] for r in _records(sidecar)]
+    assert files == sorted(files)
+    assert len(files) == len(set(files))
+
+
+@pytest.mark.parametrize("sidecar,rec", ALL, ids=IDS)
+def test_file_exists_and_decodes(sidecar, rec):
+    path = sidecar.parent / rec["file"]
+    assert path.is_file(), path
+    if path in BROKEN:
+        with pytest.raises(Exception):
+            with Image.open(path) as im:
+                im.load()
+        return
+    with Image.open(path) as im:
+        im.load()
+        assert max(im.size) <= 640, (path, im.size)
+
+
+@pytest.mark.parametrize("sidecar,rec", ALL, ids=IDS)
+def test_boxes_well_formed(sidecar, rec):
+    for region in rec.get("regions", []):
+        x0, y0, x1, y1 = region["bbox"]
+        assert 0 <= x0 < x1 <= 1, region
+        assert 0 <= y0 < y1 <= 1, region
+
+
+def test_every_image_file_has_metadata():
+    for sidecar in SIDECARS:
+        listed = {r["file"] for r in _records(sidecar)}
+        on_disk = {p.relative_to(sidecar.parent).as_posix()
+                   for p in sidecar.parent.rglob("*")
+                   if p.suffix.lower() in {".jpg", ".jpeg", ".png"}}
+        assert on_disk == listed, sidecar
+
+
+def test_total_size():
+    total = sum(p.stat().st_size for p in EXAMPLES.rglob("*") if p.is_file())
+    assert total < MAX_BYTES, total
+
+
+def test_sequence_tracks_move_monotonically():
+    recs = _records(EXAMPLES / "sequences" / "metadata.jsonl")
+    tracks: dict[tuple[str, str], list[tuple[float, list[float]]]] = defaultdict(list)
+    seqs = defaultdict(list)
+    for r in recs:
+        seqs[r["sequence"]].append(r)
+        for reg in r["regions"]:
+            tracks[(r["sequence"], reg["attributes"]["track_id"])].append((r["timestamp"], reg["bbox"]))
+    assert len(seqs) == 3
+    for seq, frames in seqs.items():
+        orders = sorted(f["order"] for f in frames)
+        assert orders == list(range(len(frames))), seq
+        assert 6 <= len(frames) <= 8, seq
+        by_order = sorted(frames, key=lambda f: f["order"])
+        ts = [f["timestamp"] for f in by_order]
+        assert ts == sorted(ts) and len(set(ts)) == len(ts), seq
+    moving = 0
+    for key, pts in tracks.items():
+        pts.sort(key=lambda p: p[0])
+        for c in range(4):
+            vals = [b[c] for _, b in pts]
+            diffs = [b - a for a, b in zip(vals, vals[1:])]
+            assert all(d >= -1e-9 for d in diffs) or all(d <= 1e-9 for d in diffs), (key, c, vals)
+        if pts[0][1] != pts[-1][1]:
+            moving += 1
+    assert moving >= 5
+
+
+def test_photos_have_physical_attributes():
+    recs = [r for s, r in ALL if s.parent.name == "photos"]
+    # at least 8 distinct photos (not counting duplicates) with depth, size and weight
+    originals = [r for r in recs if not r["file"].startswith("dupes/")]
+    full_originals = sum(
+        any({"depth_m", "real_size_m", "weight_kg"} <= reg.get("attributes", {}).keys()
+            for reg in r.get("regions", []))
+        for r in originals)
+    assert full_originals >= 8, full_originals
+    assert all(r.get("group") == "photos" for r in recs)
+
+
+def test_task_specific_fields():
+    by_folder = defaultdict(list)
+    for s, r in ALL:
+        by_folder[s.parent.name].append(r)
+    for r in by_folder["charts"]:
+        assert r["tasks"] == ["chart_analysis"]
+        assert len(r["data"]["columns"]) == 2 and all(len(row) == 2 for row in r["data"]["rows"])
+    for r in by_folder["views"]:
+        assert r["tasks"] == ["view_3d"] and "azimuth_deg" in r["camera"]
+    for r in by_folder["satire"]:
+        assert r["tasks"] == ["yes_but_satire"] and r["contrast"]
+    for r in by_folder["procedures"]:
+        assert r["tasks"] == ["cooking_process"] and "order" in r and r["sequence"]
