@@ -27,9 +27,12 @@ setup(
         "referencing>=0.30",
         "pyyaml>=6",
         "numpy>=2.0",
+        "av>=12",
     ],
     extras_require={
-        "test": ["pytest>=8", "duckdb>=1.0"],
+        # apache-beam[gcp] lets the tests build the Dataflow job graph; setuptools builds the
+        # sdist that Dataflow's --setup_file stages.
+        "test": ["pytest>=8", "duckdb>=1.0", "apache-beam[gcp]", "setuptools"],
         "examples": ["scikit-image", "scikit-learn", "matplotlib"],
     },
     entry_points={"console_scripts": ["mir=pipeline.cli:main"]},

@@ -10,7 +10,7 @@ def _row(**values) -> dict:
 
 def _hashed(image) -> dict:
     return dict(uri=image.uri, source=image.source, sha256=image.id, phash=image.phash,
-                width=image.width, height=image.height)
+                width=image.width, height=image.height, hash_algorithm=image.hash_algorithm)
 
 
 def kept_row(image) -> dict:

@@ -1,9 +1,10 @@
-"""DecodeAndHash: read each image's bytes, decode it safely and reduce it to hashes and size."""
+"""DecodeAndHash: read each image's bytes, check and decode it safely, reduce it to hashes and size."""
 import apache_beam as beam
 
-from .imaging import ImageRejected, decode_image, phash_hex, sha256_hex
+from .imaging import HASH_ALGORITHM, ImageRejected, hash_image, sha256_hex
 from .records import HashedImage, reject
-from .stage import REJECTS, read_bytes, to_rejects
+from .sources import read_image_bytes
+from .stage import REJECTS, to_rejects
 
 STAGE = "decode_and_hash"
 
@@ -13,21 +14,23 @@ class DecodeAndHashFn(beam.DoFn):
         self.max_pixels = max_pixels
         self.min_side = min_side
 
+    def _rejected(self, ref, reason: str, detail: str):
+        return to_rejects(reject(STAGE, reason, detail, subject=ref.uri, kind="image", source=ref.source))
+
     def process(self, ref):
         try:
-            data = read_bytes(ref.uri)
-        except Exception as exc:  # each FileSystems scheme raises its own errors
-            yield to_rejects(reject(STAGE, "unreadable", f"{exc.__class__.__name__}: {exc}",
-                                    subject=ref.uri, kind="image", source=ref.source))
+            data = read_image_bytes(ref.uri)
+        except Exception as exc:  # each FileSystems scheme (and the video decoder) raises its own
+            yield self._rejected(ref, "unreadable", f"{exc.__class__.__name__}: {exc}")
             return
         try:
-            img = decode_image(data, max_pixels=self.max_pixels, min_side=self.min_side)
+            facts = hash_image(data, max_pixels=self.max_pixels, min_side=self.min_side, uri=ref.uri)
         except ImageRejected as exc:
-            yield to_rejects(reject(STAGE, exc.reason, str(exc), subject=ref.uri, kind="image",
-                                    source=ref.source))
+            yield self._rejected(ref, exc.reason, str(exc))
             return
-        yield HashedImage(id=sha256_hex(data), uri=ref.uri, source=ref.source, width=img.width,
-                          height=img.height, phash=phash_hex(img), metadata=ref.metadata)
+        yield HashedImage(id=sha256_hex(data), uri=ref.uri, source=ref.source, width=facts.width,
+                          height=facts.height, phash=facts.phash, metadata=ref.metadata,
+                          hash_algorithm=HASH_ALGORITHM)
 
 
 class DecodeAndHash(beam.PTransform):

@@ -76,11 +76,12 @@ class Deduplicate(beam.PTransform):
                   | "ExactGroups" >> beam.GroupByKey()
                   | "PickExact" >> beam.Map(_pick_exact))
         table = (groups
-                 | "HashRows" >> beam.Map(lambda g: (g[0], _scope(g[0], scopes)))
-                 | "Comparable" >> beam.Filter(lambda pair: pair[1] != "off")
+                 # Only the row (about 150 bytes) travels to the one worker that builds the table.
+                 | "HashRows" >> beam.Map(lambda g: (g[0].uri, g[0].phash, _scope(g[0], scopes),
+                                                     g[0].pixels, g[0].id))
+                 | "Comparable" >> beam.Filter(lambda row: row[2] != "off")
                  | "AllHashes" >> beam.combiners.ToList()
-                 | "HashTable" >> beam.Map(lambda rows: HashTable.build(
-                     (im.uri, im.phash, scope, im.pixels, im.id) for im, scope in rows)))
+                 | "HashTable" >> beam.Map(HashTable.build))
         pairs = (table
                  | "QueryBlocks" >> beam.FlatMap(_blocks)
                  | "SpreadBlocks" >> beam.Reshuffle()

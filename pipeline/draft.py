@@ -1,16 +1,29 @@
-"""Draft: have the drafter write each context's question and reasoning, and assemble the sample."""
+"""Draft: have the drafter write each context's question and reasoning, and assemble the sample.
+
+Contexts arrive in batches (``beam.BatchElements``) and each batch is drafted by a thread pool,
+so an LLM drafter keeps ``concurrency`` requests in flight per worker whatever the number of
+workers; Beam counters (namespace "llm") are bumped on the DoFn's own thread.
+"""
+from concurrent.futures import ThreadPoolExecutor
+
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from . import __version__
-from .drafters import DraftRejected, make_drafter
+from .drafters import Drafted, DraftRejected, make_drafter
+from .drafters.progress import Progress
 from .imaging import ImageRejected
+from .judge import Problem, json_path, validate_sample
+from .manifest import Source
 from .materialize import materialize
 from .records import content_id, reject
+from .schemas import validator
 from .stage import REJECTS, to_rejects
 from .tasks import TASKS
 
 STAGE = "draft"
+LLM_NAMESPACE = "llm"
+BATCHES_IN_FLIGHT = 4  # contexts per batch = concurrency x this, so the pool rarely idles at a batch's tail
 
 
 def provenance_sources(context, sources: dict) -> list:
@@ -43,7 +56,27 @@ def assemble_sample(context, drafted, images: list, *, sources: dict, seed: int,
     }
 
 
+def _unattributed(context) -> dict:
+    return {name: Source(name=name, kind="folder", location="-", licence="-", attribution="-",
+                         dedup_scope="off", tasks=()) for name in context.sources}
+
+
+def draft_problems(context, drafted: Drafted, images: list) -> list:
+    """What the judge of ``mir validate`` finds wrong with ``drafted`` as this context's sample
+    (licences are left out: the drafter does not know them, and they are not its work)."""
+    errors = sorted(validator("draft").iter_errors(drafted.draft), key=lambda e: list(e.absolute_path))
+    if errors:
+        return [Problem(json_path(e.absolute_path), e.message[:200]) for e in errors]
+    return validate_sample(assemble_sample(context, drafted, images, sources=_unattributed(context), seed=0, embed=False))
+
+
+def concurrency(drafter_settings: dict) -> int:
+    return drafter_settings["openai"]["concurrency"] if drafter_settings["kind"] == "openai" else 1
+
+
 class DraftFn(beam.DoFn):
+    """Drafts a batch of contexts with a pool of ``concurrency`` threads."""
+
     def __init__(self, drafter_settings: dict, sources: dict, seed: int, decode: dict, embed: bool):
         self.drafter_settings, self.sources, self.seed = drafter_settings, sources, seed
         self.decode, self.embed = decode, embed
@@ -52,23 +85,47 @@ class DraftFn(beam.DoFn):
     def setup(self):
         self.drafter = make_drafter(self.drafter_settings, self.seed)
         self.drafter.setup()
+        self.pool = ThreadPoolExecutor(concurrency(self.drafter_settings), thread_name_prefix="draft")
+        llm = self.drafter_settings["kind"] == "openai"
+        self.progress = Progress(f"drafting ({self.drafter.name})",
+                                 self.drafter_settings["openai"]["progress_seconds"]) if llm else None
 
-    def _reject(self, context, reason: str, detail: str):
-        return to_rejects(reject(STAGE, reason, detail, subject=context.id, kind="context",
-                                 source=",".join(context.sources), task=context.task))
+    def teardown(self):
+        self.pool.shutdown()
+        if self.progress:
+            self.progress.stop()
 
-    def process(self, context):
+    def _outcome(self, context):
+        """Runs on a pool thread: ("sample", record) or ("reject", reason, detail); no Beam calls here."""
         try:
             images = materialize(context, self.decode["max_pixels"], self.decode["min_side"])
             drafted = self.drafter.draft(context, images)
         except (DraftRejected, ImageRejected) as exc:
-            yield self._reject(context, exc.reason, str(exc))
-            return
+            return "reject", exc.reason, str(exc)
         except OSError as exc:  # an image vanished or became unreadable since it was hashed
-            yield self._reject(context, "unreadable", f"{exc.__class__.__name__}: {exc}")
-            return
-        self.drafted.inc()
-        yield assemble_sample(context, drafted, images, sources=self.sources, seed=self.seed, embed=self.embed)
+            return "reject", "unreadable", f"{exc.__class__.__name__}: {exc}"
+        finally:
+            if self.progress:
+                self.progress.advance()
+        return "sample", assemble_sample(context, drafted, images, sources=self.sources, seed=self.seed,
+                                         embed=self.embed)
+
+    def _count_llm(self):
+        # The grounded drafter makes no calls and so has nothing to drain.
+        for name, n in getattr(self.drafter, "drain_stats", dict)().items():
+            Metrics.counter(LLM_NAMESPACE, name).inc(n)
+
+    def process(self, batch, total: int):
+        if self.progress:
+            self.progress.expect(total)
+        for context, outcome in zip(batch, self.pool.map(self._outcome, batch)):
+            if outcome[0] == "sample":
+                self.drafted.inc()
+                yield outcome[1]
+            else:
+                yield to_rejects(reject(STAGE, outcome[1], outcome[2], subject=context.id, kind="context",
+                                        source=",".join(context.sources), task=context.task))
+        self._count_llm()
 
 
 class Draft(beam.PTransform):
@@ -77,7 +134,12 @@ class Draft(beam.PTransform):
     def __init__(self, drafter_settings: dict, sources: dict, seed: int, decode: dict, embed: bool):
         super().__init__()
         self.fn = DraftFn(drafter_settings, sources, seed, decode, embed)
+        self.batch = concurrency(drafter_settings) * BATCHES_IN_FLIGHT
 
     def expand(self, contexts):
-        out = contexts | "Draft" >> beam.ParDo(self.fn).with_outputs(REJECTS, main="samples")
+        total = contexts | "CountContexts" >> beam.combiners.Count.Globally()
+        out = (contexts
+               | "Batch" >> beam.BatchElements(min_batch_size=self.batch, max_batch_size=self.batch)
+               | "Draft" >> beam.ParDo(self.fn, total=beam.pvalue.AsSingleton(total))
+               .with_outputs(REJECTS, main="samples"))
         return {"samples": out.samples, "rejects": out[REJECTS]}

@@ -31,6 +31,21 @@ def chunk_sizes(n: int, target: int, low: int, high: int) -> list:
     return [n // k + (1 if i < n % k else 0) for i in range(k)]
 
 
+def window_starts(n: int, size: int) -> list:
+    """Starts of windows of ``size`` consecutive frames over ``n`` frames: every half window,
+    the last one ending at the last frame, so every frame is in a window."""
+    if n < size:
+        return []
+    starts = list(range(0, n - size + 1, max(1, size // 2)))
+    return starts if starts[-1] == n - size else starts + [n - size]
+
+
+def _display_order(frames: list, seed: int, group: str) -> list:
+    """A seeded shuffle of a window that never leaves it in its true order."""
+    shown = sorted(frames, key=lambda im: content_id("display", seed, group, im.id))
+    return shown if shown != frames else shown[1:] + shown[:1]
+
+
 def _group_key(task, image) -> str:
     if task.grouping == "single":
         return image.id
@@ -68,15 +83,27 @@ class MakeContexts(beam.DoFn):
             image = images[0]
             rng = random.Random(content_id("derive", self.seed, task.id, image.id))
             return [[ContextImage(image, t) for t in task.derive(image, rng)]]
-        if task.grouping == "sequence":
-            ordered = sorted(images, key=lambda im: (im.metadata.get("order", 0), im.metadata.get("timestamp", 0), im.uri))
-        else:
-            ordered = sorted(images, key=lambda im: content_id("shuffle", self.seed, group, im.id))
         low = task.min_images or self.grouping["min_images"]
+        if task.grouping == "sequence":
+            return self._windows(task, group, images, low)
+        ordered = sorted(images, key=lambda im: content_id("shuffle", self.seed, group, im.id))
         sizes = chunk_sizes(len(ordered), self.grouping["target_images"], low, self.grouping["max_images"])
         self.unused.inc(len(ordered) - sum(sizes))
         starts = [sum(sizes[:i]) for i in range(len(sizes))]
         return [[ContextImage(im) for im in ordered[s:s + n]] for s, n in zip(starts, sizes)]
+
+    def _windows(self, task, group: str, images: list, low: int) -> list:
+        """Overlapping windows of consecutive frames (in time order, or shuffled for display
+        when the task asks to recover the order); a short sequence is one window."""
+        ordered = sorted(images, key=lambda im: (im.metadata.get("order", 0), im.metadata.get("timestamp", 0), im.uri))
+        if len(ordered) < low:
+            self.unused.inc(len(ordered))
+            return []
+        size = min(len(ordered), self.grouping["target_images"])
+        frames = [ordered[s:s + size] for s in window_starts(len(ordered), size)]
+        if task.shuffled:
+            frames = [_display_order(f, self.seed, group) for f in frames]
+        return [[ContextImage(im) for im in f] for f in frames]
 
     def process(self, keyed):
         (task_id, split, group), images = keyed

@@ -1,13 +1,29 @@
 """Safe decoding, normalisation, hashing and derivation of images (pure functions, no Beam)."""
+import dataclasses
+import functools
 import hashlib
 import io
-import warnings
+import posixpath
 
-import imagehash
+import numpy as np
+import PIL
 from PIL import Image, ImageFilter, ImageOps, UnidentifiedImageError
 
 PHASH_SIZE = 8
-HASH_ALGORITHM = f"imagehash.phash/{PHASH_SIZE}x{PHASH_SIZE}/imagehash-{imagehash.__version__}"
+# The DCT runs over a PHASH_INPUT-square greyscale thumbnail, as imagehash.phash does (4 x size).
+PHASH_INPUT = 4 * PHASH_SIZE
+# JPEGs are decoded at 1/2..1/8 scale (Pillow draft mode) to at least this size before the
+# thumbnail is made: benchmarks/hash_bench.py measures the speed and the deviation it costs.
+DRAFT_SIDE = 128
+HASH_ALGORITHM = (f"phash:dct{PHASH_INPUT}:{PHASH_SIZE}x{PHASH_SIZE}:draft{DRAFT_SIDE}"
+                  f"/pillow-{PIL.__version__}/numpy-{np.__version__}")
+# The formats a file's extension promises; a file whose bytes are another format is rejected.
+# Pillow reads some camera JPEGs as MPO (several JPEGs in one file).
+FORMATS_OF_SUFFIX = {".jpg": {"JPEG", "MPO"}, ".jpeg": {"JPEG", "MPO"}, ".png": {"PNG"},
+                     ".webp": {"WEBP"}, ".gif": {"GIF"}, ".bmp": {"BMP"}, ".tif": {"TIFF"},
+                     ".tiff": {"TIFF"}}
+_ALPHA_MODES = ("RGBA", "RGBa", "LA", "La", "PA")
+_EXIF_ORIENTATION = 0x0112
 
 
 class ImageRejected(Exception):
@@ -18,24 +34,35 @@ class ImageRejected(Exception):
         self.reason = reason
 
 
+@dataclasses.dataclass(frozen=True)
+class ImageFacts:
+    """What hashing learns about an image: its upright full size and perceptual hash."""
+    width: int
+    height: int
+    phash: str
+
+
 def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _open_checked(data: bytes, max_pixels: int, min_side: int) -> Image.Image:
-    """Open (header only) and check size limits before any pixel is decoded."""
+def _open_checked(data: bytes, max_pixels: int, min_side: int, uri: str = "") -> Image.Image:
+    """Open (header only) and check format and size limits before any pixel is decoded."""
     if not data:
         raise ImageRejected("empty_file", "the file has zero bytes")
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            img = Image.open(io.BytesIO(data))
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise ImageRejected("decompression_bomb", "declared pixel count exceeds Pillow's limit") from None
+        img = Image.open(io.BytesIO(data))
+    except Image.DecompressionBombError as exc:
+        # Pillow itself refuses headers above twice its own limit, before our check can run.
+        raise ImageRejected("decompression_bomb", f"declared size refused by Pillow: {exc}") from None
     except UnidentifiedImageError:
         raise ImageRejected("not_an_image", "no image format recognises these bytes") from None
     except Exception as exc:  # malformed headers raise many kinds of errors
         raise ImageRejected("corrupt", f"header unreadable: {exc}") from None
+    expected = FORMATS_OF_SUFFIX.get(posixpath.splitext(uri.lower())[1])
+    if expected and img.format not in expected:
+        raise ImageRejected("wrong_extension", f"the bytes are {img.format}, not what "
+                                               f"{posixpath.splitext(uri)[1]} promises")
     width, height = img.size
     if width * height > max_pixels:
         raise ImageRejected("decompression_bomb", f"{width}x{height} exceeds max_pixels={max_pixels}")
@@ -44,34 +71,75 @@ def _open_checked(data: bytes, max_pixels: int, min_side: int) -> Image.Image:
     return img
 
 
-def _to_rgb(img: Image.Image) -> Image.Image:
-    """RGB with transparency flattened onto white, so every mode hashes and encodes alike."""
-    if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
+def _deep_to_l(img: Image.Image) -> Image.Image:
+    """16-bit, 32-bit integer and float greyscale to 8 bits by scaling, rather than clipping
+    everything above 255 to white."""
+    values = np.asarray(img, dtype=np.float64)
+    if values.size and values.max() > 255:
+        values = values * (255.0 / max(values.max(), 65535.0))
+    return Image.fromarray(np.clip(values, 0, 255).astype(np.uint8), mode="L")
+
+
+def normalise(img: Image.Image) -> Image.Image:
+    """RGB (or L when already greyscale) with transparency flattened onto white, so every mode
+    hashes and encodes alike."""
+    if img.mode in _ALPHA_MODES or (img.mode == "P" and "transparency" in img.info):
         rgba = img.convert("RGBA")
         background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         return Image.alpha_composite(background, rgba).convert("RGB")
-    if img.mode in ("I;16", "I;16B", "I;16L", "I"):
-        # 16-bit greyscale: scale to 8 bits rather than clipping at 255.
-        return img.point(lambda v: v / 256).convert("L").convert("RGB")
-    return img.convert("RGB")
+    if img.mode.startswith("I") or img.mode == "F":
+        return _deep_to_l(img)
+    return img if img.mode in ("RGB", "L") else img.convert("RGB")
 
 
-def decode_image(data: bytes, *, max_pixels: int, min_side: int) -> Image.Image:
-    """Decode ``data`` into an upright RGB image, or raise ImageRejected with the reason."""
-    img = _open_checked(data, max_pixels, min_side)
+def _loaded_upright(img: Image.Image) -> Image.Image:
+    """The first frame, decoded, with EXIF orientation applied; decode errors become rejects."""
     try:
         img.seek(0)  # animated images: the first frame
-        img = ImageOps.exif_transpose(img)
         img.load()
-        return _to_rgb(img)
-    except ImageRejected:
-        raise
+        ImageOps.exif_transpose(img, in_place=True)
+        return img
     except Exception as exc:  # truncated or corrupt data surfaces as OSError, SyntaxError, ...
         raise ImageRejected("corrupt", f"decode failed: {exc}") from None
 
 
+def decode_image(data: bytes, *, max_pixels: int, min_side: int, uri: str = "") -> Image.Image:
+    """Decode ``data`` in full into an upright RGB image, or raise ImageRejected with the reason."""
+    img = _loaded_upright(_open_checked(data, max_pixels, min_side, uri))
+    return normalise(img).convert("RGB")
+
+
+def _upright_size(img: Image.Image) -> tuple:
+    width, height = img.size
+    turned = img.getexif().get(_EXIF_ORIENTATION) in (5, 6, 7, 8)
+    return (height, width) if turned else (width, height)
+
+
+def hash_image(data: bytes, *, max_pixels: int, min_side: int, uri: str = "") -> ImageFacts:
+    """Check and hash ``data`` without decoding it at full scale: JPEGs decode in draft mode
+    (DCT scaling, greyscale) to at least DRAFT_SIDE pixels a side, which is all a 32x32
+    thumbnail needs. Every byte is still decoded, so truncated files are still caught."""
+    img = _open_checked(data, max_pixels, min_side, uri)
+    width, height = _upright_size(img)
+    if img.format in ("JPEG", "MPO"):
+        img.draft("L", (DRAFT_SIDE, DRAFT_SIDE))
+    return ImageFacts(width, height, phash_hex(normalise(_loaded_upright(img))))
+
+
+@functools.lru_cache(maxsize=None)
+def _dct_matrix(n: int) -> np.ndarray:
+    """DCT-II basis (unscaled: only comparisons with the median matter)."""
+    k, i = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
+    return np.cos(np.pi * k * (2 * i + 1) / (2 * n))
+
+
 def phash_hex(img: Image.Image) -> str:
-    return str(imagehash.phash(img, hash_size=PHASH_SIZE))
+    """imagehash.phash's definition (greyscale 32x32 LANCZOS thumbnail, 2-D DCT, low 8x8 block
+    against its median, bits row-major) with the DCT as two small matrix products."""
+    thumbnail = img.convert("L").resize((PHASH_INPUT, PHASH_INPUT), Image.Resampling.LANCZOS)
+    basis = _dct_matrix(PHASH_INPUT)
+    low = (basis @ np.asarray(thumbnail, dtype=np.float64) @ basis.T)[:PHASH_SIZE, :PHASH_SIZE]
+    return np.packbits(low > np.median(low)).tobytes().hex()
 
 
 def hamming(a: str, b: str) -> int:

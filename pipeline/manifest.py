@@ -22,6 +22,8 @@ class Source:
     attribution: str
     dedup_scope: str
     tasks: tuple
+    frame_rate: float = 1.0  # video: frames sampled per second
+    images: str = ""         # coco: folder of the images; "" means the JSON's folder
 
     def feeds(self, task: str) -> bool:
         return not self.tasks or task in self.tasks
@@ -57,9 +59,17 @@ def _describe(error) -> str:
     return f"{_path_of(error)}: {error.message}"
 
 
+def _filled(spec: dict, given):
+    """``given`` with the schema's defaults, recursing into nested sections (such as drafter.openai)."""
+    if "$ref" in spec:
+        spec = load_schema("manifest")["$defs"][spec["$ref"].rsplit("/", 1)[-1]]
+    given = given or {}
+    return {key: _filled(sub, given.get(key)) if "properties" in sub or "$ref" in sub
+            else given.get(key, sub.get("default")) for key, sub in spec["properties"].items()}
+
+
 def _with_defaults(section: str, given: dict) -> dict:
-    props = load_schema("manifest")["properties"][section]["properties"]
-    return {key: given.get(key, spec.get("default")) for key, spec in props.items()}
+    return _filled(load_schema("manifest")["properties"][section], given)
 
 
 def _absolute(location: str, base: str) -> str:
@@ -83,7 +93,9 @@ def parse_manifest(data, base_dir: str) -> Manifest:
     sources = tuple(
         Source(name=s["name"], kind=s["kind"], location=_absolute(s["location"], base_dir),
                licence=s["licence"], attribution=s["attribution"],
-               dedup_scope=s.get("dedup_scope", scope_default), tasks=tuple(s.get("tasks", ())))
+               dedup_scope=s.get("dedup_scope", scope_default), tasks=tuple(s.get("tasks", ())),
+               frame_rate=s.get("frame_rate", Source.frame_rate),
+               images=_absolute(s["images"], base_dir) if "images" in s else "")
         for s in data["sources"])
     grouping = _with_defaults("grouping", data.get("grouping", {}))
     if not grouping["min_images"] <= grouping["target_images"] <= grouping["max_images"]:

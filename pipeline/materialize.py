@@ -1,6 +1,6 @@
 """Reading a context's images again, and deriving the ones the pipeline makes (tiles, zooms)."""
 from .imaging import apply_transform, decode_image, describe_transform, encode_jpeg, phash_hex, sha256_hex
-from .stage import read_bytes
+from .sources import read_image_bytes
 
 
 def _source_entry(image, data: bytes) -> dict:
@@ -25,7 +25,7 @@ def materialize(context, max_pixels: int, min_side: int) -> list:
     for slot in context.images:
         image = slot.image
         if image.uri not in data:
-            data[image.uri] = read_bytes(image.uri)
+            data[image.uri] = read_image_bytes(image.uri)
         if slot.transform is None:
             entries.append(_source_entry(image, data[image.uri]))
             continue

@@ -1,23 +1,29 @@
-"""ReadSources: list the images of every source of the manifest, with their sidecar metadata."""
+"""ReadSources: list the images (or video frames) of every source of the manifest, with metadata."""
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
-from .records import ImageRef
+from .records import ImageRef, reject
 from .sources import list_source
 from .stage import REJECTS, to_rejects
+
+STAGE = "read_sources"
 
 
 class ListSource(beam.DoFn):
     def __init__(self):
-        self.listed = Metrics.counter("read_sources", "listed")
+        self.listed = Metrics.counter(STAGE, "listed")
 
     def process(self, source):
-        for item in list_source(source):
-            if isinstance(item, ImageRef):
-                self.listed.inc()
-                yield item
-            else:
-                yield to_rejects(item)
+        try:
+            for item in list_source(source):
+                if isinstance(item, ImageRef):
+                    self.listed.inc()
+                    yield item
+                else:
+                    yield to_rejects(item)
+        except Exception as exc:  # a listing that cannot be read: the build goes on without it
+            yield to_rejects(reject(STAGE, "unreadable_source", f"{exc.__class__.__name__}: {exc}",
+                                    subject=source.location, kind="metadata", source=source.name))
 
 
 class ReadSources(beam.PTransform):

@@ -33,6 +33,7 @@ class HashedImage:
     height: int
     phash: str
     metadata: dict
+    hash_algorithm: str = ""  # how ``phash`` was computed (imaging.HASH_ALGORITHM), versions included
 
     @property
     def pixels(self) -> int:

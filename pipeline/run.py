@@ -8,6 +8,7 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from .build import build_pipeline
+from .drafters.accounting import llm_report
 from .manifest import load_manifest
 from .parquet_io import write_text
 
@@ -44,13 +45,24 @@ def _counters(result) -> dict:
             for c in sorted(counters, key=lambda c: (c.key.metric.namespace, c.key.metric.name))}
 
 
-def run_build(manifest_path: str, output: str, beam_args: list, *, seed=None, drafter=None) -> dict:
-    """Build, and return the report (also written to OUT/report.json)."""
+def _with_llm_settings(drafter: dict, overrides: dict, output: str) -> dict:
+    """drafter.openai with the command line's overrides, and the cache kept under OUT by default
+    (outside what a build clears, so a rerun reuses it)."""
+    settings = dict(drafter["openai"], **{k: v for k, v in (overrides or {}).items() if v is not None})
+    if settings["cache_location"] is None:
+        settings["cache_location"] = FileSystems.join(output, "llm_cache")
+    return dict(drafter, openai=settings)
+
+
+def run_build(manifest_path: str, output: str, beam_args: list, *, seed=None, drafter=None, llm=None) -> dict:
+    """Build, and return the report (also written to OUT/report.json). ``llm`` overrides keys of
+    the manifest's drafter.openai section (None values leave them alone)."""
     manifest = load_manifest(manifest_path)
     if seed is not None:
         manifest = dataclasses.replace(manifest, seed=seed)
     if drafter is not None:
         manifest = dataclasses.replace(manifest, drafter=dict(manifest.drafter, kind=drafter))
+    manifest = dataclasses.replace(manifest, drafter=_with_llm_settings(manifest.drafter, llm, output))
     options = beam_options(beam_args)
     _clear_outputs(output)
     started = time.monotonic()
@@ -63,5 +75,7 @@ def run_build(manifest_path: str, output: str, beam_args: list, *, seed=None, dr
         report = json.load(f)
     report["timings"] = {"wall_seconds": round(time.monotonic() - started, 3)}
     report["counters"] = _counters(result)
+    if manifest.drafter["kind"] == "openai":
+        report["llm"] = llm_report(report["counters"], manifest.drafter["openai"])
     write_text(report_path, json.dumps(report, indent=2, sort_keys=True) + "\n")
     return report

@@ -20,7 +20,15 @@ def add_arguments(parser) -> None:
     parser.add_argument("--manifest", default="data_manifest.yaml", help="build manifest (default: %(default)s)")
     parser.add_argument("--output", default="out", help="output folder or URI (default: %(default)s)")
     parser.add_argument("--seed", type=int, help="override the manifest's seed")
-    parser.add_argument("--drafter", choices=["grounded"], help="override the manifest's drafter")
+    parser.add_argument("--drafter", choices=["grounded", "openai"], help="override the manifest's drafter")
+    llm = parser.add_argument_group("LLM drafting (override the manifest's drafter.openai; the key comes from "
+                                    "OPENAI_API_KEY only)")
+    llm.add_argument("--llm-base-url", help="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8000/v1")
+    llm.add_argument("--llm-model", help="model name")
+    llm.add_argument("--llm-concurrency", type=int, help="requests in flight per worker")
+    llm.add_argument("--llm-timeout", type=float, help="seconds per request")
+    llm.add_argument("--llm-max-retries", type=int, help="retries per request on 429, 5xx, timeouts, dropped connections")
+    llm.add_argument("--no-cache", action="store_true", help="make fresh calls instead of reusing cached responses")
     parser.add_argument("--verbose", action="store_true", help="show Beam's progress logging")
     parser.add_argument("--debug", action="store_true", help="show a traceback when the build fails")
 
@@ -38,7 +46,10 @@ def run(args, beam_args) -> int:
     from ..manifest import ManifestError
     from ..run import BuildError, run_build
     try:
-        report = run_build(args.manifest, args.output, beam_args, seed=args.seed, drafter=args.drafter)
+        llm = {"base_url": args.llm_base_url, "model": args.llm_model, "concurrency": args.llm_concurrency,
+               "timeout": args.llm_timeout, "max_retries": args.llm_max_retries,
+               "cache": False if args.no_cache else None}
+        report = run_build(args.manifest, args.output, beam_args, seed=args.seed, drafter=args.drafter, llm=llm)
     except (ManifestError, BuildError) as exc:
         return fail(str(exc), 2)
     except Exception as exc:  # the one-line contract: a traceback only on request

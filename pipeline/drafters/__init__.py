@@ -27,6 +27,9 @@ class Drafted:
 
 
 def make_drafter(settings: dict, seed: int):
+    if settings["kind"] == "openai":
+        from .openai_drafter import OpenAIDrafter
+        return OpenAIDrafter(settings["openai"], seed=seed)
     from .grounded import GroundedDrafter  # imported here so each drafter's deps stay optional
     kinds = {"grounded": GroundedDrafter}
     if settings["kind"] not in kinds:

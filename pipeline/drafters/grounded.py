@@ -4,7 +4,7 @@ import random
 
 from ..records import content_id
 from ..tasks import TASKS
-from ..tasks.base import TaskContext
+from ..tasks.base import TaskContext, answer_ignores_images, leaks_answer
 from . import Drafted, DraftRejected
 from .options import label_options
 
@@ -14,6 +14,19 @@ def _task_context(context, images) -> TaskContext:
                        metadata=tuple(slot.image.metadata for slot in context.images),
                        transforms=tuple(slot.transform for slot in context.images),
                        sizes=tuple((im["width"], im["height"]) for im in images))
+
+
+PROBES = 6   # extra draws per template to see whether its answer depends on the images drawn
+
+
+def _unfair(template, question, ctx, probe_rngs) -> str:
+    """Why a question must not be asked ("" when it may): its text singles out the answer, or its
+    answer is the same whatever images the template draws (answerable without the images)."""
+    if leaks_answer(question):
+        return "answer_in_question"
+    if answer_ignores_images(template, ctx, probe_rngs):
+        return "answer_ignores_images"
+    return ""
 
 
 def to_draft(question, options, answer_label) -> dict:
@@ -41,13 +54,20 @@ class GroundedDrafter:
         task = TASKS[context.task]
         ctx = _task_context(context, images)
         rng = random.Random(content_id("templates", self.seed, context.id))
+        refused = []
         for template in rng.sample(task.templates, len(task.templates)):
             question = template(ctx, rng)
-            if question is not None:
+            if question is None:
+                continue
+            probes = [random.Random(content_id("probe", self.seed, context.id, i)) for i in range(PROBES)]
+            why = _unfair(template, question, ctx, probes)
+            if not why:
                 break
+            refused.append(f"{question.template}: {why}")
         else:
             raise DraftRejected("no_grounded_question",
-                                f"no {context.task} template can be answered from this context's metadata")
+                                f"no {context.task} template can be answered from this context's metadata"
+                                + (f" (refused {', '.join(refused)})" if refused else ""))
         options, label = label_options(question.answer, question.distractors, self.seed, context.id)
         return Drafted(draft=to_draft(question, options, label), drafter=self.name, template=question.template, model=None,
                        prompt_id=f"grounded/{context.task}", prompt_hash=self.code_hashes[context.task],

@@ -1,9 +1,21 @@
-"""Source adapters: each lists the images of one kind of source as ImageRefs (or rejects)."""
+"""Source adapters: each lists the images of one kind of source as ImageRefs (or rejects), and
+``read_image_bytes`` turns any ImageRef uri (a file, or a video frame) into image bytes."""
+from ..stage import read_bytes
+from .coco import list_coco
 from .folder import list_folder
+from .manifest import list_manifest
+from .video import list_video, parse_frame_uri, read_frame
 
-LISTERS = {"folder": list_folder}
+LISTERS = {"folder": list_folder, "manifest": list_manifest, "coco": list_coco, "video": list_video}
 
 
 def list_source(source):
     """Yield an ImageRef per image of ``source``, or a rejects record where one is unusable."""
     yield from LISTERS[source.kind](source)
+
+
+def read_image_bytes(uri: str) -> bytes:
+    """The bytes of the image an ImageRef names: a file read through FileSystems, or a frame
+    (``<video>#t=<seconds>``) decoded and encoded as PNG. DecodeAndHash and Draft both use this."""
+    frame = parse_frame_uri(uri)
+    return read_frame(*frame) if frame else read_bytes(uri)

@@ -3,15 +3,15 @@ import posixpath
 
 from apache_beam.io.filesystems import FileSystems
 
-from ..records import ImageRef, reject
-from .sidecar import read_sidecar
+from .sidecar import Listing, read_sidecar
 
 SIDECAR = "metadata.jsonl"
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff")
 STAGE = "read_sources"
 
 
-def _list_files(location: str) -> set:
+def list_files(location: str) -> set:
+    """Every file below ``location``, in one FileSystems listing (no request per file)."""
     pattern = FileSystems.join(location, "**")
     return {m.path for result in FileSystems.match([pattern]) for m in result.metadata_list}
 
@@ -24,29 +24,18 @@ def _named_file(record, root: str):
 
 
 def list_folder(source):
-    """Image files of the folder, each with its sidecar line. An image whose line is invalid or
-    repeated is rejected rather than ingested without its annotations; a line naming no file
-    that exists is rejected too; so nothing named anywhere is lost silently."""
+    """Image files of the folder, each with its sidecar line; a line naming no file that exists
+    rejects as ``missing_file``."""
     root = source.location.rstrip("/")
     sidecar = FileSystems.join(root, SIDECAR)
-    files = {p for p in _list_files(root) if p.lower().endswith(IMAGE_SUFFIXES)}
-    described, rejected = {}, {}
+    files = {p for p in list_files(root) if p.lower().endswith(IMAGE_SUFFIXES)}
+    listing = Listing(source, STAGE)
     for number, record, problem in read_sidecar(sidecar):
         uri = _named_file(record, root)
         where = f"{SIDECAR} line {number}"
         if uri is None:
-            yield reject(STAGE, "bad_metadata", f"{where}: {problem}", subject=f"{sidecar}:{number}",
-                         kind="metadata", source=source.name)
-        elif problem or uri in described or uri in rejected:
-            rejected[uri] = ("bad_metadata", f"{where}: {problem or 'the file is described twice'}")
-        elif uri not in files and not FileSystems.exists(uri):
-            rejected[uri] = ("missing_file", f"{where} names a file that does not exist")
+            yield listing.reject_record("bad_metadata", f"{where}: {problem}", f"{sidecar}:{number}")
         else:
-            described[uri] = record
-    for uri in sorted(files | set(described) | set(rejected)):
-        if uri in rejected:
-            reason, detail = rejected[uri]
-            yield reject(STAGE, reason, detail, subject=uri, kind="image", source=source.name)
-        else:
-            yield ImageRef(uri=uri, source=source.name,
-                           metadata=described.get(uri, {"file": posixpath.relpath(uri, root)}))
+            listing.describe(uri, record, where, problem,
+                             exists=problem is not None or uri in files or FileSystems.exists(uri))
+    yield from listing.settle(files, lambda uri: {"file": posixpath.relpath(uri, root)})

@@ -1,0 +1,100 @@
+"""Whole-build throughput against the hash-only pass over the same images, plus peak memory.
+
+Generates N photos-like JPEGs with sidecar metadata (groups and regions, so every photo task
+gets contexts), then in the same run times, each in its own process:
+  * the baseline: ReadSources + DecodeAndHash only (what any build must at least do), and
+  * the whole build with the offline drafter (`mir build`).
+Prints images/s for both, their ratio (target >= 0.40), the whole build's peak RSS (target
+< 2 GB), and, last, one JSON line with the figures.
+
+    .venv/bin/python benchmarks/build_bench.py [--images 2000] [--workers 1]
+"""
+import argparse
+import json
+import os
+import pathlib
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+from PIL import Image
+
+HERE = pathlib.Path(__file__).resolve()
+
+
+def make_collection(folder: pathlib.Path, count: int) -> pathlib.Path:
+    rng = np.random.default_rng(0)
+    folder.mkdir(parents=True, exist_ok=True)
+    lines = []
+    for i in range(count):
+        coarse = (rng.random((6, 8, 3)) * 255).astype("uint8")
+        Image.fromarray(coarse).resize((640, 480), Image.Resampling.BICUBIC).save(folder / f"img{i:05d}.jpg", quality=88)
+        x, y = rng.uniform(0.05, 0.6, size=2)
+        lines.append({"file": f"img{i:05d}.jpg", "caption": f"Generated photo {i}.", "group": f"g{i // 60}",
+                      "regions": [{"id": "r", "label": f"object {i}", "bbox": [round(x, 3), round(y, 3),
+                                                                               round(x + 0.3, 3), round(y + 0.3, 3)]}]})
+    (folder / "metadata.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
+    manifest = folder.parent / "manifest.yaml"
+    manifest.write_text(f"name: bench\nsources:\n  - {{name: gen, kind: folder, location: {folder}, "
+                        "licence: CC0-1.0, attribution: generated}\n")
+    return manifest
+
+
+def hash_only(manifest: str, beam_args: list) -> None:
+    """The baseline pass, run inside its own process."""
+    import apache_beam as beam
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    from pipeline.decode_and_hash import DecodeAndHash
+    from pipeline.manifest import load_manifest
+    from pipeline.read_sources import ReadSources
+    loaded = load_manifest(manifest)
+    with beam.Pipeline(options=PipelineOptions(beam_args)) as p:
+        listed = p | ReadSources(loaded.sources)
+        hashed = listed["images"] | DecodeAndHash(**loaded.decode)
+        hashed["images"] | beam.combiners.Count.Globally() | beam.Map(lambda n: print(f"hashed {n}"))
+
+
+def timed_process(command: list) -> tuple:
+    """(wall seconds, peak RSS in MB) of a child process; output goes to stderr."""
+    started = time.monotonic()
+    child = subprocess.Popen(command, stdout=sys.stderr)
+    _, status, usage = os.wait4(child.pid, 0)
+    if status != 0:
+        sys.exit(f"benchmark step failed: {' '.join(command)}")
+    return time.monotonic() - started, usage.ru_maxrss / 1024
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--images", type=int, default=2000)
+    parser.add_argument("--workers", type=int, default=1, help="DirectRunner workers for both passes")
+    parser.add_argument("--hash-only", metavar="MANIFEST", help=argparse.SUPPRESS)
+    args, beam_args = parser.parse_known_args()
+    if args.hash_only:
+        return hash_only(args.hash_only, beam_args)
+    beam_args = ["--direct_num_workers", str(args.workers)] + (
+        ["--direct_running_mode", "multi_processing"] if args.workers > 1 else [])
+    with tempfile.TemporaryDirectory() as work:
+        manifest = make_collection(pathlib.Path(work) / "images", args.images)
+        hash_seconds, hash_mb = timed_process([sys.executable, str(HERE), "--hash-only", str(manifest)] + beam_args)
+        build_seconds, build_mb = timed_process([sys.executable, "-m", "pipeline.cli", "build", "--manifest",
+                                                 str(manifest), "--output", str(pathlib.Path(work) / "out")] + beam_args)
+        report = json.loads((pathlib.Path(work) / "out" / "report.json").read_text())
+    figures = {"images": args.images, "workers": args.workers,
+               "hash_only_images_per_s": round(args.images / hash_seconds, 1),
+               "build_images_per_s": round(args.images / build_seconds, 1),
+               "build_vs_hash_only": round(hash_seconds / build_seconds, 3),
+               "build_peak_rss_mb": round(build_mb, 1), "hash_only_peak_rss_mb": round(hash_mb, 1),
+               "samples": report["samples"]["written"]}
+    print(f"hash-only pass: {figures['hash_only_images_per_s']} images/s; whole build: "
+          f"{figures['build_images_per_s']} images/s ({figures['samples']} samples)")
+    print(f"whole build at {figures['build_vs_hash_only']:.0%} of the hash-only rate (target >= 40%); "
+          f"peak RSS {figures['build_peak_rss_mb']:.0f} MB (target < 2048 MB)")
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()

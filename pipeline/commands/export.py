@@ -1,0 +1,51 @@
+"""``mir export curriculum``: a build's samples as an easy-to-hard staged training file."""
+import argparse
+
+NAME = "export"
+HELP = "export a build as a training file (curriculum)"
+PARSER_ARGS = {
+    "description": "Export the samples of a build (OUT, the folder `mir build` wrote) for training.",
+}
+
+
+def add_arguments(parser) -> None:
+    from ..curriculum import FORMATS, SPLITS
+    kinds = parser.add_subparsers(dest="kind", required=True, metavar="KIND")
+    curriculum = kinds.add_parser(
+        "curriculum", help="the MIR curriculum: five staged variants per sample, easy to hard",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Write every sample in the five stages of the MIR curriculum (1: full chain as target; "
+                    "2: all steps given, the conclusion as target; 3: summary, captions and Text2Region given, "
+                    "Region2Region and the conclusion as target; 4: summary and captions given, the rest as "
+                    "target; 5: the bare question, the full chain as target), ordered easy to hard, one JSON "
+                    "record per line. Images are written once each to <output stem>_images/ next to the output "
+                    "and referenced by paths relative to the output's folder.",
+        epilog="Formats: swift (ms-swift messages + images), llava (id, image list, conversations human/gpt), "
+               "sharegpt (LLaMA-Factory ShareGPT: conversations + images). "
+               "Exit status: 0 written, 1 a sample could not be exported, 2 OUT missing or empty, or bad arguments.")
+    curriculum.add_argument("out", metavar="OUT", help="a build's output folder or URI")
+    curriculum.add_argument("--format", required=True, choices=sorted(FORMATS), help="training file format")
+    curriculum.add_argument("--output", required=True, metavar="FILE.jsonl", help="the JSONL file to write")
+    curriculum.add_argument("--split", default="train", choices=SPLITS,
+                            help="which split to export (default: %(default)s; test samples are for evaluation)")
+    curriculum.add_argument("--debug", action="store_true", help="show a traceback when the export fails")
+
+
+def run(args, extra) -> int:
+    from ..cli import fail
+    from ..curriculum import CurriculumError, export_curriculum
+    from ..shards import ShardsError
+    try:
+        written = export_curriculum(args.out, args.output, args.format, args.split)
+    except ShardsError as exc:
+        return fail(str(exc), 2)
+    except CurriculumError as exc:
+        return fail(str(exc), 1)
+    except Exception as exc:  # the one-line contract: a traceback only on request
+        if args.debug:
+            raise
+        return fail(f"export failed: {exc.__class__.__name__}: {exc} (rerun with --debug for details)", 1)
+    levels = ", ".join(f"{n} {level}" for level, n in written["levels"].items() if n)
+    print(f"{written['records']} records ({written['samples']} samples x {written['stages']} stages; {levels}) "
+          f"written to {args.output}; {written['images']} images in {written['images_folder']}")
+    return 0

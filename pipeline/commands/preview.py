@@ -1,0 +1,46 @@
+"""``mir preview``: a static HTML gallery of a build."""
+
+NAME = "preview"
+HELP = "write a static HTML gallery of a build"
+PARSER_ARGS = {
+    "description": "Write DIR/index.html (samples per task and split) and a page per task showing each sample's "
+                   "question with its images in reading order, the Text2Region boxes drawn on the images, the "
+                   "options with the answer marked, the five reasoning steps and the difficulty.",
+    "epilog": "Exit status: 0 written, 1 the preview failed, 2 OUT missing or empty, unknown task, or bad arguments.",
+}
+
+
+def _positive(text: str) -> int:
+    import argparse
+    value = int(text) if text.isdigit() else 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return value
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("out", metavar="OUT", help="a build's output folder or URI")
+    parser.add_argument("--task", help="only this task (default: every task)")
+    parser.add_argument("--limit", type=_positive, default=20, help="samples per task page (default: %(default)s)")
+    parser.add_argument("--output", metavar="DIR", help="where to write the pages (default: OUT/preview)")
+    parser.add_argument("--debug", action="store_true", help="show a traceback when the preview fails")
+
+
+def run(args, extra) -> int:
+    from apache_beam.io.filesystems import FileSystems
+
+    from ..cli import fail
+    from ..preview import write_preview
+    from ..shards import ShardsError
+    dest = args.output or FileSystems.join(args.out.rstrip("/"), "preview")
+    try:
+        written = write_preview(args.out, dest, task=args.task, limit=args.limit)
+    except ShardsError as exc:
+        return fail(str(exc), 2)
+    except Exception as exc:  # the one-line contract: a traceback only on request
+        if args.debug:
+            raise
+        return fail(f"preview failed: {exc.__class__.__name__}: {exc} (rerun with --debug for details)", 1)
+    print(f"{written['samples']} samples on {written['pages']} task pages, {written['images']} images; "
+          f"open {written['index']}")
+    return 0

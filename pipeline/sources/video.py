@@ -1,0 +1,108 @@
+"""The ``video`` source: frames sampled from video files at the source's ``frame_rate``.
+
+A frame is not a file, so it is referenced as ``<video uri>#t=<seconds>``; ``read_frame`` turns
+such a uri into PNG bytes (lossless, and the same bytes on every read, so sha256 identifies the
+frame). Each frame carries ``sequence`` (the video), ``order`` and ``timestamp`` metadata.
+Videos are read through FileSystems and decoded with PyAV.
+"""
+import io
+import math
+import posixpath
+
+import av
+from apache_beam.io.filesystems import FileSystems
+
+from ..records import ImageRef, reject
+from .folder import list_files
+
+STAGE = "read_sources"
+VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mpg", ".mpeg")
+FRAME_MARK = "#t="
+# Frame times within this many seconds of the sampled time count as at it (float rounding).
+_EPSILON = 1e-6
+
+
+def frame_uri(video_uri: str, timestamp: float) -> str:
+    return f"{video_uri}{FRAME_MARK}{timestamp!r}"
+
+
+def parse_frame_uri(uri: str):
+    """(video uri, seconds) for a frame uri, None for any other uri."""
+    video, mark, seconds = uri.rpartition(FRAME_MARK)
+    if not mark or not video.lower().endswith(VIDEO_SUFFIXES):
+        return None
+    try:
+        return video, float(seconds)
+    except ValueError:
+        return None
+
+
+def _duration(container, stream) -> float:
+    """Seconds of video: from the stream or container header, else from the packets' times."""
+    if stream.duration:
+        return float(stream.duration * stream.time_base)
+    if container.duration:
+        return container.duration / av.time_base
+    start = stream.start_time or 0
+    ends = [p.pts + (p.duration or 0) for p in container.demux(stream) if p.pts is not None]
+    return float((max(ends) - start) * stream.time_base) if ends else 0.0
+
+
+def _video_duration(uri: str) -> float:
+    with FileSystems.open(uri, compression_type="uncompressed") as f, av.open(f) as container:
+        return _duration(container, container.streams.video[0])
+
+
+def sample_times(duration: float, frame_rate: float) -> list:
+    """Seconds of each sampled frame: 0, 1/rate, 2/rate, ... before the end of the video."""
+    count = math.ceil(duration * frame_rate - _EPSILON)
+    return [round(k / frame_rate, 6) for k in range(count)]
+
+
+def _frames_of(source, uri: str, root: str):
+    try:
+        times = sample_times(_video_duration(uri), source.frame_rate)
+    except Exception as exc:  # PyAV raises many error types for broken containers
+        yield reject(STAGE, "unreadable_video", f"{exc.__class__.__name__}: {exc}", subject=uri,
+                     kind="image", source=source.name)
+        return
+    if not times:
+        yield reject(STAGE, "unreadable_video", "the video has no frames", subject=uri, kind="image",
+                     source=source.name)
+    sequence = posixpath.relpath(uri, root) if root else posixpath.basename(uri)
+    for order, seconds in enumerate(times):
+        yield ImageRef(uri=frame_uri(uri, seconds), source=source.name,
+                       metadata={"file": f"{sequence}{FRAME_MARK}{seconds!r}", "sequence": sequence,
+                                 "order": order, "timestamp": seconds})
+
+
+def list_video(source):
+    """Frames of the video at ``location``, or of every video below the folder ``location``."""
+    location = source.location.rstrip("/")
+    if location.lower().endswith(VIDEO_SUFFIXES):
+        videos, root = [location], ""
+    else:
+        videos = sorted(p for p in list_files(location) if p.lower().endswith(VIDEO_SUFFIXES))
+        root = location
+    for uri in videos:
+        yield from _frames_of(source, uri, root)
+
+
+def read_frame(video_uri: str, seconds: float) -> bytes:
+    """PNG bytes of the frame shown at ``seconds``: the last frame starting at or before it."""
+    with FileSystems.open(video_uri, compression_type="uncompressed") as f, av.open(f) as container:
+        stream = container.streams.video[0]
+        start = stream.start_time or 0
+        container.seek(start + int(seconds / stream.time_base), stream=stream, backward=True)
+        shown = None
+        for frame in container.decode(stream):
+            if frame.pts is None:
+                continue
+            if shown is not None and float((frame.pts - start) * stream.time_base) > seconds + _EPSILON:
+                break
+            shown = frame
+        if shown is None:
+            raise ValueError(f"no frame at {seconds}s")
+        out = io.BytesIO()
+        shown.to_image().save(out, format="PNG", compress_level=1)
+        return out.getvalue()

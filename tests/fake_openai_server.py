@@ -1,0 +1,160 @@
+"""A real HTTP server on 127.0.0.1 speaking the Chat Completions API, with injected faults.
+
+The "model" answers from the grounded facts in the request: it copies the grounded question and
+candidates and picks the candidate named first in the decisive facts. A fault is chosen by a
+token ``fault:<name>`` anywhere in the request (tests put it in an image caption):
+
+  rate_limit   first request 429 with Retry-After      server_error  first request 500
+  slow         first request slower than the timeout   drop          first request: connection closed
+  always_500   every request 500                        invalid_json  every reply not JSON
+  invalid_json_once  first reply not JSON, the re-ask fixed   schema_invalid  every reply misses keys
+  length       finish_reason=length                     refusal       a refusal
+  wrong_answer picks a candidate the facts do not support
+"""
+import collections
+import json
+import re
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+FAULT = re.compile(r"fault:([a-z_0-9]+)")
+FACTS = re.compile(r"```json\n(.*?)\n```", re.S)
+FIRST_TRY_FAULTS = {"rate_limit", "server_error", "slow", "drop"}
+
+
+def _facts(body: dict) -> dict:
+    user = next(m for m in body["messages"] if m["role"] == "user")
+    text = user["content"] if isinstance(user["content"], str) else user["content"][0]["text"]
+    return json.loads(FACTS.search(text).group(1))
+
+
+def _pick(grounded: dict, wrong: bool) -> int:
+    """Index of the candidate named first in the decisive facts (or another one if ``wrong``)."""
+    facts = json.dumps(grounded["region2region"]) + json.dumps(grounded["text2region"])
+    places = [(facts.find(c) if c in facts else len(facts), i) for i, c in enumerate(grounded["candidates"])]
+    right = min(places)[1]
+    return (right + 1) % len(grounded["candidates"]) if wrong else right
+
+
+def model_draft(body: dict, wrong: bool = False) -> dict:
+    facts = _facts(body)
+    n, grounded = facts["image_count"], facts["grounded"]
+    if grounded:
+        question, candidates = grounded["question"], grounded["candidates"]
+        answer, t2r, r2r = _pick(grounded, wrong), grounded["text2region"], grounded["region2region"]
+    else:
+        question = " ".join(f"Image {i}: <image>" for i in range(1, n + 1)) + " Are these images in colour?"
+        candidates, answer, t2r, r2r = ["Yes", "No"], 0, [], []
+    labels = "ABCDEFGH"
+    other = labels[(answer + 1) % len(candidates)]
+    return {"question": question, "options": [{"label": labels[i], "text": c} for i, c in enumerate(candidates)],
+            "answer": labels[answer],
+            "reasoning": {"summary": f"The question compares {n} images.",
+                          "captions": [f"Image {i} of the set." for i in range(1, n + 1)],
+                          "text2region": t2r, "region2region": r2r,
+                          "conclusion": f"The facts support [option {labels[answer]}], not [option {other}]. "
+                                        f"Answer: {labels[answer]}"}}
+
+
+def completion(content, finish_reason="stop", refusal=None) -> dict:
+    return {"id": "chatcmpl-fake", "object": "chat.completion", "created": int(time.time()), "model": "fake-model",
+            "choices": [{"index": 0, "finish_reason": finish_reason,
+                         "message": {"role": "assistant", "content": content, "refusal": refusal}}],
+            "usage": {"prompt_tokens": 100, "completion_tokens": 50, "total_tokens": 150}}
+
+
+class FakeOpenAIServer:
+    def __init__(self, latency: float = 0.0, slow_seconds: float = 2.0, retry_after: str = "0.05",
+                 accept_json_schema: bool = True):
+        self.latency, self.slow_seconds, self.retry_after = latency, slow_seconds, retry_after
+        self.accept_json_schema = accept_json_schema
+        self.log = []                           # one dict per request received
+        self.attempts = collections.Counter()   # (fault, conversation) -> requests seen
+        self.lock = threading.Lock()
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.httpd.daemon_threads = True
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    def requests(self, **match) -> list:
+        with self.lock:
+            return [r for r in self.log if all(r.get(k) == v for k, v in match.items())]
+
+    def _note(self, body: dict, headers) -> dict:
+        raw = json.dumps(body)
+        found = FAULT.search(raw)
+        fault = found.group(1) if found else None
+        conversation = (fault, json.dumps(body["messages"][:2]))
+        with self.lock:
+            self.attempts[conversation] += 1
+            entry = {"fault": fault, "attempt": self.attempts[conversation],
+                     "reask": any(m["role"] == "assistant" for m in body["messages"]),
+                     "format": body.get("response_format", {}).get("type"),
+                     "authorization": headers.get("Authorization")}
+            self.log.append(entry)
+        return entry
+
+    def respond(self, body: dict, entry: dict):
+        """(status, headers, payload) for a request, or None to drop the connection."""
+        fault, first = entry["fault"], entry["attempt"] == 1 and not entry["reask"]
+        if entry["format"] == "json_schema" and not self.accept_json_schema:
+            return 400, {}, {"error": {"message": "response_format json_schema is not supported", "type": "invalid_request_error"}}
+        if fault in FIRST_TRY_FAULTS and first or fault == "always_500":
+            if fault == "drop":
+                return None
+            if fault == "slow":
+                time.sleep(self.slow_seconds)
+            elif fault == "rate_limit":
+                return 429, {"Retry-After": self.retry_after}, {"error": {"message": "slow down", "type": "rate_limit"}}
+            else:
+                return 500, {}, {"error": {"message": "internal error", "type": "server_error"}}
+        if fault == "invalid_json" or fault == "invalid_json_once" and not entry["reask"]:
+            return 200, {}, completion("Sure! Here is the draft: {question: ...")
+        if fault == "schema_invalid":
+            return 200, {}, completion(json.dumps({"question": "Which one?"}))
+        if fault == "length":
+            return 200, {}, completion(json.dumps(model_draft(body))[:40], finish_reason="length")
+        if fault == "refusal":
+            return 200, {}, completion(None, refusal="I can't help with that.")
+        return 200, {}, completion(json.dumps(model_draft(body, wrong=fault == "wrong_answer")))
+
+    def _handler(self):
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                entry = server._note(body, self.headers)
+                time.sleep(server.latency)
+                answer = server.respond(body, entry)
+                if answer is None:
+                    self.connection.close()  # the dropped connection: no status line at all
+                    return
+                status, headers, payload = answer
+                data = json.dumps(payload).encode("utf-8")
+                try:
+                    self.send_response(status)
+                    for name, value in {"Content-Type": "application/json", **headers}.items():
+                        self.send_header(name, value)
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except OSError:
+                    pass  # the client gave up (timeout) before the answer came
+
+        return Handler

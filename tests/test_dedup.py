@@ -1,0 +1,126 @@
+"""Deduplication: exact search (every pair within the threshold), deterministic clusters and
+keepers, scopes, one images.parquet row per image, and the same clusters on two workers."""
+import random
+import subprocess
+
+import apache_beam as beam
+import numpy as np
+import pandas as pd
+from apache_beam.testing.test_pipeline import TestPipeline
+from apache_beam.testing.util import assert_that, equal_to
+from PIL import Image
+
+from pipeline.decode_and_hash import DecodeAndHash
+from pipeline.deduplicate import Deduplicate
+from pipeline.near_duplicates import BLOCK_COLUMNS, HashTable, cluster_keepers, near_duplicate_pairs
+from pipeline.records import HashedImage, ImageRef
+from tests.conftest import ROOT, make_photo
+
+
+def _random_table(n: int, seed: int) -> HashTable:
+    """n random hashes in two scopes; every seventh is a near copy of its predecessor."""
+    rng = np.random.default_rng(seed)
+    hashes = rng.integers(0, 2**64, size=n, dtype=np.uint64)
+    for i in range(1, n, 7):
+        flips = rng.choice(64, size=int(rng.integers(0, 11)), replace=False).astype(np.uint64)
+        hashes[i] = hashes[i - 1] ^ np.bitwise_or.reduce(np.uint64(1) << flips, initial=np.uint64(0))
+    rows = [(f"u{i:06d}", f"{int(h):016x}", "ab"[i % 3 == 0], int(rng.integers(1, 9)), f"{i:064x}")
+            for i, h in enumerate(hashes)]
+    return HashTable.build(rows)
+
+
+def _brute_force(table: HashTable, threshold: int) -> set:
+    found = set()
+    for i in range(len(table)):
+        for j in range(i + 1, len(table)):
+            d = bin(int(table.hashes[i]) ^ int(table.hashes[j])).count("1")
+            if d <= threshold and table.scopes[i] == table.scopes[j]:
+                found.add((i, j, d))
+    return found
+
+
+def test_search_finds_exactly_the_pairs_of_the_definition():
+    table = _random_table(900, seed=1)
+    expected = _brute_force(table, threshold=8)
+    assert len(expected) > 20
+    split = [(0, 100), (100, 613), (613, 900)]  # query blocks as workers would take them
+    found = [pair for start, stop in split for pair in near_duplicate_pairs(table, 8, start, stop)]
+    assert len(found) == len(set(found)) and set(found) == expected
+
+
+def test_search_crosses_column_tiles():
+    table = _random_table(BLOCK_COLUMNS + 300, seed=2)
+    expected = {(i, j) for i in range(len(table)) for j in np.nonzero(
+        np.bitwise_count(table.hashes[i] ^ table.hashes[i + 1:]) <= 6)[0] + i + 1
+        if table.scopes[i] == table.scopes[j]}
+    assert {(i, j) for i, j, _ in near_duplicate_pairs(table, 6, 0, len(table))} == expected
+
+
+def test_clusters_and_keepers_do_not_depend_on_pair_order():
+    table = _random_table(600, seed=3)
+    pairs = list(near_duplicate_pairs(table, 10, 0, len(table)))
+    keepers = cluster_keepers(table, pairs)
+    random.Random(0).shuffle(pairs)
+    assert cluster_keepers(table, pairs) == keepers
+    for row, keeper in keepers.items():
+        assert (-table.pixels[keeper], table.ids[keeper]) <= (-table.pixels[row], table.ids[row])
+
+
+def _image(uri, phash, pixels=100, sha=None, source="s"):
+    return HashedImage(id=sha or f"{abs(hash(uri)):064x}"[:64], uri=uri, source=source, width=pixels,
+                       height=1, phash=phash, metadata={})
+
+
+def test_scopes_decide_who_is_compared():
+    base = "ffff0000ffff0000"
+    near = "ffff0000ffff0003"  # distance 2
+    images = [_image("a/1", base, source="a"), _image("a/2", near, source="a", pixels=50),
+              _image("b/1", near, source="b"), _image("c/1", base, source="c"), _image("c/2", base, source="c")]
+    scopes = {"a": "within_source", "b": "within_source", "c": "off"}
+    with TestPipeline() as p:
+        out = p | beam.Create(images) | Deduplicate(scopes, threshold=4)
+        assert_that(out["audit"] | beam.Map(lambda r: (r["uri"], r["status"], r["duplicate_of"], r["hamming"])),
+                    equal_to([("a/1", "kept", None, None), ("a/2", "duplicate", "a/1", 2),
+                              ("b/1", "kept", None, None), ("c/1", "kept", None, None),
+                              ("c/2", "kept", None, None)]))
+
+
+def test_real_photos_exact_then_near_with_the_largest_kept(tmp_path):
+    for i in range(5):
+        make_photo(tmp_path / f"p{i}.jpg", seed=i, size=(320, 240))
+    Image.open(tmp_path / "p0.jpg").resize((160, 120)).save(tmp_path / "small_p0.jpg", quality=70)
+    (tmp_path / "a_copy_of_p2.jpg").write_bytes((tmp_path / "p2.jpg").read_bytes())
+    refs = [ImageRef(uri=str(path), source="s", metadata={}) for path in sorted(tmp_path.glob("*.jpg"))]
+    with TestPipeline() as p:
+        hashed = (p | beam.Create(refs) | DecodeAndHash(max_pixels=10**7, min_side=16))["images"]
+        out = hashed | Deduplicate({"s": "global"}, threshold=8)
+        rows = out["audit"] | beam.Map(lambda r: (r["uri"].rsplit("/", 1)[1], r["status"], r["reason"],
+                                                  (r["duplicate_of"] or "").rsplit("/", 1)[-1]))
+        assert_that(rows, equal_to(
+            [(f"p{i}.jpg", "kept", None, "") for i in (0, 1, 3, 4)]
+            + [("a_copy_of_p2.jpg", "kept", None, ""), ("p2.jpg", "duplicate", "exact_duplicate", "a_copy_of_p2.jpg"),
+               ("small_p0.jpg", "duplicate", "near_duplicate", "p0.jpg")]))
+
+
+def _build(manifest, output, *options):
+    subprocess.run([str(ROOT / ".venv/bin/mir"), "build", "--manifest", str(manifest), "--output", str(output),
+                    *options], check=True, capture_output=True, timeout=300)
+    rows = pd.read_parquet(output / "images.parquet")
+    return sorted(zip(rows.uri, rows.status, rows.cluster.fillna(""), rows.duplicate_of.fillna("")))
+
+
+def test_two_workers_give_the_same_clusters_as_one(tmp_path):
+    folder = tmp_path / "photos"
+    for i in range(12):
+        make_photo(folder / f"p{i:02d}.jpg", seed=i)
+    for i in range(0, 12, 3):
+        Image.open(folder / f"p{i:02d}.jpg").save(folder / f"p{i:02d}_q35.jpg", quality=35)
+        (folder / f"copy_{i:02d}.jpg").write_bytes((folder / f"p{i:02d}.jpg").read_bytes())
+    manifest = tmp_path / "m.yaml"
+    manifest.write_text(f"sources:\n  - {{name: photos, kind: folder, location: {folder}, "
+                        f"licence: CC0-1.0, attribution: tests}}\n")
+    one = _build(manifest, tmp_path / "one")
+    two = _build(manifest, tmp_path / "two", "--direct_num_workers", "2",
+                 "--direct_running_mode", "multi_processing")
+    assert sum(status == "duplicate" for _, status, _, _ in one) == 8
+    assert two == one

@@ -1,0 +1,227 @@
+"""The openai drafter against a real fault-injecting Chat Completions server on loopback,
+through the real openai client, the Draft stage in a real Beam pipeline, and a whole build."""
+import json
+import pathlib
+
+import apache_beam as beam
+import pytest
+from apache_beam.testing.test_pipeline import TestPipeline
+from apache_beam.testing.util import assert_that, equal_to
+
+from conftest import make_photo, region, write_sidecar
+from fake_openai_server import FakeOpenAIServer
+from pipeline.draft import Draft
+from pipeline.drafters import DraftRejected, make_drafter
+from pipeline.drafters.calls import RateLimiter, backoff
+from pipeline.drafters.openai_drafter import relabelled
+from pipeline.drafters.prompting import load_prompt, strict_schema
+from pipeline.imaging import phash_hex, sha256_hex
+from pipeline.manifest import Source, parse_manifest
+from pipeline.materialize import materialize
+from pipeline.records import Context, ContextImage, HashedImage, content_id
+from pipeline.run import run_build
+from pipeline.schemas import load_schema, task_ids
+
+KEY = "sk-test-do-not-leak-7f3a9c"
+# fault -> what must become of a context that carries it
+EXPECTED = {None: "sample", "rate_limit": "sample", "server_error": "sample", "slow": "sample", "drop": "sample",
+            "invalid_json_once": "sample", "always_500": "server_error", "invalid_json": "invalid_json",
+            "schema_invalid": "invalid_draft", "length": "truncated", "refusal": "refused",
+            "wrong_answer": "answer_mismatch"}
+BOXES = ([0.05, 0.1, 0.25, 0.3], [0.4, 0.5, 0.6, 0.7], [0.75, 0.8, 0.95, 0.97])
+
+
+def settings(server, cache_location=None, **overrides) -> dict:
+    manifest = parse_manifest({"sources": [{"name": "s", "kind": "folder", "location": "x", "licence": "l",
+                                            "attribution": "a"}],
+                               "drafter": {"kind": "openai", "openai": {
+                                   "base_url": server.base_url, "model": "fake-model", "timeout": 0.5,
+                                   "max_retries": 2, "retry_base_delay": 0.01, "retry_max_delay": 0.05,
+                                   "concurrency": 4, "image_side": 64, "cache_location": cache_location,
+                                   "prices": {"fake-model": {"prompt": 1.0, "completion": 2.0}}, **overrides}}}, ".")
+    return manifest.drafter
+
+
+def make_context(folder: pathlib.Path, name: str, fault) -> Context:
+    """Three photos with one region each, far apart, so location_relationship has a grounded answer."""
+    slots = []
+    for i, box in enumerate(BOXES):
+        path = make_photo(folder / f"{name}-{i}.jpg", seed=hash((name, i)) % 10_000, size=(96, 72))
+        data = path.read_bytes()
+        caption = f"Photo {i} of {name}." + (f" fault:{fault}" if fault and i == 0 else "")
+        meta = {"file": path.name, "caption": caption, "regions": [region(f"thing {i}", box)]}
+        from PIL import Image
+        picture = Image.open(path)
+        slots.append(ContextImage(HashedImage(id=sha256_hex(data), uri=str(path), source="photos", width=96,
+                                              height=72, phash=phash_hex(picture), metadata=meta)))
+    return Context(id=content_id("ctx", name), task="location_relationship", split="train", group=name,
+                   images=tuple(slots))
+
+
+@pytest.fixture(scope="module")
+def server():
+    with FakeOpenAIServer(slow_seconds=1.5) as running:
+        yield running
+
+
+@pytest.fixture
+def key(monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+
+
+def outcome(drafter, context) -> str:
+    images = materialize(context, 10 ** 8, 8)
+    try:
+        drafted = drafter.draft(context, images)
+    except DraftRejected as rejected:
+        return rejected.reason
+    assert drafted.verified and drafted.model == "fake-model"
+    return "sample"
+
+
+def test_every_fault_ends_in_success_or_its_reason_and_counts_add_up(tmp_path, server, key):
+    drafter = make_drafter(settings(server), seed=3)
+    drafter.setup()
+    before = len(server.log)
+    got = {fault: outcome(drafter, make_context(tmp_path, f"c-{fault}", fault)) for fault in EXPECTED}
+    stats = drafter.drain_stats()
+    assert got == EXPECTED
+    log = server.log[before:]
+    assert stats["calls"] == len(log)
+    assert stats["retries"] == sum(1 for r in log if r["attempt"] > 1 and not r["reask"])
+    assert stats["errors.rate_limited"] == 1 and stats["errors.timeout"] == 1
+    assert stats["errors.connection_error"] == 1 and stats["errors.server_error"] == 1 + 3  # always_500: 3 tries
+    assert stats["grounding.disagreed"] == 1 and stats["grounding.agreed"] == sum(v == "sample" for v in EXPECTED.values())
+    failures = {k.split(".", 1)[1]: n for k, n in stats.items() if k.startswith("failures.")}
+    assert failures == {reason: 1 for reason in EXPECTED.values() if reason != "sample"}
+    assert {r["authorization"] for r in log} == {f"Bearer {KEY}"}
+
+
+def test_falls_back_to_json_mode_when_json_schema_is_rejected(tmp_path, key):
+    with FakeOpenAIServer(accept_json_schema=False) as strictless:
+        drafter = make_drafter(settings(strictless), seed=3)
+        drafter.setup()
+        assert outcome(drafter, make_context(tmp_path, "fallback", None)) == "sample"
+        assert outcome(drafter, make_context(tmp_path, "fallback2", None)) == "sample"
+        assert [r["format"] for r in strictless.log] == ["json_schema", "json_object", "json_object"]
+        assert drafter.drain_stats()["json_mode_fallbacks"] == 1
+
+
+def test_options_are_reordered_with_every_cited_label_remapped():
+    draft = {"question": "Image 1: <image> Which?", "answer": "A",
+             "options": [{"label": "A", "text": "red"}, {"label": "B", "text": "green"}, {"label": "C", "text": "blue"}],
+             "reasoning": {"summary": "[option B] is tempting.", "captions": ["c"], "text2region": [], "region2region": [],
+                           "conclusion": "Not [option C]; it is [option A]. Answer: A"}}
+    moved = [relabelled(draft, seed, f"context-{n}") for seed in range(3) for n in range(6)]
+    for out in moved:
+        label = {o["text"]: o["label"] for o in out["options"]}
+        assert out["answer"] == label["red"]
+        assert out["reasoning"]["summary"] == f"option {label['green']} is tempting."
+        assert out["reasoning"]["conclusion"] == f"Not option {label['blue']}; it is option {label['red']}. Answer: {label['red']}"
+    assert len({out["answer"] for out in moved}) == 3  # the answer does not stay where the model put it
+
+
+def test_strict_response_schema_is_derived_from_the_draft_schema():
+    def objects(node):
+        if isinstance(node, dict):
+            if "properties" in node:
+                yield node
+            for value in node.values():
+                yield from objects(value)
+        elif isinstance(node, list):
+            for value in node:
+                yield from objects(value)
+    strict = strict_schema(load_schema("draft"))
+    assert set(strict["properties"]) == set(load_schema("draft")["properties"])
+    for node in objects(strict):
+        assert node["required"] == list(node["properties"]) and node["additionalProperties"] is False
+    assert "minLength" not in json.dumps(strict) and "examples" not in strict
+
+
+def test_every_task_has_a_prompt_that_embeds_the_draft_schema():
+    for task in task_ids():
+        prompt = load_prompt(task)
+        schema = {k: v for k, v in load_schema("draft").items() if k != "examples"}
+        assert json.dumps(schema, indent=1) in prompt.system and f"# {task}" in prompt.system
+        assert len(prompt.hash) == 12
+    assert len({load_prompt(t).hash for t in task_ids()}) == len(task_ids())
+
+
+def test_retry_after_wins_over_a_shorter_backoff_and_limits_hold_requests_back():
+    assert backoff(0, base=0.01, cap=0.01, retry_after=3.0) == 3.0
+    assert all(0 <= backoff(5, base=0.01, cap=0.1, retry_after=None) <= 0.1 for _ in range(50))
+    limiter = RateLimiter(requests_per_minute=2, tokens_per_minute=0)
+    limiter.acquire(10), limiter.acquire(10)
+    assert limiter._wait_needed(10, limiter.sent[-1][0]) > 50
+    tokens = RateLimiter(requests_per_minute=0, tokens_per_minute=1000)
+    tokens.settle(tokens.acquire(900), 900)
+    assert tokens._wait_needed(200, tokens.sent[-1][0]) > 50 and tokens._wait_needed(50, tokens.sent[-1][0]) == 0
+
+
+def _run_draft_stage(contexts, drafter_settings):
+    pipeline = TestPipeline()
+    out = (pipeline | beam.Create(contexts)
+           | Draft(drafter_settings, {"photos": Source("photos", "folder", "-", "CC0", "tests", "off", ())},
+                   seed=5, decode={"max_pixels": 10 ** 8, "min_side": 8}, embed=False))
+    expected = {c.id: EXPECTED[c.group.split(":")[1] or None] for c in contexts}
+    assert_that(out["samples"] | "SampleIds" >> beam.Map(lambda s: s["context_id"]),
+                equal_to([cid for cid, r in expected.items() if r == "sample"]), label="samples")
+    assert_that(out["rejects"] | "Reasons" >> beam.Map(lambda r: (r["subject"], r["reason"])),
+                equal_to([(cid, r) for cid, r in expected.items() if r != "sample"]), label="rejects")
+    result = pipeline.run()
+    result.wait_until_finish()
+    return {c.key.metric.name: c.committed for c in result.metrics().query()["counters"]
+            if c.key.metric.namespace == "llm"}
+
+
+def test_draft_stage_drafts_concurrently_caches_and_a_rerun_makes_no_calls(tmp_path, server, key):
+    contexts = [make_context(tmp_path, f"g{n}:{fault or ''}", fault) for n, fault in enumerate(list(EXPECTED) * 2)]
+    drafter_settings = settings(server, cache_location=str(tmp_path / "cache"))
+    before = len(server.log)
+    first = _run_draft_stage(contexts, drafter_settings)
+    assert first["calls"] == len(server.log) - before and first.get("cache_hits", 0) == 0
+    second = _run_draft_stage(contexts, drafter_settings)
+    assert len(server.log) - before == first["calls"] and "calls" not in second
+    # every request but the retried ones left a stored reply (or a stored final failure)
+    assert second["cache_hits"] == first["calls"] - first["retries"]
+
+
+def test_build_with_openai_drafter_conserves_contexts_reuses_cache_and_never_writes_the_key(tmp_path, server, key, capfd):
+    folder = tmp_path / "photos"
+    records = []
+    for n, fault in enumerate(["refusal", None, "rate_limit"]):
+        for i, box in enumerate(BOXES):
+            make_photo(folder / f"g{n}-{i}.jpg", seed=100 + 10 * n + i)
+            caption = f"Group {n} photo {i}." + (f" fault:{fault}" if fault and i == 0 else "")
+            records.append({"file": f"g{n}-{i}.jpg", "caption": caption, "group": f"g{n}",
+                            "regions": [region(f"thing {i}", box)]})
+    write_sidecar(folder, records)
+    manifest = tmp_path / "manifest.yaml"
+    manifest.write_text(f"""name: llm-build
+seed: 11
+sources:
+  - {{name: photos, kind: folder, location: {folder}, licence: CC0-1.0, attribution: tests, tasks: [location_relationship]}}
+grouping: {{min_images: 3, target_images: 3, max_images: 3, test_fraction: 0}}
+drafter:
+  kind: openai
+  openai: {{model: fake-model, retry_base_delay: 0.01, progress_seconds: 0.05, image_side: 64,
+           prices: {{fake-model: {{prompt: 0.5, completion: 1.5}}}}}}
+""")
+    output = tmp_path / "out"
+    overrides = {"base_url": server.base_url, "concurrency": 2, "timeout": 5, "max_retries": 2}
+    report = run_build(str(manifest), str(output), [], llm=overrides)
+    llm = report["llm"]
+    assert report["contexts"]["total"] == 3 == report["samples"]["written"] + report["samples"]["rejected"]
+    assert report["rejects"]["draft"] == {"refused": 1}
+    assert llm["calls"] == 4 and llm["retries"] == 1 and llm["failures_by_cause"] == {"refused": 1}
+    assert llm["prompt_tokens"] == 300 and llm["estimated_cost_usd"] == pytest.approx((300 * 0.5 + 150 * 1.5) / 1e6)
+    assert llm["grounding"] == {"checked": 2, "agreed": 2, "agreement_rate": 1.0}
+    assert "drafting (openai):" in capfd.readouterr().err
+    calls = len(server.log)
+    again = run_build(str(manifest), str(output), [], llm=overrides)
+    assert len(server.log) == calls and again["llm"]["calls"] == 0 and again["llm"]["cache_hits"] == 3
+    fresh = run_build(str(manifest), str(output), [], llm=dict(overrides, cache=False))
+    assert fresh["llm"]["calls"] >= 3 and fresh["llm"]["cache_hits"] == 0
+    written = [p for p in output.rglob("*") if p.is_file()]
+    assert any("llm_cache" in str(p) for p in written)
+    assert not [p for p in written if KEY.encode() in p.read_bytes()]
