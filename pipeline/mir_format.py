@@ -340,8 +340,9 @@ def _as_text_list(value) -> Optional[list]:
 
 def to_sample(record: dict, *, read_image, defaults: SampleDefaults) -> dict:
     """A valid MIR-native record as a sample. ``read_image(path) -> (bytes, width, height,
-    phash)`` reads one of its images (the caller resolves paths under its images root)."""
-    from .judge import TASK_CATEGORIES
+    phash)`` reads one of its images (the caller resolves paths under its images root) or
+    raises ConversionError."""
+    from .judge import category_of
     builder = record.get(BUILDER_KEY) if isinstance(record.get(BUILDER_KEY), dict) else {}
     count = len(record["images"])
     task = task_id(record.get("task")) or task_id(defaults.task)
@@ -358,7 +359,10 @@ def to_sample(record: dict, *, read_image, defaults: SampleDefaults) -> dict:
 
     images, metas = [], builder.get("images") if isinstance(builder.get("images"), list) else []
     for i, path in enumerate(record["images"]):
-        data, width, height, phash = read_image(path)
+        try:
+            data, width, height, phash = read_image(path)
+        except ConversionError as exc:
+            raise ConversionError(f"$.images[{i}]", exc.message) from None
         digest = content_sha256(data)
         meta = metas[i] if i < len(metas) and isinstance(metas[i], dict) else {}
         if meta.get("sha256") == digest:
@@ -385,7 +389,7 @@ def to_sample(record: dict, *, read_image, defaults: SampleDefaults) -> dict:
         "extra": json.dumps(extra, ensure_ascii=False, sort_keys=True) if extra else None,
     }
     sample = {
-        "id": sample_id, "context_id": context, "task": task, "category": TASK_CATEGORIES[task],
+        "id": sample_id, "context_id": context, "task": task, "category": category_of(task),
         "split": builder.get("split") or (record["split"] if record.get("split") in ("train", "test") else defaults.split),
         "images": images, "question": record["question"], "options": options, "answer": answer,
         "reasoning": {"summary": record["summary"], "captions": captions, "text2region": text2region,

@@ -4,12 +4,14 @@ import json
 import time
 
 import apache_beam as beam
+from jsonschema import Draft202012Validator
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from .build import build_pipeline
 from .drafters.accounting import llm_report
 from .manifest import load_manifest
+from .schemas import load_schema
 from .parquet_io import write_text
 
 # What a build writes under OUT; removed first so no shard of an earlier build survives.
@@ -49,6 +51,9 @@ def _with_llm_settings(drafter: dict, overrides: dict, output: str) -> dict:
     """drafter.openai with the command line's overrides, and the cache kept under OUT by default
     (outside what a build clears, so a rerun reuses it)."""
     settings = dict(drafter["openai"], **{k: v for k, v in (overrides or {}).items() if v is not None})
+    problems = list(Draft202012Validator(load_schema("manifest")["$defs"]["openai_drafter"]).iter_errors(settings))
+    if problems:
+        raise BuildError(f"drafter.openai.{'.'.join(map(str, problems[0].absolute_path))}: {problems[0].message}")
     if settings["cache_location"] is None:
         settings["cache_location"] = FileSystems.join(output, "llm_cache")
     return dict(drafter, openai=settings)

@@ -194,7 +194,8 @@ def _read_jsonl(path: str, limit: int) -> Iterator[Item]:
                                              "(one JSON value per line)")
                     continue
             except (ValueError, RecursionError) as exc:
-                yield Item(number, error=_parse_error(exc))
+                where = f" at column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else ""
+                yield Item(number, error=_parse_error(exc) + where)
                 continue
             yield Item(number, value)
         if records == 0:

@@ -7,7 +7,7 @@ from referencing import Registry, Resource
 
 from .resources import resource_path
 
-SCHEMA_NAMES = ("sample", "draft", "source_metadata", "manifest", "image_row", "reject")
+SCHEMA_NAMES = ("sample", "draft", "source_metadata", "manifest", "image_row", "reject", "mir_native")
 
 
 @functools.lru_cache(maxsize=None)

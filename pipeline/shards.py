@@ -19,6 +19,10 @@ class ShardsError(Exception):
     """OUT is not a build that holds samples (missing, empty, or without the asked task)."""
 
 
+class ImageError(Exception):
+    """A sample's image cannot be written out (not embedded and not readable, or not an image)."""
+
+
 def shard_paths(out: str, task: str = None) -> list:
     """Every sample shard of the build at ``out`` (of one task when given), sorted."""
     out = out.rstrip("/")
@@ -72,7 +76,7 @@ def image_bytes(image: dict) -> bytes:
     if image["bytes"] is not None:
         return image["bytes"]
     if image["uri"].startswith("derived:"):
-        raise ShardsError(f"image {image['sha256']} was derived by the build but its bytes are not embedded")
+        raise ImageError(f"image {image['sha256']} was derived by the build and is not embedded: rebuild with output.embed_images: true")
     return read_bytes(image["uri"])
 
 
@@ -103,5 +107,5 @@ def _extension(data: bytes, sha256: str) -> str:
         with Image.open(io.BytesIO(data)) as img:
             kind = img.format
     except UnidentifiedImageError:
-        raise ShardsError(f"image {sha256} is not in an image format Pillow knows") from None
+        raise ImageError(f"image {sha256} is not in an image format Pillow knows") from None
     return _EXTENSIONS.get(kind, kind.lower())

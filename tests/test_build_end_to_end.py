@@ -72,7 +72,7 @@ def test_at_least_three_tasks_and_embedded_images_match_their_hashes(sample_buil
 def test_duckdb_reads_the_shards(sample_build):
     work, _ = sample_build
     pattern = str(work / "out" / "data" / "*" / "*.parquet")
-    count, = duckdb.sql(f"SELECT count(*) FROM read_parquet('{pattern}')").fetchone()
+    [(count,)] = duckdb.sql(f"SELECT count(*) FROM read_parquet('{pattern}')").fetchall()
     report = json.loads((work / "out" / "report.json").read_text())
     assert count == report["samples"]["written"] > 0
 

@@ -38,7 +38,14 @@ def _summary(report: dict, output: str) -> str:
     return (f"{samples['written']} samples in {len(samples['by_task'])} tasks written to {output} "
             f"({samples['rejected']} contexts rejected); images: {images['in']} in, {images['kept']} kept, "
             f"{images['duplicate']} duplicates, {images['rejected']} rejected; "
-            f"{report['timings']['wall_seconds']:.1f} s")
+            f"{report['timings']['wall_seconds']:.1f} s" + _llm_summary(report.get("llm")))
+
+
+def _llm_summary(llm) -> str:
+    if not llm:
+        return ""
+    return (f"; LLM: {llm['calls']} calls, {llm['cache_hits']} cache hits, {llm['retries']} retries, "
+            f"{sum(llm['failures_by_cause'].values())} failed drafts")
 
 
 def run(args, beam_args) -> int:

@@ -34,12 +34,12 @@ def add_arguments(parser) -> None:
 def run(args, extra) -> int:
     from ..cli import fail
     from ..curriculum import CurriculumError, export_curriculum
-    from ..shards import ShardsError
+    from ..shards import ImageError, ShardsError
     try:
         written = export_curriculum(args.out, args.output, args.format, args.split)
     except ShardsError as exc:
         return fail(str(exc), 2)
-    except CurriculumError as exc:
+    except (CurriculumError, ImageError) as exc:
         return fail(str(exc), 1)
     except Exception as exc:  # the one-line contract: a traceback only on request
         if args.debug:

@@ -31,12 +31,14 @@ def run(args, extra) -> int:
 
     from ..cli import fail
     from ..preview import write_preview
-    from ..shards import ShardsError
+    from ..shards import ImageError, ShardsError
     dest = args.output or FileSystems.join(args.out.rstrip("/"), "preview")
     try:
         written = write_preview(args.out, dest, task=args.task, limit=args.limit)
     except ShardsError as exc:
         return fail(str(exc), 2)
+    except ImageError as exc:
+        return fail(str(exc), 1)
     except Exception as exc:  # the one-line contract: a traceback only on request
         if args.debug:
             raise
