@@ -45,8 +45,11 @@ _CONCLUSION_PATTERNS = (
     re.compile(r"\b(?i:answer)\s*(?:(?i:is|would be|should be|must be)\s*|[:=\-]\s*)?[\s(\[*\"']*"
                r"(?:(?i:option|choice)\s*)?[(\[*\"']*([A-Z])(?![A-Za-z0-9])"),
     re.compile(r"\b(?i:option|choice)\s*[(\[*\"']*([A-Z])(?![A-Za-z0-9])"),
+    re.compile(r"\b(?i:choose|chose|select|pick|go with)\s+[(\[*\"']*([A-Z])(?![A-Za-z0-9])"),
+    re.compile(r"(?<![A-Za-z0-9])([A-Z])[)\]*\"']*\s+(?i:is)\s+(?i:the\s+)?(?i:correct|right|answer|best)\b"),
     re.compile(r"^\s*[(\[]?([A-Z])[)\].:](?:\s|$)"),
     re.compile(r"\(([A-Z])\)"),
+    re.compile(r"\b(?i:is|so|thus|therefore|hence)[,:]?\s+[(\[*\"']*([A-Z])[)\]*\"']*\s*[.!]?\s*$"),
 )
 _IMAGE_MENTION = re.compile(r"<image(\d+)>|\b[Ii]mage[ _-]?(\d+)\b")
 
@@ -223,18 +226,14 @@ def _box(bbox) -> str:
 
 def render_text2region(entries: list) -> str:
     """Our structured Text2Region as readable lines."""
-    return "\n".join(f"Image {e['image']}: \"{e['text']}\" is the {e['label']} at {_box(e['bbox'])}."
-                     for e in entries)
+    return "\n".join(f"Image {e['image']} {_box(e['bbox'])}: \"{e['text']}\" ({e['label']})" for e in entries)
 
 
 def render_region2region(entries: list) -> str:
     """Our structured Region2Region as readable lines."""
-    lines = []
-    for e in entries:
-        a, b = e["from"], e["to"]
-        lines.append(f"The {a['label']} in image {a['image']} {_box(a['bbox'])} is {e['relation']} the "
-                     f"{b['label']} in image {b['image']} {_box(b['bbox'])}: {e['explanation']}")
-    return "\n".join(lines)
+    return "\n".join(f"{e['from']['label']} (image {e['from']['image']}, {_box(e['from']['bbox'])}) {e['relation']} "
+                     f"{e['to']['label']} (image {e['to']['image']}, {_box(e['to']['bbox'])}): {e['explanation']}"
+                     for e in entries)
 
 
 def _joined_text(structured: str, free: Optional[list]):
