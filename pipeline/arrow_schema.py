@@ -3,15 +3,12 @@ import functools
 
 import pyarrow as pa
 
-from .schemas import load_schema, resolver
+from .schemas import inlined_schema
 
 _SCALARS = {"integer": pa.int64(), "number": pa.float64(), "boolean": pa.bool_()}
 
 
-def _arrow_type(schema: dict, res) -> pa.DataType:
-    if "$ref" in schema:
-        resolved = res.lookup(schema["$ref"])
-        return _arrow_type(resolved.contents, resolved.resolver)
+def _arrow_type(schema: dict) -> pa.DataType:
     if "enum" in schema:
         return pa.string()
     declared = schema.get("type")
@@ -22,15 +19,13 @@ def _arrow_type(schema: dict, res) -> pa.DataType:
     if kind == "string":
         return pa.binary() if schema.get("contentEncoding") == "base64" else pa.string()
     if kind == "array":
-        return pa.list_(_arrow_type(schema["items"], res))
+        return pa.list_(_arrow_type(schema["items"]))
     if kind == "object":
-        return pa.struct([pa.field(name, _arrow_type(sub, res)) for name, sub in schema["properties"].items()])
+        return pa.struct([pa.field(name, _arrow_type(sub)) for name, sub in schema["properties"].items()])
     return _SCALARS[kind]
 
 
 @functools.lru_cache(maxsize=None)
 def arrow_schema(name: str) -> pa.Schema:
     """The Arrow schema of records of JSON Schema ``name`` (columns in the schema's order)."""
-    schema = load_schema(name)
-    res = resolver(name)
-    return pa.schema([pa.field(key, _arrow_type(sub, res)) for key, sub in schema["properties"].items()])
+    return pa.schema([pa.field(key, _arrow_type(sub)) for key, sub in inlined_schema(name)["properties"].items()])

@@ -23,7 +23,7 @@ def build_pipeline(pipeline, manifest, output: str):
     drafted = contexts | "Draft" >> Draft(manifest.drafter, sources, manifest.seed, manifest.decode,
                                           manifest.output["embed_images"])
     validated = drafted["samples"] | "Validate" >> Validate()
-    scored = validated["samples"] | "ScoreDifficulty" >> ScoreDifficulty()
+    scored = validated["samples"] | "ScoreDifficulty" >> ScoreDifficulty(manifest.difficulty)
 
     image_rejects = ((listed["rejects"], decoded["rejects"])
                      | "ImageStageRejects" >> beam.Flatten()

@@ -30,7 +30,7 @@ class DecodeAndHashFn(beam.DoFn):
             return
         yield HashedImage(id=sha256_hex(data), uri=ref.uri, source=ref.source, width=facts.width,
                           height=facts.height, phash=facts.phash, metadata=ref.metadata,
-                          hash_algorithm=HASH_ALGORITHM)
+                          hash_algorithm=HASH_ALGORITHM, crop_hashes=facts.crop_hashes)
 
 
 class DecodeAndHash(beam.PTransform):

@@ -8,8 +8,7 @@ import apache_beam as beam
 from apache_beam.pvalue import AsSingleton
 
 from .audit import duplicate_row, kept_row
-from .imaging import hamming
-from .near_duplicates import HashTable, cluster_keepers, near_duplicate_pairs
+from .near_duplicates import HashTable, closest_match, cluster_keepers, near_duplicate_pairs
 
 AUDIT = "audit"
 # Query rows per work item: each item compares QUERY_ROWS hashes with the whole table.
@@ -32,6 +31,10 @@ def _pick_exact(keyed):
     return images[0], tuple(images[1:])
 
 
+def _hashes(image) -> tuple:
+    return (image.phash, *image.crop_hashes)
+
+
 def _blocks(table: HashTable):
     return [(start, min(start + QUERY_ROWS, len(table))) for start in range(0, len(table), QUERY_ROWS)]
 
@@ -49,16 +52,16 @@ class AssignStatus(beam.DoFn):
         if keeper == row:
             yield representative
             yield beam.pvalue.TaggedOutput(AUDIT, kept_row(representative))
-            keeper_uri, keeper_id, keeper_hash = representative.uri, representative.id, representative.phash
+            keeper_uri, keeper_id, keeper_hashes = representative.uri, representative.id, _hashes(representative)
         else:
-            keeper_uri, keeper_id, keeper_hash = table.keys[keeper], table.ids[keeper], table.phash(keeper)
-            yield beam.pvalue.TaggedOutput(AUDIT, duplicate_row(
-                representative, keeper_uri, hamming(representative.phash, keeper_hash),
-                exact=representative.id == keeper_id, threshold=self.threshold))
+            keeper_uri, keeper_id, keeper_hashes = table.keys[keeper], table.ids[keeper], table.hex_hashes(keeper)
+            yield beam.pvalue.TaggedOutput(AUDIT, self._duplicate(representative, keeper_uri, keeper_id, keeper_hashes))
         for image in copies:
-            yield beam.pvalue.TaggedOutput(AUDIT, duplicate_row(
-                image, keeper_uri, hamming(image.phash, keeper_hash),
-                exact=image.id == keeper_id, threshold=self.threshold))
+            yield beam.pvalue.TaggedOutput(AUDIT, self._duplicate(image, keeper_uri, keeper_id, keeper_hashes))
+
+    def _duplicate(self, image, keeper_uri: str, keeper_id: str, keeper_hashes: tuple) -> dict:
+        return duplicate_row(image, keeper_uri, closest_match(_hashes(image), keeper_hashes),
+                             exact=image.id == keeper_id, threshold=self.threshold)
 
 
 class Deduplicate(beam.PTransform):
@@ -76,8 +79,8 @@ class Deduplicate(beam.PTransform):
                   | "ExactGroups" >> beam.GroupByKey()
                   | "PickExact" >> beam.Map(_pick_exact))
         table = (groups
-                 # Only the row (about 150 bytes) travels to the one worker that builds the table.
-                 | "HashRows" >> beam.Map(lambda g: (g[0].uri, g[0].phash, _scope(g[0], scopes),
+                 # Only the row (about 250 bytes) travels to the one worker that builds the table.
+                 | "HashRows" >> beam.Map(lambda g: (g[0].uri, _hashes(g[0]), _scope(g[0], scopes),
                                                      g[0].pixels, g[0].id))
                  | "Comparable" >> beam.Filter(lambda row: row[2] != "off")
                  | "AllHashes" >> beam.combiners.ToList()

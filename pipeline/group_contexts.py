@@ -47,11 +47,18 @@ def _display_order(frames: list, seed: int, group: str) -> list:
 
 
 def _group_key(task, image) -> str:
-    if task.grouping == "single":
-        return image.id
     if task.grouping == "sequence":
         return image.metadata["sequence"]
-    return image.metadata.get("group") or f"source:{image.source}"
+    # Single-image tasks group too, so that their share of each group is exact (see _derived).
+    return image.metadata.get("group") or image.metadata.get("sequence") or f"source:{image.source}"
+
+
+def derive_share(grouping: dict) -> float:
+    """Share of a group's images that seed a single-image context. By default one in
+    target_images, so a derived task yields about as many samples as a task that groups the
+    same images six by six, instead of one per photo."""
+    share = grouping.get("derive_share")
+    return 1 / grouping["target_images"] if share is None else share
 
 
 def _eligible(task, image, sources: dict) -> bool:
@@ -80,9 +87,7 @@ class MakeContexts(beam.DoFn):
     def _slots(self, task, group: str, images: list) -> list:
         """Lists of ContextImage, one list per context."""
         if task.grouping == "single":
-            image = images[0]
-            rng = random.Random(content_id("derive", self.seed, task.id, image.id))
-            return [[ContextImage(image, t) for t in task.derive(image, rng)]]
+            return self._derived(task, group, images)
         low = task.min_images or self.grouping["min_images"]
         if task.grouping == "sequence":
             return self._windows(task, group, images, low)
@@ -91,6 +96,16 @@ class MakeContexts(beam.DoFn):
         self.unused.inc(len(ordered) - sum(sizes))
         starts = [sum(sizes[:i]) for i in range(len(sizes))]
         return [[ContextImage(im) for im in ordered[s:s + n]] for s, n in zip(starts, sizes)]
+
+    def _derived(self, task, group: str, images: list) -> list:
+        """A seeded pick of ceil(share x n) images of the group (at least one), each of which
+        the task turns into a whole context (tiles, zooms)."""
+        ordered = sorted(images, key=lambda im: content_id("derive_pick", self.seed, task.id, group, im.id))
+        chosen = ordered[:math.ceil(len(ordered) * derive_share(self.grouping))]
+        self.unused.inc(len(ordered) - len(chosen))
+        return [[ContextImage(image, t) for t in
+                 task.derive(image, random.Random(content_id("derive", self.seed, task.id, image.id)))]
+                for image in chosen]
 
     def _windows(self, task, group: str, images: list, low: int) -> list:
         """Overlapping windows of consecutive frames (in time order, or shuffled for display

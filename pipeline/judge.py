@@ -12,6 +12,7 @@ Image files and embedded image bytes are only opened when the caller passes an
 """
 import base64
 import binascii
+import collections
 import dataclasses
 import hashlib
 import os
@@ -139,7 +140,13 @@ def _schema_problems(record: dict, schema_name: str) -> tuple:
 
 
 def _keep(problem_parts: tuple, broken: set) -> bool:
-    return not any(problem_parts[:len(b)] == b for b in broken)
+    """A semantic problem is not repeated where the schema already found the value wrong (or,
+    for a box, one of its coordinates)."""
+    if any(problem_parts[:len(b)] == b for b in broken):
+        return False
+    if problem_parts and problem_parts[-1] in ("bbox", "box"):
+        return not any(b[:len(problem_parts)] == problem_parts for b in broken)
+    return True
 
 
 def _is_int(value) -> bool:
@@ -157,8 +164,9 @@ def _placeholder_problems(question: str, count: int) -> list:
     problems = []
     numbered = [k for k in found if k is not None]
     outside = sorted({k for k in numbered if not 1 <= k <= count})
-    for k in outside:
-        problems.append((("question",), f"placeholder <image{k}> is out of range: the record has {count} images"))
+    if outside:
+        shown = ", ".join(f"<image{k}>" for k in outside[:5]) + (", ..." if len(outside) > 5 else "")
+        problems.append((("question",), f"placeholder {shown} out of range: the record has {count} images"))
     if len(found) != count:
         problems.append((("question",), f"{len(found)} image placeholders for {count} images"))
     elif numbered and len(numbered) == len(found) and not outside:
@@ -201,9 +209,10 @@ def _region_problems(entry: dict, count: int, path: tuple) -> list:
 
 def _label_problems(labels: list, path: tuple, ordered: bool) -> list:
     problems = []
-    repeated = sorted({label for label in labels if labels.count(label) > 1}, key=str)
+    counts = collections.Counter(labels)
+    repeated = sorted((label for label, n in counts.items() if n > 1), key=str)
     for label in repeated:
-        problems.append((path, f"label {_quote(label)} appears {labels.count(label)} times"))
+        problems.append((path, f"label {_quote(label)} appears {counts[label]} times"))
     if not repeated:
         expected = list(string.ascii_uppercase[:len(labels)])
         shown = labels if ordered else sorted(labels, key=str)
@@ -282,7 +291,7 @@ def _sample_semantics(record: dict) -> list:
                     problems += _region_problems(entry[end], count, ("reasoning", "region2region", i, end))
         conclusion, answer = reasoning.get("conclusion"), record.get("answer")
         said = CONCLUSION_ANSWER.search(conclusion) if isinstance(conclusion, str) else None
-        if said and isinstance(answer, str) and said.group(1) != answer:
+        if said and isinstance(answer, str) and labels and answer in labels and said.group(1) != answer:
             problems.append((("reasoning", "conclusion"), f"the conclusion names {said.group(1)} but the answer is {answer}"))
     return problems
 
@@ -319,7 +328,8 @@ def _free_text_problems(value, count: int, path: tuple) -> list:
         if isinstance(item, str):
             beyond = sorted({k for k in mir_format.image_mentions(item) if k > count})
             if beyond:
-                problems.append((where, f"mentions image {', '.join(map(str, beyond))} but the record has {count} images"))
+                shown = ", ".join(map(str, beyond[:5])) + (", ..." if len(beyond) > 5 else "")
+                problems.append((where, f"mentions image {shown} but the record has {count} images"))
         elif isinstance(item, dict):
             problems += _region_problems(item, count, where)
             for end in ("from", "to"):
@@ -502,7 +512,8 @@ def validate_record(record, *, schema: str = None, images: ImageChecker = None) 
     broken = {tuple(parts) for parts, _ in found}
     schema_problems, schema_broken = _schema_problems(json_form(record) if fmt == "sample" else record,
                                                       _SCHEMA_NAMES[fmt])
-    problems += schema_problems
+    flagged = {p.path for p in problems}
+    problems += [p for p in schema_problems if p.path not in flagged]  # NaN is also "above the maximum"
     broken |= schema_broken
     semantic = _sample_semantics(record) if fmt == "sample" else _mir_semantics(record)
     if images is not None:

@@ -64,8 +64,20 @@ def _filled(spec: dict, given):
     if "$ref" in spec:
         spec = load_schema("manifest")["$defs"][spec["$ref"].rsplit("/", 1)[-1]]
     given = given or {}
-    return {key: _filled(sub, given.get(key)) if "properties" in sub or "$ref" in sub
-            else given.get(key, sub.get("default")) for key, sub in spec["properties"].items()}
+    return {key: _filled_value(sub, given, key) for key, sub in spec["properties"].items()}
+
+
+def _filled_value(sub: dict, given: dict, key: str):
+    if "then" in sub:  # a nullable section ("if object then ..."): filled only when it is given
+        return _filled(sub["then"], given[key]) if given.get(key) is not None else None
+    if "properties" in sub or "$ref" in sub:
+        return _filled(sub, given.get(key))
+    return given.get(key, sub.get("default"))
+
+
+def endpoint_settings(given: dict) -> dict:
+    """An endpoint section (``$defs/openai_drafter``) with the schema's defaults filled in."""
+    return _filled({"$ref": "#/$defs/openai_drafter"}, given)
 
 
 def _with_defaults(section: str, given: dict) -> dict:
@@ -100,13 +112,16 @@ def parse_manifest(data, base_dir: str) -> Manifest:
     grouping = _with_defaults("grouping", data.get("grouping", {}))
     if not grouping["min_images"] <= grouping["target_images"] <= grouping["max_images"]:
         raise ManifestError("grouping: need min_images <= target_images <= max_images")
+    difficulty = _with_defaults("difficulty", data.get("difficulty", {}))
+    if (difficulty["medium_threshold"] or 0) > difficulty["easy_threshold"]:
+        raise ManifestError("difficulty: need medium_threshold <= easy_threshold")
     top = load_schema("manifest")["properties"]
     return Manifest(
         name=data.get("name", top["name"]["default"]), seed=data.get("seed", top["seed"]["default"]),
         sources=sources, decode=_with_defaults("decode", data.get("decode", {})),
         dedup=_with_defaults("dedup", data.get("dedup", {})), grouping=grouping,
         drafter=_with_defaults("drafter", data.get("drafter", {})),
-        difficulty=_with_defaults("difficulty", data.get("difficulty", {})),
+        difficulty=difficulty,
         output=_with_defaults("output", data.get("output", {})))
 
 

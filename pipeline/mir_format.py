@@ -38,18 +38,20 @@ LABELS = string.ascii_uppercase
 
 # "A. text", "A: text", "A) text", "(A) text", "[A] text"
 _OPTION_PREFIX = re.compile(r"^\s*(?:\(([A-Z])\)|\[([A-Z])\]|([A-Z])\s*[.:)\]])\s*(.*)$", re.S)
-_BARE_LETTER = re.compile(r"^\s*[(\[*\"']*([A-Za-z])[)\]*\"']*\s*[.!]?\s*$")
+_BARE_LETTER = re.compile(r"^\s*[(\[*\"']*([A-Za-z])[)\]*\"']*\s*(?:[.!]\s*)?$")
 # How a sentence names its answer, most explicit first; the last mention of the first kind
 # found wins ("Option A looks close, but the answer is B" names B).
+# (No two adjacent quantifiers can match the same characters, so none backtracks
+# quadratically on a long run of spaces.)
 _CONCLUSION_PATTERNS = (
-    re.compile(r"\b(?i:answer)\s*(?:(?i:is|would be|should be|must be)\s*|[:=\-]\s*)?[\s(\[*\"']*"
-               r"(?:(?i:option|choice)\s*)?[(\[*\"']*([A-Z])(?![A-Za-z0-9])"),
+    re.compile(r"\b(?i:answer)(?:\s+(?i:is|would be|should be|must be))?\s*(?:[:=\-]\s*)?[(\[*\"']*"
+               r"(?:(?i:option|choice)\s*[(\[*\"']*)?([A-Z])(?![A-Za-z0-9])"),
     re.compile(r"\b(?i:option|choice)\s*[(\[*\"']*([A-Z])(?![A-Za-z0-9])"),
     re.compile(r"\b(?i:choose|chose|select|pick|go with)\s+[(\[*\"']*([A-Z])(?![A-Za-z0-9])"),
-    re.compile(r"(?<![A-Za-z0-9])([A-Z])[)\]*\"']*\s+(?i:is)\s+(?i:the\s+)?(?i:correct|right|answer|best)\b"),
+    re.compile(r"(?<![A-Za-z0-9])([A-Z])[)\]*\"']*\s+(?i:is)\s+(?:(?i:the)\s+)?(?i:correct|right|answer|best)\b"),
     re.compile(r"^\s*[(\[]?([A-Z])[)\].:](?:\s|$)"),
     re.compile(r"\(([A-Z])\)"),
-    re.compile(r"\b(?i:is|so|thus|therefore|hence)[,:]?\s+[(\[*\"']*([A-Z])[)\]*\"']*\s*[.!]?\s*$"),
+    re.compile(r"\b(?i:is|so|thus|therefore|hence)[,:]?\s+[(\[*\"']*([A-Z])[)\]*\"']*\s*(?:[.!]\s*)?$"),
 )
 _IMAGE_MENTION = re.compile(r"<image(\d+)>|\b[Ii]mage[ _-]?(\d+)\b")
 
@@ -194,6 +196,8 @@ def chosen_label(record: dict, opts: "Options") -> Optional[str]:
 
 def text_named(conclusion: str, labels: list, texts: list) -> Optional[str]:
     """The label of the one option whose text the conclusion quotes, if exactly one."""
+    if len(labels) > len(LABELS):
+        return None
     lowered = conclusion.casefold()
     named = [label for label, text in zip(labels, texts)
              if isinstance(text, str) and len(text.strip()) >= 2 and text.strip().casefold() in lowered]

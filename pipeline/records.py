@@ -34,6 +34,7 @@ class HashedImage:
     phash: str
     metadata: dict
     hash_algorithm: str = ""  # how ``phash`` was computed (imaging.HASH_ALGORITHM), versions included
+    crop_hashes: tuple = ()  # pHashes of parts of the image (imaging.CROP_BOXES), so crops match it
 
     @property
     def pixels(self) -> int:

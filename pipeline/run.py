@@ -9,8 +9,9 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from .build import build_pipeline
-from .drafters.accounting import llm_report
-from .manifest import load_manifest
+from .drafters.accounting import drafter_report
+from .manifest import endpoint_settings, load_manifest
+from .solver import solver_report
 from .schemas import load_schema
 from .parquet_io import write_text
 
@@ -47,27 +48,49 @@ def _counters(result) -> dict:
             for c in sorted(counters, key=lambda c: (c.key.metric.namespace, c.key.metric.name))}
 
 
-def _with_llm_settings(drafter: dict, overrides: dict, output: str) -> dict:
-    """drafter.openai with the command line's overrides, and the cache kept under OUT by default
-    (outside what a build clears, so a rerun reuses it)."""
-    settings = dict(drafter["openai"], **{k: v for k, v in (overrides or {}).items() if v is not None})
+def _checked_endpoint(settings: dict, section: str, output: str) -> dict:
+    """Endpoint settings checked again after the command line's overrides, with the cache kept
+    under OUT by default (outside what a build clears, so a rerun reuses it)."""
     problems = list(Draft202012Validator(load_schema("manifest")["$defs"]["openai_drafter"]).iter_errors(settings))
     if problems:
-        raise BuildError(f"drafter.openai.{'.'.join(map(str, problems[0].absolute_path))}: {problems[0].message}")
-    if settings["cache_location"] is None:
-        settings["cache_location"] = FileSystems.join(output, "llm_cache")
-    return dict(drafter, openai=settings)
+        raise BuildError(f"{section}.{'.'.join(map(str, problems[0].absolute_path))}: {problems[0].message}")
+    return dict(settings, cache_location=settings["cache_location"] or FileSystems.join(output, "llm_cache"))
 
 
-def run_build(manifest_path: str, output: str, beam_args: list, *, seed=None, drafter=None, llm=None) -> dict:
+def _with_llm_settings(drafter: dict, overrides: dict, output: str) -> dict:
+    """drafter.openai with the command line's overrides."""
+    settings = dict(drafter["openai"], **{k: v for k, v in (overrides or {}).items() if v is not None})
+    return dict(drafter, openai=_checked_endpoint(settings, "drafter.openai", output))
+
+
+def _with_solver_settings(difficulty: dict, overrides: dict, output: str) -> dict:
+    """difficulty with the command line's solver overrides: a base URL or model turns the solver
+    on (defaults from the schema), ``samples`` sets the draws, ``cache`` applies to a solver in use."""
+    overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
+    samples = overrides.pop("samples", difficulty["samples"])
+    if samples < 1:
+        raise BuildError(f"difficulty.samples: {samples} is less than the minimum of 1")
+    solver = difficulty["solver"]
+    if solver is None and ("base_url" in overrides or "model" in overrides):
+        solver = endpoint_settings({})
+    if solver is None:
+        return dict(difficulty, samples=samples)
+    return dict(difficulty, samples=samples,
+                solver=_checked_endpoint(dict(solver, **overrides), "difficulty.solver", output))
+
+
+def run_build(manifest_path: str, output: str, beam_args: list, *, seed=None, drafter=None, llm=None,
+              solver=None) -> dict:
     """Build, and return the report (also written to OUT/report.json). ``llm`` overrides keys of
-    the manifest's drafter.openai section (None values leave them alone)."""
+    the manifest's drafter.openai section, ``solver`` keys of difficulty.solver plus ``samples``
+    (None values leave them alone)."""
     manifest = load_manifest(manifest_path)
     if seed is not None:
         manifest = dataclasses.replace(manifest, seed=seed)
     if drafter is not None:
         manifest = dataclasses.replace(manifest, drafter=dict(manifest.drafter, kind=drafter))
-    manifest = dataclasses.replace(manifest, drafter=_with_llm_settings(manifest.drafter, llm, output))
+    manifest = dataclasses.replace(manifest, drafter=_with_llm_settings(manifest.drafter, llm, output),
+                                   difficulty=_with_solver_settings(manifest.difficulty, solver, output))
     options = beam_options(beam_args)
     _clear_outputs(output)
     started = time.monotonic()
@@ -81,6 +104,8 @@ def run_build(manifest_path: str, output: str, beam_args: list, *, seed=None, dr
     report["timings"] = {"wall_seconds": round(time.monotonic() - started, 3)}
     report["counters"] = _counters(result)
     if manifest.drafter["kind"] == "openai":
-        report["llm"] = llm_report(report["counters"], manifest.drafter["openai"])
+        report["llm"] = drafter_report(report["counters"], manifest.drafter["openai"])
+    if manifest.difficulty["solver"]:
+        report["solver"] = solver_report(report["counters"], manifest.difficulty)
     write_text(report_path, json.dumps(report, indent=2, sort_keys=True) + "\n")
     return report

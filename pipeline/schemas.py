@@ -26,14 +26,29 @@ def _registry() -> Registry:
     return Registry().with_resources(resources)
 
 
+def _inline(node, res):
+    if isinstance(node, list):
+        return [_inline(item, res) for item in node]
+    if not isinstance(node, dict):
+        return node
+    if "$ref" in node:
+        resolved = res.lookup(node["$ref"])
+        siblings = {k: v for k, v in node.items() if k != "$ref"}
+        return {**_inline(resolved.contents, resolved.resolver), **_inline(siblings, res)}
+    return {key: _inline(value, res) for key, value in node.items()}
+
+
+@functools.lru_cache(maxsize=None)
+def inlined_schema(name: str) -> dict:
+    """Schema ``name`` with every ``$ref`` replaced by what it points to (none of our schemas is
+    recursive). Validating against it skips reference lookups, several times faster per record."""
+    schema = load_schema(name)
+    return _inline({k: v for k, v in schema.items() if k != "$defs"}, _registry().resolver(base_uri=schema["$id"]))
+
+
 @functools.lru_cache(maxsize=None)
 def validator(name: str) -> Draft202012Validator:
-    return Draft202012Validator(load_schema(name), registry=_registry())
-
-
-def resolver(name: str):
-    """A ``referencing`` resolver rooted at schema ``name``, for walking its ``$ref``s."""
-    return _registry().resolver(base_uri=load_schema(name)["$id"])
+    return Draft202012Validator(inlined_schema(name))
 
 
 def task_ids() -> tuple:

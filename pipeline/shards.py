@@ -8,7 +8,8 @@ import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 from PIL import Image, UnidentifiedImageError
 
-from .stage import read_bytes, write_bytes
+from .sources import read_image_bytes
+from .stage import write_bytes
 
 _BATCH_ROWS = 32
 # Pillow's format names -> the file extension trainers and browsers expect.
@@ -77,7 +78,7 @@ def image_bytes(image: dict) -> bytes:
         return image["bytes"]
     if image["uri"].startswith("derived:"):
         raise ImageError(f"image {image['sha256']} was derived by the build and is not embedded: rebuild with output.embed_images: true")
-    return read_bytes(image["uri"])
+    return read_image_bytes(image["uri"])
 
 
 class ImageFiles:

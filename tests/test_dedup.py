@@ -1,5 +1,6 @@
-"""Deduplication: exact search (every pair within the threshold), deterministic clusters and
-keepers, scopes, one images.parquet row per image, and the same clusters on two workers."""
+"""Deduplication: exact search (every pair within the threshold, crop hashes included),
+deterministic clusters and keepers, scopes, crops of real photos found, one images.parquet row
+per image, and the same clusters on two workers."""
 import random
 import subprocess
 
@@ -12,28 +13,49 @@ from PIL import Image
 
 from pipeline.decode_and_hash import DecodeAndHash
 from pipeline.deduplicate import Deduplicate
-from pipeline.near_duplicates import BLOCK_COLUMNS, HashTable, cluster_keepers, near_duplicate_pairs
+from pipeline.imaging import CROP_BOXES
+from pipeline.near_duplicates import BLOCK_COLUMNS, HashTable, closest_match, cluster_keepers, near_duplicate_pairs
 from pipeline.records import HashedImage, ImageRef
 from tests.conftest import ROOT, make_photo
 
 
+K = 1 + len(CROP_BOXES)
+
+
 def _random_table(n: int, seed: int) -> HashTable:
-    """n random hashes in two scopes; every seventh is a near copy of its predecessor."""
+    """n images of K random hashes in two scopes. Every seventh image is planted 0..10 bits from
+    its predecessor: full to full, full to one of the predecessor's crops, or one of its crops
+    to the predecessor's full hash; and every eleventh has a crop close to the predecessor's
+    crop, which must not count."""
     rng = np.random.default_rng(seed)
-    hashes = rng.integers(0, 2**64, size=n, dtype=np.uint64)
-    for i in range(1, n, 7):
+    hashes = rng.integers(0, 2**64, size=(n, K), dtype=np.uint64)
+
+    def near(value):
         flips = rng.choice(64, size=int(rng.integers(0, 11)), replace=False).astype(np.uint64)
-        hashes[i] = hashes[i - 1] ^ np.bitwise_or.reduce(np.uint64(1) << flips, initial=np.uint64(0))
-    rows = [(f"u{i:06d}", f"{int(h):016x}", "ab"[i % 3 == 0], int(rng.integers(1, 9)), f"{i:064x}")
-            for i, h in enumerate(hashes)]
+        return value ^ np.bitwise_or.reduce(np.uint64(1) << flips, initial=np.uint64(0))
+
+    for plant, i in enumerate(range(1, n, 7)):
+        slot = plant % K
+        if plant % 2:
+            hashes[i, slot] = near(hashes[i - 1, 0])
+        else:
+            hashes[i, 0] = near(hashes[i - 1, slot])
+    for i in range(1, n, 11):
+        hashes[i, 2] = near(hashes[i - 1, 1])
+    rows = [(f"u{i:06d}", tuple(f"{int(h):016x}" for h in row), "ab"[i % 3 == 0], int(rng.integers(1, 9)),
+             f"{i:064x}") for i, row in enumerate(hashes)]
     return HashTable.build(rows)
 
 
 def _brute_force(table: HashTable, threshold: int) -> set:
+    """The definition, pair by pair in plain Python: the full hash of one image against every
+    hash of the other, both ways."""
+    rows = [[int(h) for h in table.hashes[i]] for i in range(len(table))]
     found = set()
     for i in range(len(table)):
         for j in range(i + 1, len(table)):
-            d = bin(int(table.hashes[i]) ^ int(table.hashes[j])).count("1")
+            d = min(min((rows[i][0] ^ h).bit_count() for h in rows[j]),
+                    min((rows[j][0] ^ h).bit_count() for h in rows[i]))
             if d <= threshold and table.scopes[i] == table.scopes[j]:
                 found.add((i, j, d))
     return found
@@ -42,7 +64,8 @@ def _brute_force(table: HashTable, threshold: int) -> set:
 def test_search_finds_exactly_the_pairs_of_the_definition():
     table = _random_table(900, seed=1)
     expected = _brute_force(table, threshold=8)
-    assert len(expected) > 20
+    crop_matches = {(i, j) for i, j, d in expected if (int(table.hashes[i, 0]) ^ int(table.hashes[j, 0])).bit_count() > 8}
+    assert len(expected) > 60 and len(crop_matches) > 40
     split = [(0, 100), (100, 613), (613, 900)]  # query blocks as workers would take them
     found = [pair for start, stop in split for pair in near_duplicate_pairs(table, 8, start, stop)]
     assert len(found) == len(set(found)) and set(found) == expected
@@ -50,9 +73,12 @@ def test_search_finds_exactly_the_pairs_of_the_definition():
 
 def test_search_crosses_column_tiles():
     table = _random_table(BLOCK_COLUMNS + 300, seed=2)
-    expected = {(i, j) for i in range(len(table)) for j in np.nonzero(
-        np.bitwise_count(table.hashes[i] ^ table.hashes[i + 1:]) <= 6)[0] + i + 1
+    hashes = table.hashes
+    expected = {(i, j) for i in range(len(table)) for j in np.nonzero(np.minimum(
+        np.bitwise_count(hashes[i, 0] ^ hashes[i + 1:]).min(axis=1),
+        np.bitwise_count(hashes[i, 1:] ^ hashes[i + 1:, :1]).min(axis=1)) <= 6)[0] + i + 1
         if table.scopes[i] == table.scopes[j]}
+    assert len(expected) > 300
     assert {(i, j) for i, j, _ in near_duplicate_pairs(table, 6, 0, len(table))} == expected
 
 

@@ -28,7 +28,13 @@ def add_arguments(parser) -> None:
     llm.add_argument("--llm-concurrency", type=int, help="requests in flight per worker")
     llm.add_argument("--llm-timeout", type=float, help="seconds per request")
     llm.add_argument("--llm-max-retries", type=int, help="retries per request on 429, 5xx, timeouts, dropped connections")
-    llm.add_argument("--no-cache", action="store_true", help="make fresh calls instead of reusing cached responses")
+    llm.add_argument("--no-cache", action="store_true", help="make fresh calls instead of reusing cached responses "
+                                                              "(drafter and solver)")
+    solver = parser.add_argument_group("Difficulty solver (override the manifest's difficulty.solver; giving a base "
+                                       "URL or model turns the solver on)")
+    solver.add_argument("--solver-base-url", help="OpenAI-compatible vision endpoint that answers each sample")
+    solver.add_argument("--solver-model", help="solver model name")
+    solver.add_argument("--solver-samples", type=int, help="answers asked per sample (default: the manifest's, 10)")
     parser.add_argument("--verbose", action="store_true", help="show Beam's progress logging")
     parser.add_argument("--debug", action="store_true", help="show a traceback when the build fails")
 
@@ -38,7 +44,8 @@ def _summary(report: dict, output: str) -> str:
     return (f"{samples['written']} samples in {len(samples['by_task'])} tasks written to {output} "
             f"({samples['rejected']} contexts rejected); images: {images['in']} in, {images['kept']} kept, "
             f"{images['duplicate']} duplicates, {images['rejected']} rejected; "
-            f"{report['timings']['wall_seconds']:.1f} s" + _llm_summary(report.get("llm")))
+            f"{report['timings']['wall_seconds']:.1f} s" + _llm_summary(report.get("llm"))
+            + _solver_summary(report.get("solver")))
 
 
 def _llm_summary(llm) -> str:
@@ -46,6 +53,13 @@ def _llm_summary(llm) -> str:
         return ""
     return (f"; LLM: {llm['calls']} calls, {llm['cache_hits']} cache hits, {llm['retries']} retries, "
             f"{sum(llm['failures_by_cause'].values())} failed drafts")
+
+
+def _solver_summary(solver) -> str:
+    if not solver:
+        return ""
+    return (f"; solver: {solver['calls']} calls, {solver['cache_hits']} cache hits, {solver['scored']} samples "
+            f"scored, {solver['heuristic_fallbacks']} by heuristic")
 
 
 def run(args, beam_args) -> int:
@@ -56,7 +70,10 @@ def run(args, beam_args) -> int:
         llm = {"base_url": args.llm_base_url, "model": args.llm_model, "concurrency": args.llm_concurrency,
                "timeout": args.llm_timeout, "max_retries": args.llm_max_retries,
                "cache": False if args.no_cache else None}
-        report = run_build(args.manifest, args.output, beam_args, seed=args.seed, drafter=args.drafter, llm=llm)
+        solver = {"base_url": args.solver_base_url, "model": args.solver_model, "samples": args.solver_samples,
+                  "cache": False if args.no_cache else None}
+        report = run_build(args.manifest, args.output, beam_args, seed=args.seed, drafter=args.drafter, llm=llm,
+                           solver=solver)
     except (ManifestError, BuildError) as exc:
         return fail(str(exc), 2)
     except Exception as exc:  # the one-line contract: a traceback only on request

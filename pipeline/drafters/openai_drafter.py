@@ -6,51 +6,23 @@ the problems, compare the model's answer with the grounded one, then reorder the
 deterministically and remap every label the reasoning cites. ``draft()`` is thread-safe, so the
 Draft stage runs many at once; what it counted is collected with ``drain_stats()``.
 """
-import collections
-import hashlib
 import json
-import os
 import re
-import threading
-
-import openai
 
 from ..judge import CONCLUSION_ANSWER
-from ..llm_cache import ResponseCache, cache_key
+from ..llm_endpoint import ChatEndpoint, strings_mapped
+from ..schemas import load_schema
 from . import Drafted, DraftRejected
-from .calls import CallFailed, RateLimiter, RetryBudget, with_retries
+from .calls import CallFailed
 from .grounded import GroundedDrafter
 from .options import label_options
-from .prompting import load_prompt, messages, reask, response_format, user_content
+from .prompting import load_prompt, messages, reask, user_content
 
 CITATION = re.compile(r"\[option ([A-H])\]")
-# Prompt tokens an image costs, for the tokens-per-minute estimate made before a call.
-IMAGE_TOKENS = 800
 
 
 def _normal(text: str) -> str:
     return " ".join(text.casefold().split()).rstrip(".")
-
-
-def _strings_mapped(node, fn):
-    if isinstance(node, str):
-        return fn(node)
-    if isinstance(node, list):
-        return [_strings_mapped(n, fn) for n in node]
-    if isinstance(node, dict):
-        return {k: _strings_mapped(v, fn) for k, v in node.items()}
-    return node
-
-
-def _hash_data_url(text: str) -> str:
-    if not text.startswith("data:"):
-        return text
-    return "sha256:" + hashlib.sha256(text.encode("ascii")).hexdigest()
-
-
-def _images_hashed(request):
-    """The request with every data URL replaced by its hash: the cache key names images by content."""
-    return _strings_mapped(request, _hash_data_url)
 
 
 def citation_problems(draft: dict) -> list:
@@ -66,7 +38,7 @@ def relabelled(draft: dict, seed: int, context_id: str) -> dict:
     others = [text for label, text in texts.items() if label != draft["answer"]]
     options, answer = label_options(texts[draft["answer"]], others, seed, context_id)
     new_label = {old: next(o["label"] for o in options if o["text"] == text) for old, text in texts.items()}
-    reasoning = _strings_mapped(draft["reasoning"], lambda s: CITATION.sub(lambda m: f"option {new_label[m.group(1)]}", s))
+    reasoning = strings_mapped(draft["reasoning"], lambda s: CITATION.sub(lambda m: f"option {new_label[m.group(1)]}", s))
     ending = CONCLUSION_ANSWER.search(reasoning["conclusion"])
     stem = reasoning["conclusion"][:ending.start()] if ending else reasoning["conclusion"] + " "
     reasoning["conclusion"] = f"{stem}Answer: {answer}"
@@ -80,84 +52,23 @@ class OpenAIDrafter:
         self.settings, self.seed = settings, seed
 
     def setup(self):
-        s = self.settings
-        # The key is read here and handed to the client only: never logged, cached or written.
-        self.client = openai.OpenAI(api_key=os.environ.get("OPENAI_API_KEY") or "not-needed",
-                                    base_url=s["base_url"], timeout=s["timeout"], max_retries=0)
+        self.endpoint = ChatEndpoint(self.settings)
+        self.endpoint.setup()
         self.grounded = GroundedDrafter(seed=self.seed)
         self.grounded.setup()
-        self.cache = ResponseCache(s["cache_location"]) if s["cache_location"] else None
-        self.budget = RetryBudget(s["retry_budget"])
-        self.limiter = RateLimiter(s["requests_per_minute"], s["tokens_per_minute"])
-        self.structured = True  # json_schema until the endpoint rejects it, then JSON mode
-        self.stats = collections.Counter()
-        self.lock = threading.Lock()
 
     def count(self, name: str, n: int = 1) -> None:
-        with self.lock:
-            self.stats[name] += n
+        self.endpoint.count(name, n)
 
     def drain_stats(self) -> dict:
         """What was counted since the last call; Beam counters must be bumped on the DoFn's thread."""
-        with self.lock:
-            drained, self.stats = dict(self.stats), collections.Counter()
-        return drained
-
-    # --- one request -------------------------------------------------------------------------
-
-    def _create(self, sent: list):
-        return self.client.chat.completions.create(
-            model=self.settings["model"], messages=sent, temperature=self.settings["temperature"],
-            max_tokens=self.settings["max_tokens"], response_format=response_format(self.structured))
-
-    def _call(self, sent: list) -> dict:
-        s = self.settings
-        estimate = len(json.dumps(sent)) // 4 + s["max_tokens"]
-        entry = self.limiter.acquire(estimate)
-        retry = dict(max_retries=s["max_retries"], base=s["retry_base_delay"], cap=s["retry_max_delay"],
-                     budget=self.budget, count=self.count)
-        try:
-            completion = with_retries(lambda: self._create(sent), **retry)
-        except CallFailed as failure:
-            if failure.cause != "client_error" or not self.structured:
-                raise
-            self.structured = False  # the endpoint does not take json_schema: JSON mode from now on
-            self.count("json_mode_fallbacks")
-            completion = with_retries(lambda: self._create(sent), **retry)
-        usage = completion.usage
-        self.limiter.settle(entry, usage.total_tokens if usage else estimate)
-        if usage:
-            self.count("prompt_tokens", usage.prompt_tokens)
-            self.count("completion_tokens", usage.completion_tokens)
-        choice = completion.choices[0]
-        return {"content": choice.message.content, "finish_reason": choice.finish_reason,
-                "refusal": getattr(choice.message, "refusal", None)}
+        return self.endpoint.drain_stats()
 
     def _reply(self, sent: list) -> dict:
-        """The model's reply to ``sent``: from the cache, or from a call stored as it arrives."""
-        s = self.settings
-        key = cache_key({"model": s["model"], "temperature": s["temperature"], "max_tokens": s["max_tokens"],
-                         "messages": _images_hashed(sent)})
-        reply = self.cache.get(key) if self.cache and s["cache"] else None
-        if reply is not None:
-            self.count("cache_hits")
-        else:
-            reply = self._fresh_reply(sent, key)
-        if "failed" in reply:
-            raise DraftRejected(reply["failed"], f"LLM request failed: {reply['detail']}")
-        return reply
-
-    def _fresh_reply(self, sent: list, key: str) -> dict:
         try:
-            reply = self._call(sent)
+            return self.endpoint.reply(sent, "draft", load_schema("draft"))
         except CallFailed as failure:
-            if failure.cause == "client_error":
-                raise DraftRejected(failure.cause, f"LLM request failed: {failure}") from None
-            # Out of retries: remembered too, so a rerun makes no calls; --no-cache tries again.
-            reply = {"failed": failure.cause, "detail": str(failure)}
-        if self.cache:
-            self.cache.put(key, reply)
-        return reply
+            raise DraftRejected(failure.cause, f"LLM request failed: {failure}") from None
 
     # --- one draft ---------------------------------------------------------------------------
 

@@ -57,11 +57,12 @@ def strict_schema(node):
     return out
 
 
-def response_format(structured: bool) -> dict:
+def response_format(name: str, schema: dict, structured: bool) -> dict:
+    """A strict ``json_schema`` response format named ``name``, or JSON mode when not ``structured``."""
     if not structured:
         return {"type": "json_object"}
     return {"type": "json_schema",
-            "json_schema": {"name": "draft", "strict": True, "schema": strict_schema(copy.deepcopy(load_schema("draft")))}}
+            "json_schema": {"name": name, "strict": True, "schema": strict_schema(copy.deepcopy(schema))}}
 
 
 def data_url(data: bytes, side: int) -> str:
