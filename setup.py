@@ -24,6 +24,7 @@ setup(
         "pandas>=2.0",
         "pyarrow>=14",
         "jsonschema>=4.18",
+        "fastjsonschema>=2.19",
         "referencing>=0.30",
         "pyyaml>=6",
         "numpy>=2.0",

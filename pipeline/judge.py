@@ -21,7 +21,7 @@ import string
 import warnings
 
 from . import mir_format
-from .schemas import validator
+from .schemas import conforms, validator
 from .tasks import TASKS
 
 CONCLUSION_ANSWER = re.compile(r"Answer:\s*([A-Z])\s*\.?\s*$")
@@ -120,6 +120,8 @@ def _value_problems(record: dict, fmt: str) -> tuple:
 def _schema_problems(record: dict, schema_name: str) -> tuple:
     """(problems, broken paths): where a value itself is wrong, semantic rules about it are
     not repeated."""
+    if conforms(schema_name, record):
+        return [], set()
     errors = sorted(validator(schema_name).iter_errors(record), key=lambda e: (list(map(str, e.absolute_path)), e.message))
     problems, missing = [], {}   # missing: path -> [keys], reported as one line per object
     for e in errors:

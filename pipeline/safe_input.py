@@ -130,17 +130,22 @@ def _os_error(exc: Exception) -> str:
 
 
 def _open_regular(path: str):
+    """Open for reading in binary, refusing anything but a regular file (opening a FIFO in
+    blocking mode would wait for a writer for ever)."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
     try:
-        f = open(path, "rb")
+        fd = os.open(path, flags)
     except (OSError, ValueError) as exc:
         raise Unreadable(_os_error(exc)) from None
     try:
-        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
             raise Unreadable("not a regular file")
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
     except BaseException:
-        f.close()
+        os.close(fd)
         raise
-    return f
 
 
 def read_records(path: str, kind: str, max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES) -> Iterator[Item]:
@@ -247,10 +252,14 @@ class _Buffer:
         try:
             self.text += self.decoder.decode(data, final=not data)
         except UnicodeDecodeError as exc:
-            self.text += data[:exc.start].decode("utf-8", "ignore") if exc.start else ""
-            self.bad_utf8 = f"not valid UTF-8 (byte {self.bytes_read + exc.start + 1} of the file)"
+            # Keep the valid text before the bad byte: the records in it can still be read.
+            # (exc.start counts from the decoder's pending bytes, at most 3 before ``data``.)
+            pending = len(exc.object) - len(data)
+            valid = exc.object[:exc.start].decode("utf-8", "ignore")
+            self.text += valid
+            self.bad_utf8 = f"not valid UTF-8 (byte {self.bytes_read - pending + exc.start + 1} of the file)"
             self.eof = True
-            return False
+            return bool(valid)
         self.bytes_read += len(data)
         if not data:
             self.eof = True

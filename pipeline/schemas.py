@@ -2,6 +2,7 @@
 import functools
 import json
 
+import fastjsonschema
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 
@@ -49,6 +50,25 @@ def inlined_schema(name: str) -> dict:
 @functools.lru_cache(maxsize=None)
 def validator(name: str) -> Draft202012Validator:
     return Draft202012Validator(inlined_schema(name))
+
+
+@functools.lru_cache(maxsize=None)
+def _compiled(name: str):
+    # The inlined schemas use only keywords draft-07 knows with the same meaning, so the
+    # generated validator agrees with jsonschema on every record it accepts.
+    body = {k: v for k, v in inlined_schema(name).items() if k not in ("$schema", "$id")}
+    return fastjsonschema.compile(body)
+
+
+def conforms(name: str, record) -> bool:
+    """True when ``record`` is valid against schema ``name``: a compiled fast path, tens of
+    times faster than ``validator``. Only a True answer is trusted; for the problems of a
+    record it rejects, ask ``validator(name)``, the reference."""
+    try:
+        _compiled(name)(record)
+        return True
+    except fastjsonschema.JsonSchemaException:
+        return False
 
 
 def task_ids() -> tuple:

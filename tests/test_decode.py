@@ -12,7 +12,7 @@ from apache_beam.testing.util import assert_that, equal_to
 from PIL import Image
 
 from pipeline.decode_and_hash import DecodeAndHash
-from pipeline.imaging import HASH_ALGORITHM, ImageRejected, decode_image, hamming, hash_image
+from pipeline.imaging import CROP_BOXES, HASH_ALGORITHM, ImageRejected, _pixel_box, decode_image, hamming, hash_image
 from pipeline.records import ImageRef
 from tests.conftest import make_photo
 
@@ -136,6 +136,18 @@ def test_draft_hash_stays_close_to_the_full_decode(tmp_path):
         assert hamming(facts.phash, str(imagehash.phash(Image.open(path)))) <= 2
 
 
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG"])
+def test_crop_hashes_are_the_hashes_of_the_crops(tmp_path, fmt):
+    """Taken from the draft decode (JPEG) or a reduced copy (PNG), each crop hash stays within
+    a few bits of imagehash's pHash of that crop of the full image."""
+    for seed in range(4):
+        full = Image.open(make_photo(tmp_path / f"p{seed}.jpg", seed=seed, size=(1600, 1200)))
+        facts = hash_image(_saved(full, fmt), max_pixels=10**8, min_side=32)
+        deviations = [hamming(h, str(imagehash.phash(full.crop(_pixel_box(full, box)))))
+                      for h, box in zip(facts.crop_hashes, CROP_BOXES.values(), strict=True)]
+        assert len(deviations) == len(CROP_BOXES) and max(deviations) <= 4
+
+
 def test_decode_and_hash_routes_every_case(tmp_path):
     refs, expected_rejects = [], []
     for name, make in GOOD.items():
@@ -150,7 +162,7 @@ def test_decode_and_hash_routes_every_case(tmp_path):
     with TestPipeline() as p:
         out = p | beam.Create(refs) | DecodeAndHash(**LIMITS)
         assert_that(out["images"] | "Hashed" >> beam.Map(
-            lambda im: (im.uri.rsplit("/", 1)[1], im.hash_algorithm, len(im.id), len(im.phash))),
-            equal_to([(name, HASH_ALGORITHM, 64, 16) for name in GOOD]), label="hashed")
+            lambda im: (im.uri.rsplit("/", 1)[1], im.hash_algorithm, len(im.id), len(im.phash), len(im.crop_hashes))),
+            equal_to([(name, HASH_ALGORITHM, 64, 16, len(CROP_BOXES)) for name in GOOD]), label="hashed")
         assert_that(out["rejects"] | "Reasons" >> beam.Map(
             lambda r: (r["subject"], r["reason"])), equal_to(expected_rejects), label="rejected")

@@ -70,10 +70,10 @@ def test_valid_files_of_every_kind(capsys, dataset):
 
 def test_folders_are_walked_recursively(capsys, dataset):
     folder, images = dataset
-    dump(folder / "a" / "b" / "deep.json", mir_record(["../../" + i for i in images]))
+    dump(folder / "a" / "b" / "deep.json", mir_record(images))
     dump(folder / ".hidden" / "skip.json", "not even a record")
     (folder / "notes.txt").write_text("ignored")
-    code, problems, summary, _ = run(capsys, folder)
+    code, problems, summary, _ = run(capsys, "--images-root", folder, folder)
     assert (code, problems, summary) == (0, [], (1, 1, 0))
 
 
@@ -207,7 +207,7 @@ def test_truncated_json(capsys, tmp_path, dataset):
     _hostile(capsys, tmp_path / "unclosed.json", "not closed")
     (tmp_path / "cut.jsonl").write_text(json.dumps(mir_record(images)) + "\n" + json.dumps(mir_record(images))[:-9])
     problems = _hostile(capsys, tmp_path / "cut.jsonl", "not valid JSON", record=2)
-    (tmp_path / "garbage.json").write_text("[{}, {]")
+    (tmp_path / "garbage.json").write_text("[" + json.dumps(mir_record(images)) + ", {]")
     _hostile(capsys, tmp_path / "garbage.json", "not valid JSON", record=1)
 
 
@@ -235,7 +235,7 @@ def test_records_that_are_not_objects(capsys, tmp_path, dataset):
     assert got == 1 and summary == (3, 1, 2) and [p["record"] for p in problems] == [1, 2]
     (tmp_path / "lines.jsonl").write_text("[1, 2]\n7\n")
     got, problems, summary, _ = run(capsys, tmp_path / "lines.jsonl")
-    assert got == 1 and [p["record"] for p in problems] == [1, 2] and "not a list" not in problems[0]["message"]
+    assert got == 1 and [p["record"] for p in problems] == [1, 2] and "not a list" in problems[0]["message"]
 
 
 def test_huge_records_are_refused_without_reading_them_whole(capsys, tmp_path, dataset):
@@ -253,7 +253,7 @@ def test_huge_records_are_refused_without_reading_them_whole(capsys, tmp_path, d
 def test_a_large_list_is_streamed_in_bounded_memory(capsys, tmp_path, dataset):
     _, images = dataset
     record = mir_record(images, summary="word " * 800)
-    count = 2500  # about 12 MB
+    count = 6000  # about 25 MB
     with open(tmp_path / "large.json", "w") as f:
         f.write("[" + ",\n".join(json.dumps(dict(record, id=i)) for i in range(count)) + "]")
     size = os.path.getsize(tmp_path / "large.json")
@@ -265,7 +265,8 @@ def test_a_large_list_is_streamed_in_bounded_memory(capsys, tmp_path, dataset):
     finally:
         tracemalloc.stop()
     assert (got, summary) == (0, (count, count, 0))
-    assert peak < size / 2, (peak, size)
+    # About 1 MiB of file buffer and its text, one record, and the ids seen so far.
+    assert size > 25 * 2 ** 20 and peak < 10 * 2 ** 20, (peak, size)
     assert time.monotonic() - started < 120
 
 
