@@ -142,13 +142,37 @@ def hash_image(data: bytes, *, max_pixels: int, min_side: int, uri: str = "") ->
 
 
 def crop_phashes(img: Image.Image) -> tuple:
-    """The pHashes of CROP_BOXES of ``img``, taken from a copy reduced (box average) to at least
-    2 x DRAFT_SIDE a side, so the crops cost thumbnails of a small image, not resamplings of a
-    large one (draft-decoded JPEGs are small already). Reducing to DRAFT_SIDE instead moved the
-    crop hashes of large PNGs by up to 6 bits from imagehash's; 2 x moves them by at most 2."""
+    """The pHashes of CROP_BOXES of ``img``. Resampling a crop to the 32x32 thumbnail and taking
+    the low DCT block are both linear, so each crop's 8x8 block is one matrix product per axis
+    (_low_dct_of_resampling): 6x faster than six Pillow LANCZOS resizes, within a few bits of
+    imagehash's pHash of the crop. The image is first reduced (box average) to at least
+    2 x DRAFT_SIDE a side, as draft-decoded JPEGs already are: on large images that keeps the
+    crop hashes 0.3 bits (at most 4) from imagehash's, where reducing to DRAFT_SIDE cost 1.2."""
     grey = img.convert("L")
     small = grey.reduce(max(1, min(grey.size) // (2 * DRAFT_SIDE)))
-    return tuple(phash_hex(small.crop(_pixel_box(small, box))) for box in CROP_BOXES.values())
+    width, height = small.size
+    pixels = np.asarray(small, dtype=np.float64)
+    low = np.stack([_low_dct_of_resampling(height, y0 * height, y1 * height) @ pixels
+                    @ _low_dct_of_resampling(width, x0 * width, x1 * width).T
+                    for x0, y0, x1, y1 in CROP_BOXES.values()]).reshape(len(CROP_BOXES), -1)
+    bits = np.packbits(low > np.median(low, axis=1, keepdims=True), axis=1)
+    return tuple(row.tobytes().hex() for row in bits)
+
+
+def _lanczos(x: np.ndarray) -> np.ndarray:
+    return np.where(np.abs(x) < 3, np.sinc(x) * np.sinc(x / 3), 0.0)
+
+
+@functools.lru_cache(maxsize=1024)
+def _low_dct_of_resampling(size: int, start: float, stop: float) -> np.ndarray:
+    """(PHASH_SIZE, size): the low DCT rows of the LANCZOS resampling of pixels [start, stop) of
+    an axis to PHASH_INPUT pixels, with Pillow's kernel (support 3, stretched when shrinking,
+    weights normalised per output pixel)."""
+    scale = (stop - start) / PHASH_INPUT
+    centre = start + (np.arange(PHASH_INPUT) + 0.5) * scale
+    weights = _lanczos((np.arange(size)[None, :] + 0.5 - centre[:, None]) / max(scale, 1.0))
+    weights /= weights.sum(axis=1, keepdims=True)
+    return _dct_matrix(PHASH_INPUT)[:PHASH_SIZE] @ weights
 
 
 @functools.lru_cache(maxsize=None)

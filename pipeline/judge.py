@@ -15,6 +15,7 @@ import binascii
 import collections
 import dataclasses
 import hashlib
+import math
 import os
 import re
 import string
@@ -28,14 +29,7 @@ CONCLUSION_ANSWER = re.compile(r"Answer:\s*([A-Z])\s*\.?\s*$")
 MAX_TEXT_CHARS = 100_000     # any one text; image bytes excepted
 MAX_DEPTH = 64               # nesting of objects and lists within one record
 MAX_IMAGE_FILE_BYTES = 256 * 1024 * 1024
-# The MIR paper's task table (DESIGN.md); a task module in pipeline/tasks/ has the final say.
-TASK_CATEGORIES = {
-    "speed_comparison": "sequential", "motion_detection": "sequential", "cooking_process": "sequential",
-    "image_puzzle": "sequential", "location_relationship": "spatial", "depth_relationship": "spatial",
-    "view_3d": "spatial", "forced_perspective": "spatial", "chart_analysis": "analytical",
-    "yes_but_satire": "analytical", "weight_comparison": "analytical", "scale_blur": "analytical",
-}
-_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:")   # gs://, http://, derived:, file:, ...
+_URL = re.compile(r"^(?:[A-Za-z][A-Za-z0-9+.\-]*://|(?:derived|data|file):)")   # gs://, http://, derived:, ...
 _SCHEMA_NAMES = {"sample": "sample", "mir": "mir_native"}
 # Schema errors about an object's key set leave its values judgeable.
 _SHAPE_ONLY = {"required", "additionalProperties", "unevaluatedProperties", "dependentRequired", "minProperties"}
@@ -52,9 +46,9 @@ class Problem:
 
 def category_of(task):
     """The category of a task id, or None for an unknown one."""
-    if task in TASKS:
-        return TASKS[task].category
-    return TASK_CATEGORIES.get(task) if isinstance(task, str) else None
+    if not isinstance(task, str):
+        return None
+    return TASKS[task].category if task in TASKS else None
 
 
 def _shorten(message: str, limit: int = 200) -> str:
@@ -92,36 +86,66 @@ def _kind(value) -> str:
 
 def _value_problems(record: dict, fmt: str) -> tuple:
     """Problems no schema catches, anywhere in the record: nesting deeper than MAX_DEPTH,
-    repeated object keys, NaN / Infinity, texts longer than MAX_TEXT_CHARS. Iterative, so
-    depth cannot overflow the stack. Returns ([(path parts, message)], too_deep)."""
+    repeated object keys, NaN / Infinity, texts (and keys) longer than MAX_TEXT_CHARS.
+    Iterative, so depth cannot overflow the stack; a node's path is only spelled out when it
+    has a problem. Returns ([(path parts, message)], too_deep)."""
     problems, too_deep = [], False
-    stack = [(record, (), 0)]
+    stack = [(record, 0, None)]   # (value, depth, link) with link = (parent link, key) or None
     while stack:
-        value, path, depth = stack.pop()
-        if isinstance(value, (dict, list)) and depth >= MAX_DEPTH:
-            problems.append((path, f"nested more than {MAX_DEPTH} levels deep"))
-            too_deep = True
+        value, depth, link = stack.pop()
+        kind = type(value)
+        if kind is str or isinstance(value, str):
+            if len(value) > MAX_TEXT_CHARS:
+                path = _unlink(link)
+                if not (fmt == "sample" and len(path) == 3 and path[0] == "images" and path[2] == "bytes"):
+                    problems.append((path, f"text of {len(value):,} characters is over the "
+                                           f"{MAX_TEXT_CHARS:,}-character limit"))
         elif isinstance(value, dict):
+            if depth >= MAX_DEPTH:
+                problems.append((_unlink(link), f"nested more than {MAX_DEPTH} levels deep"))
+                too_deep = True
+                continue
             for key in getattr(value, "duplicate_keys", ()):
-                problems.append((path + (key,), f"key {_quote(key)} appears more than once in this object"))
-            stack.extend((v, path + (k,), depth + 1) for k, v in reversed(list(value.items())))
+                problems.append((_unlink(link) + (key,), f"key {_quote(key)} appears more than once in this object"))
+            for key, item in value.items():
+                if isinstance(key, str) and len(key) > MAX_TEXT_CHARS:
+                    problems.append((_unlink(link), f"a key of {len(key):,} characters is over the "
+                                                    f"{MAX_TEXT_CHARS:,}-character limit"))
+                if not (type(item) in _SCALARS and type(item) is not float):
+                    stack.append((item, depth + 1, (link, key)))
         elif isinstance(value, list):
-            stack.extend((v, path + (i,), depth + 1) for i, v in reversed(list(enumerate(value))))
-        elif isinstance(value, float):
-            if value != value or value in (float("inf"), float("-inf")):
-                problems.append((path, f"{value} is not a JSON number (NaN and Infinity are not allowed)"))
-        elif isinstance(value, str) and len(value) > MAX_TEXT_CHARS:
-            if not (fmt == "sample" and len(path) == 3 and path[0] == "images" and path[2] == "bytes"):
-                problems.append((path, f"text of {len(value):,} characters is over the "
-                                       f"{MAX_TEXT_CHARS:,}-character limit"))
+            if depth >= MAX_DEPTH:
+                problems.append((_unlink(link), f"nested more than {MAX_DEPTH} levels deep"))
+                too_deep = True
+                continue
+            for index, item in enumerate(value):
+                if not (type(item) in _SCALARS and type(item) is not float):
+                    stack.append((item, depth + 1, (link, index)))
+        elif isinstance(value, float) and (value != value or value in (math.inf, -math.inf)):
+            problems.append((_unlink(link), f"{value} is not a JSON number (NaN and Infinity are not allowed)"))
+    problems.sort(key=lambda problem: [str(p) for p in problem[0]])
     return problems, too_deep
+
+
+_SCALARS = (int, bool, type(None), bytes, float)
+
+
+def _unlink(link) -> tuple:
+    parts = []
+    while link is not None:
+        link, key = link
+        parts.append(key)
+    return tuple(reversed(parts))
 
 
 def _schema_problems(record: dict, schema_name: str) -> tuple:
     """(problems, broken paths): where a value itself is wrong, semantic rules about it are
     not repeated."""
-    if conforms(schema_name, record):
-        return [], set()
+    try:
+        if conforms(schema_name, record):  # the compiled fast path; its "no" is not detailed
+            return [], set()
+    except Exception:  # whatever the generated code trips over, the reference validator decides
+        pass
     errors = sorted(validator(schema_name).iter_errors(record), key=lambda e: (list(map(str, e.absolute_path)), e.message))
     problems, missing = [], {}   # missing: path -> [keys], reported as one line per object
     for e in errors:
@@ -149,6 +173,10 @@ def _keep(problem_parts: tuple, broken: set) -> bool:
     if problem_parts and problem_parts[-1] in ("bbox", "box"):
         return not any(b[:len(problem_parts)] == problem_parts for b in broken)
     return True
+
+
+def _list(value) -> list:
+    return value if isinstance(value, list) else []
 
 
 def _is_int(value) -> bool:
@@ -284,10 +312,10 @@ def _sample_semantics(record: dict) -> list:
         captions = reasoning.get("captions")
         if count is not None and isinstance(captions, list) and len(captions) != count:
             problems.append((("reasoning", "captions"), f"{len(captions)} captions for {count} images"))
-        for i, entry in enumerate(reasoning.get("text2region") or []):
+        for i, entry in enumerate(_list(reasoning.get("text2region"))):
             if isinstance(entry, dict) and count is not None:
                 problems += _region_problems(entry, count, ("reasoning", "text2region", i))
-        for i, entry in enumerate(reasoning.get("region2region") or []):
+        for i, entry in enumerate(_list(reasoning.get("region2region"))):
             for end in ("from", "to"):
                 if isinstance(entry, dict) and isinstance(entry.get(end), dict) and count is not None:
                     problems += _region_problems(entry[end], count, ("reasoning", "region2region", i, end))
@@ -300,7 +328,7 @@ def _sample_semantics(record: dict) -> list:
 
 def _sample_image_problems(record: dict, images) -> list:
     problems = []
-    for i, image in enumerate(record.get("images") or []):
+    for i, image in enumerate(_list(record.get("images"))):
         if not isinstance(image, dict):
             continue
         path = ("images", i)
@@ -416,7 +444,7 @@ def _answer_problems(record: dict, opts) -> list:
 
 def _mir_image_problems(record: dict, images) -> list:
     problems = []
-    for i, path in enumerate(record.get("images") or []):
+    for i, path in enumerate(_list(record.get("images"))):
         if isinstance(path, str) and path:
             problem, _ = images.check_path(path)
             if problem:
@@ -442,7 +470,7 @@ class ImageChecker:
         """(absolute path, None) or (None, why the path is not acceptable)."""
         if "\x00" in path:
             return None, "the path contains a NUL character"
-        if _URL.match(path) and not re.match(r"^[A-Za-z]:[\\/]", path):
+        if _URL.match(path):
             return None, f"{_quote(path)} is a URL, not a path under the images root"
         full = os.path.normpath(os.path.join(self.root, path))
         if os.path.commonpath([self.root, full]) != self.root:

@@ -7,9 +7,9 @@ strings, possibly "A. text" style), ``summary``, ``caption`` (one per image, or 
 (a letter, or a sentence naming one); often an ``answer``. ``schemas/mir_native.schema.json``
 describes it.
 
-This module reads such records (``options``, ``answer_of``, ...), tells the two formats apart
-(``detect``) and converts between them (``to_mir``, ``to_sample``). The rules a record must
-keep live in ``judge.py``.
+This module reads such records (``read_options``, ``conclusion_letters``, ``chosen_label``,
+``captions_of``), tells the two formats apart (``detect``) and converts between them
+(``to_mir``, ``to_sample``). The rules a record must keep live in ``judge.py``.
 """
 import base64
 import dataclasses
@@ -23,6 +23,7 @@ from typing import Optional
 
 from . import __version__
 from .records import content_id
+from .tasks import TASKS
 
 MIR_KEYS = ("summary", "caption", "text2img", "img2img")
 SAMPLE_KEYS = ("context_id", "provenance", "difficulty", "ground_truth")
@@ -324,12 +325,11 @@ class SampleDefaults:
 
 def task_id(name) -> Optional[str]:
     """Our task id for a MIR task name ("Speed Comparison", "3D View", ...), if it is one."""
-    from .judge import TASK_CATEGORIES
     if not isinstance(name, str):
         return None
     key = re.sub(r"[^a-z0-9]+", "_", name.strip().lower()).strip("_")
     key = {"3d_view": "view_3d", "yes_but": "yes_but_satire", "scale_and_blur": "scale_blur"}.get(key, key)
-    return key if key in TASK_CATEGORIES else None
+    return key if key in TASKS else None
 
 
 def _as_text_list(value) -> Optional[list]:

@@ -63,7 +63,7 @@ def test_deduplicate_keeps_one_per_cluster_and_records_the_rest(tmp_path):
     a = make_photo(tmp_path / "a.jpg", 5, size=(320, 240))
     Image.open(a).resize((160, 120)).save(tmp_path / "a_small.jpg", quality=60)
     (tmp_path / "a_copy.jpg").write_bytes(a.read_bytes())
-    b = make_photo(tmp_path / "b.jpg", 6)
+    make_photo(tmp_path / "b.jpg", 6)
     refs = [ImageRef(str(tmp_path / n), "s", {"file": n}) for n in ("a.jpg", "a_small.jpg", "a_copy.jpg", "b.jpg")]
     with TestPipeline() as p:
         hashed = (p | beam.Create(refs) | DecodeAndHash(max_pixels=10**7, min_side=32))["images"]

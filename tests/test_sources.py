@@ -10,7 +10,6 @@ import pyarrow.parquet as pq
 import pytest
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import BeamAssertException, assert_that, equal_to
-from PIL import Image
 
 from pipeline.decode_and_hash import DecodeAndHash
 from pipeline.deduplicate import Deduplicate

@@ -181,7 +181,7 @@ def test_invalid_utf8(capsys, tmp_path, dataset):
     _hostile(capsys, bad, "not valid UTF-8")
     listed = tmp_path / "list.json"
     listed.write_bytes(b"[" + good + b"," + good[:-2] + b'\xff\xfe"}]')
-    problems = _hostile(capsys, listed, "not valid UTF-8", record=1)
+    _hostile(capsys, listed, "not valid UTF-8", record=1)
     lines = tmp_path / "bad.jsonl"
     lines.write_bytes(good + b"\n" + b'{"a": "\xc3\x28"}\n' + good + b"\n")
     got, problems, summary, _ = run(capsys, "--no-images", lines)
@@ -200,13 +200,13 @@ def test_truncated_json(capsys, tmp_path, dataset):
     _, images = dataset
     text = json.dumps([mir_record(images), mir_record(images)])
     (tmp_path / "cut.json").write_text(text[:-40])
-    problems = _hostile(capsys, tmp_path / "cut.json", "truncated", record=1)
+    _hostile(capsys, tmp_path / "cut.json", "truncated", record=1)
     (tmp_path / "cut_one.json").write_text(json.dumps(mir_record(images))[:-5])
     _hostile(capsys, tmp_path / "cut_one.json", "truncated")
     (tmp_path / "unclosed.json").write_text(text[:-1])
     _hostile(capsys, tmp_path / "unclosed.json", "not closed")
     (tmp_path / "cut.jsonl").write_text(json.dumps(mir_record(images)) + "\n" + json.dumps(mir_record(images))[:-9])
-    problems = _hostile(capsys, tmp_path / "cut.jsonl", "not valid JSON", record=2)
+    _hostile(capsys, tmp_path / "cut.jsonl", "not valid JSON", record=2)
     (tmp_path / "garbage.json").write_text("[" + json.dumps(mir_record(images)) + ", {]")
     _hostile(capsys, tmp_path / "garbage.json", "not valid JSON", record=1)
 
