@@ -90,9 +90,18 @@ def _location(text: str, pos: int, line_base: int) -> str:
     return f"line {line} column {column}"
 
 
+def _sample_folder(path: str) -> str:
+    """Where the samples of a folder are: a build's output (report.json beside data/) keeps them
+    under data/; its other files (images.parquet, rejects/, report.json, llm_cache/) are audit
+    records with schemas of their own, not samples."""
+    data = os.path.join(path, "data")
+    return data if os.path.isfile(os.path.join(path, "report.json")) and os.path.isdir(data) else path
+
+
 def find_inputs(paths) -> Iterator[tuple]:
     """(path, kind, error) for every input named: files as given, directories walked
-    recursively (sorted; hidden folders and other file types skipped). ``kind`` is json,
+    recursively (sorted; hidden folders and other file types skipped; a build's output folder
+    only under data/). ``kind`` is json,
     jsonl or parquet; ``error`` is set (and ``kind`` None) for a path that cannot be used."""
     for path in paths:
         try:
@@ -102,7 +111,7 @@ def find_inputs(paths) -> Iterator[tuple]:
             continue
         if stat.S_ISDIR(info.st_mode):
             found = False
-            for root, dirs, files in os.walk(path, onerror=None, followlinks=False):
+            for root, dirs, files in os.walk(_sample_folder(path), onerror=None, followlinks=False):
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
                 for name in sorted(files):
                     kind = EXTENSIONS.get(os.path.splitext(name)[1].lower())

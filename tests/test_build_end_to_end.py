@@ -110,3 +110,12 @@ def test_rejects_and_card(sample_build):
     front = yaml.safe_load(card.split("---")[1])
     tasks = sorted(p.name for p in (work / "out" / "data").iterdir())
     assert [c["config_name"] for c in front["configs"]] == tasks
+
+
+def test_mir_validate_accepts_the_whole_build(sample_build, capsys):
+    from pipeline.cli import main
+    work, _ = sample_build
+    report = json.loads((work / "out" / "report.json").read_text())
+    assert main(["validate", str(work / "out")]) == 0
+    written = report["samples"]["written"]
+    assert capsys.readouterr().out.strip().splitlines()[-1] == f"{written} records, {written} valid, 0 invalid"
