@@ -49,5 +49,20 @@ def fail(message: str, code: int) -> int:
     return code
 
 
+def guarded(args, action: str, call, expected: dict):
+    """(``call()``'s result, None), or (None, exit status) after a one-line error. ``expected``
+    maps exception types (or tuples of them) to their status; any other exception is a failure,
+    status 1, shown with a traceback only under --debug."""
+    known = tuple(t for kinds in expected for t in (kinds if isinstance(kinds, tuple) else (kinds,)))
+    try:
+        return call(), None
+    except known as exc:
+        return None, fail(str(exc), next(code for kind, code in expected.items() if isinstance(exc, kind)))
+    except Exception as exc:
+        if getattr(args, "debug", False):
+            raise
+        return None, fail(f"{action} failed: {exc.__class__.__name__}: {exc} (rerun with --debug for details)", 1)
+
+
 if __name__ == "__main__":
     sys.exit(main())

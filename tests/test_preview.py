@@ -14,8 +14,7 @@ from PIL import Image
 
 from pipeline.cli import main
 from pipeline.preview import BOX_COLOUR
-from pipeline.shards import iter_samples, shard_paths
-from tests.test_curriculum import build_collection
+from tests.markup_build import build, samples  # noqa: F401 (fixtures)
 
 CHROMIUM = pathlib.Path("/usr/bin/chromium")
 needs_chromium = pytest.mark.skipif(not CHROMIUM.exists(),
@@ -43,16 +42,6 @@ window.addEventListener("load", () => {
   document.body.append(pre);
 });
 </script>"""
-
-
-@pytest.fixture(scope="module")
-def build(tmp_path_factory):
-    return build_collection(tmp_path_factory.mktemp("collection"))
-
-
-@pytest.fixture(scope="module")
-def samples(build):
-    return {s["id"]: s for s in iter_samples(shard_paths(str(build)))}
 
 
 @pytest.fixture(scope="module")

@@ -63,23 +63,19 @@ def _solver_summary(solver) -> str:
 
 
 def run(args, beam_args) -> int:
-    from ..cli import fail
+    from ..cli import fail, guarded
     from ..manifest import ManifestError
     from ..run import BuildError, run_build
-    try:
-        llm = {"base_url": args.llm_base_url, "model": args.llm_model, "concurrency": args.llm_concurrency,
-               "timeout": args.llm_timeout, "max_retries": args.llm_max_retries,
-               "cache": False if args.no_cache else None}
-        solver = {"base_url": args.solver_base_url, "model": args.solver_model, "samples": args.solver_samples,
-                  "cache": False if args.no_cache else None}
-        report = run_build(args.manifest, args.output, beam_args, seed=args.seed, drafter=args.drafter, llm=llm,
-                           solver=solver)
-    except (ManifestError, BuildError) as exc:
-        return fail(str(exc), 2)
-    except Exception as exc:  # the one-line contract: a traceback only on request
-        if args.debug:
-            raise
-        return fail(f"build failed: {exc.__class__.__name__}: {exc} (rerun with --debug for details)", 1)
+    llm = {"base_url": args.llm_base_url, "model": args.llm_model, "concurrency": args.llm_concurrency,
+           "timeout": args.llm_timeout, "max_retries": args.llm_max_retries,
+           "cache": False if args.no_cache else None}
+    solver = {"base_url": args.solver_base_url, "model": args.solver_model, "samples": args.solver_samples,
+              "cache": False if args.no_cache else None}
+    report, code = guarded(args, "build", lambda: run_build(
+        args.manifest, args.output, beam_args, seed=args.seed, drafter=args.drafter, llm=llm, solver=solver),
+        {(ManifestError, BuildError): 2})
+    if code is not None:
+        return code
     print(_summary(report, args.output))
     broken = [name for name, check in report["conservation"].items() if not check["holds"]]
     if broken:

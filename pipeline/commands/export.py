@@ -32,19 +32,13 @@ def add_arguments(parser) -> None:
 
 
 def run(args, extra) -> int:
-    from ..cli import fail
+    from ..cli import guarded
     from ..curriculum import CurriculumError, export_curriculum
     from ..shards import ImageError, ShardsError
-    try:
-        written = export_curriculum(args.out, args.output, args.format, args.split)
-    except ShardsError as exc:
-        return fail(str(exc), 2)
-    except (CurriculumError, ImageError) as exc:
-        return fail(str(exc), 1)
-    except Exception as exc:  # the one-line contract: a traceback only on request
-        if args.debug:
-            raise
-        return fail(f"export failed: {exc.__class__.__name__}: {exc} (rerun with --debug for details)", 1)
+    written, code = guarded(args, "export", lambda: export_curriculum(args.out, args.output, args.format, args.split),
+                            {ShardsError: 2, (CurriculumError, ImageError): 1})
+    if code is not None:
+        return code
     levels = ", ".join(f"{n} {level}" for level, n in written["levels"].items() if n)
     print(f"{written['records']} records ({written['samples']} samples x {written['stages']} stages; {levels}) "
           f"written to {args.output}; {written['images']} images in {written['images_folder']}")

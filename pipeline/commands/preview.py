@@ -29,20 +29,14 @@ def add_arguments(parser) -> None:
 def run(args, extra) -> int:
     from apache_beam.io.filesystems import FileSystems
 
-    from ..cli import fail
+    from ..cli import guarded
     from ..preview import write_preview
     from ..shards import ImageError, ShardsError
     dest = args.output or FileSystems.join(args.out.rstrip("/"), "preview")
-    try:
-        written = write_preview(args.out, dest, task=args.task, limit=args.limit)
-    except ShardsError as exc:
-        return fail(str(exc), 2)
-    except ImageError as exc:
-        return fail(str(exc), 1)
-    except Exception as exc:  # the one-line contract: a traceback only on request
-        if args.debug:
-            raise
-        return fail(f"preview failed: {exc.__class__.__name__}: {exc} (rerun with --debug for details)", 1)
+    written, code = guarded(args, "preview", lambda: write_preview(args.out, dest, task=args.task, limit=args.limit),
+                            {ShardsError: 2, ImageError: 1})
+    if code is not None:
+        return code
     print(f"{written['samples']} samples on {written['pages']} task pages, {written['images']} images; "
           f"open {written['index']}")
     return 0
