@@ -1,13 +1,14 @@
 """Whole-build throughput against the hash-only pass over the same images, plus peak memory.
 
-Generates N photos-like JPEGs with sidecar metadata (groups and regions, so every photo task
-gets contexts), then in the same run times, each in its own process:
+Generates N photo-like JPEGs (hash_bench.py's content, 1024x768 by default) with sidecar metadata
+(groups and regions, so every photo task gets contexts), then in the same run times, each in its
+own process:
   * the baseline: ReadSources + DecodeAndHash only (what any build must at least do), and
   * the whole build with the offline drafter (`mir build`).
 Prints images/s for both, their ratio (target >= 0.40), the whole build's peak RSS (target
 < 2 GB), and, last, one JSON line with the figures.
 
-    .venv/bin/python benchmarks/build_bench.py [--images 2000] [--workers 1]
+    .venv/bin/python benchmarks/build_bench.py [--images 2000] [--workers 1] [--size W H]
 """
 import argparse
 import json
@@ -19,18 +20,17 @@ import tempfile
 import time
 
 import numpy as np
-from PIL import Image
+from hash_bench import photo  # the same photo-like content as the hashing benchmark
 
 HERE = pathlib.Path(__file__).resolve()
 
 
-def make_collection(folder: pathlib.Path, count: int) -> pathlib.Path:
+def make_collection(folder: pathlib.Path, count: int, size: tuple) -> pathlib.Path:
     rng = np.random.default_rng(0)
     folder.mkdir(parents=True, exist_ok=True)
     lines = []
     for i in range(count):
-        coarse = (rng.random((6, 8, 3)) * 255).astype("uint8")
-        Image.fromarray(coarse).resize((640, 480), Image.Resampling.BICUBIC).save(folder / f"img{i:05d}.jpg", quality=88)
+        photo(rng, noise=2.0, size=size).save(folder / f"img{i:05d}.jpg", quality=88)
         x, y = rng.uniform(0.05, 0.6, size=2)
         lines.append({"file": f"img{i:05d}.jpg", "caption": f"Generated photo {i}.", "group": f"g{i // 60}",
                       "regions": [{"id": "r", "label": f"object {i}", "bbox": [round(x, 3), round(y, 3),
@@ -71,6 +71,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--images", type=int, default=2000)
     parser.add_argument("--workers", type=int, default=1, help="DirectRunner workers for both passes")
+    parser.add_argument("--size", type=int, nargs=2, default=(1024, 768), metavar=("W", "H"),
+                        help="size of the generated photos (default: a common web photo size)")
     parser.add_argument("--hash-only", metavar="MANIFEST", help=argparse.SUPPRESS)
     args, beam_args = parser.parse_known_args()
     if args.hash_only:
@@ -78,12 +80,12 @@ def main():
     beam_args = ["--direct_num_workers", str(args.workers)] + (
         ["--direct_running_mode", "multi_processing"] if args.workers > 1 else [])
     with tempfile.TemporaryDirectory() as work:
-        manifest = make_collection(pathlib.Path(work) / "images", args.images)
+        manifest = make_collection(pathlib.Path(work) / "images", args.images, tuple(args.size))
         hash_seconds, hash_mb = timed_process([sys.executable, str(HERE), "--hash-only", str(manifest)] + beam_args)
         build_seconds, build_mb = timed_process([sys.executable, "-m", "pipeline.cli", "build", "--manifest",
                                                  str(manifest), "--output", str(pathlib.Path(work) / "out")] + beam_args)
         report = json.loads((pathlib.Path(work) / "out" / "report.json").read_text())
-    figures = {"images": args.images, "workers": args.workers,
+    figures = {"images": args.images, "size": list(args.size), "workers": args.workers,
                "hash_only_images_per_s": round(args.images / hash_seconds, 1),
                "build_images_per_s": round(args.images / build_seconds, 1),
                "build_vs_hash_only": round(hash_seconds / build_seconds, 3),

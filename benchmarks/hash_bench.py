@@ -22,14 +22,14 @@ from pipeline.imaging import HASH_ALGORITHM, hamming, hash_image
 SIZE = (1920, 1280)
 
 
-def _photo(rng, noise: float) -> Image.Image:
+def photo(rng, noise: float, size=SIZE) -> Image.Image:
     """Photo-like content: detail at every scale with amplitude falling with frequency (as in
     natural images), plus Gaussian sensor noise of ``noise`` grey levels."""
-    width, height = SIZE
+    width, height = size
     field = np.zeros((height, width, 3), dtype=np.float32)
     for octave, cells in enumerate((6, 24, 96, 384)):
         grid = Image.fromarray((rng.random((cells * 2 // 3, cells, 3)) * 255).astype("uint8"))
-        field += np.asarray(grid.resize(SIZE, Image.Resampling.BICUBIC), dtype=np.float32) / 1.6 ** octave
+        field += np.asarray(grid.resize(size, Image.Resampling.BICUBIC), dtype=np.float32) / 1.6 ** octave
     field = field * (255 / field.max()) + rng.standard_normal(field.shape, dtype=np.float32) * noise
     return Image.fromarray(np.clip(field, 0, 255).astype("uint8"))
 
@@ -39,7 +39,7 @@ def write_photos(folder: pathlib.Path, count: int, noise: float) -> list:
     paths = []
     for i in range(count):
         path = folder / f"photo_{i:04d}.jpg"
-        _photo(rng, noise).save(path, quality=90)
+        photo(rng, noise).save(path, quality=90)
         paths.append(path)
     return paths
 

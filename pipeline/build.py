@@ -20,8 +20,7 @@ def build_pipeline(pipeline, manifest, output: str):
     deduped = decoded["images"] | "Deduplicate" >> Deduplicate(
         {name: s.dedup_scope for name, s in sources.items()}, manifest.dedup["threshold"])
     contexts = deduped["images"] | "GroupContexts" >> GroupContexts(sources, manifest.seed, manifest.grouping)
-    drafted = contexts | "Draft" >> Draft(manifest.drafter, sources, manifest.seed, manifest.decode,
-                                          manifest.output["embed_images"])
+    drafted = contexts | "Draft" >> Draft(manifest.drafter, sources, manifest.seed, manifest.decode)
     validated = drafted["samples"] | "Validate" >> Validate()
     scored = validated["samples"] | "ScoreDifficulty" >> ScoreDifficulty(manifest.difficulty)
 

@@ -39,12 +39,15 @@ def provenance_sources(context, sources: dict) -> list:
 
 
 def assemble_sample(context, drafted, images: list, *, sources: dict, seed: int, embed: bool) -> dict:
+    """The sample record. Derived images (tiles, zooms) always keep their bytes: they exist
+    nowhere else. A source image keeps its bytes only with ``embed``; the build passes False
+    and WriteShards reads them again as it writes, so samples stay small while they travel."""
     draft = drafted.draft
     sample_id = content_id(context.id, drafted.template, drafted.model, drafted.prompt_hash)
     return {
         "id": f"{context.task}-{sample_id}", "context_id": context.id, "task": context.task,
         "category": TASKS[context.task].category, "split": context.split,
-        "images": [dict(im, bytes=im["bytes"] if embed else None) for im in images],
+        "images": [dict(im, bytes=im["bytes"] if embed or im["derived_from"] else None) for im in images],
         "question": draft["question"], "options": draft["options"], "answer": draft["answer"],
         "reasoning": draft["reasoning"],
         # Filled in by ScoreDifficulty; a placeholder keeps every record schema-shaped.
@@ -77,9 +80,9 @@ def concurrency(drafter_settings: dict) -> int:
 class DraftFn(beam.DoFn):
     """Drafts a batch of contexts with a pool of ``concurrency`` threads."""
 
-    def __init__(self, drafter_settings: dict, sources: dict, seed: int, decode: dict, embed: bool):
+    def __init__(self, drafter_settings: dict, sources: dict, seed: int, decode: dict):
         self.drafter_settings, self.sources, self.seed = drafter_settings, sources, seed
-        self.decode, self.embed = decode, embed
+        self.decode = decode
         self.drafted = Metrics.counter(STAGE, "drafted")
 
     def setup(self):
@@ -108,7 +111,7 @@ class DraftFn(beam.DoFn):
             if self.progress:
                 self.progress.advance()
         return "sample", assemble_sample(context, drafted, images, sources=self.sources, seed=self.seed,
-                                         embed=self.embed)
+                                         embed=False)
 
     def _count_llm(self):
         # The grounded drafter makes no calls and so has nothing to drain.
@@ -131,9 +134,9 @@ class DraftFn(beam.DoFn):
 class Draft(beam.PTransform):
     """Context -> {"samples": sample records, "rejects": rejects records}."""
 
-    def __init__(self, drafter_settings: dict, sources: dict, seed: int, decode: dict, embed: bool):
+    def __init__(self, drafter_settings: dict, sources: dict, seed: int, decode: dict):
         super().__init__()
-        self.fn = DraftFn(drafter_settings, sources, seed, decode, embed)
+        self.fn = DraftFn(drafter_settings, sources, seed, decode)
         self.batch = concurrency(drafter_settings) * BATCHES_IN_FLIGHT
 
     def expand(self, contexts):

@@ -1,21 +1,27 @@
 """Writing tables and text files through Beam's FileSystems (local disk, gs://, ...)."""
-import io
+import itertools
 import json
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+from apache_beam.io.filesystems import FileSystems
 
 from .arrow_schema import arrow_schema
 from .stage import write_bytes
 
+# Rows per Parquet row group: what a writer holds in memory at once (samples embed images).
+ROWS_PER_GROUP = 8
 
-def write_parquet(path: str, rows: list, schema_name: str) -> None:
-    """Rows (dicts shaped by JSON Schema ``schema_name``) to one Parquet file. The same rows in
-    the same order give the same bytes."""
-    table = pa.Table.from_pylist(rows, schema=arrow_schema(schema_name))
-    sink = io.BytesIO()
-    pq.write_table(table, sink, compression="zstd")
-    write_bytes(path, sink.getvalue())
+
+def write_parquet(path: str, rows, schema_name: str) -> None:
+    """Rows (an iterable of dicts shaped by JSON Schema ``schema_name``) to one Parquet file,
+    streamed a row group at a time. The same rows in the same order give the same bytes."""
+    schema = arrow_schema(schema_name)
+    rows = iter(rows)
+    with FileSystems.create(path, mime_type="application/octet-stream", compression_type="uncompressed") as f:
+        with pq.ParquetWriter(f, schema, compression="zstd") as writer:
+            while group := list(itertools.islice(rows, ROWS_PER_GROUP)):
+                writer.write_table(pa.Table.from_pylist(group, schema=schema))
 
 
 def write_jsonl(path: str, records: list) -> None:

@@ -13,8 +13,10 @@ from apache_beam.pvalue import AsDict
 
 from . import report as facts
 from .card import render_card
+from .imaging import sha256_hex
 from .parquet_io import write_jsonl, write_parquet, write_text
 from .schemas import load_schema
+from .sources import read_image_bytes
 
 REJECT_STAGES = tuple(load_schema("reject")["properties"]["stage"]["enum"])
 
@@ -30,10 +32,28 @@ def _assign_shard(sample, counts: dict, rows_per_shard: int):
     return (sample["task"], sample["split"], shard, shards), sample
 
 
+def _with_source_bytes(sample: dict) -> dict:
+    """The sample with its source images' bytes read again (samples travel without them)."""
+    images = []
+    for image in sample["images"]:
+        if image["bytes"] is None and image["derived_from"] is None:
+            data = read_image_bytes(image["uri"])
+            if sha256_hex(data) != image["sha256"]:
+                raise ValueError(f"{image['uri']} changed while the build ran (sha256 differs); build again")
+            image = dict(image, bytes=data)
+        images.append(image)
+    return dict(sample, images=images)
+
+
+def _shard_rows(rows, embed: bool):
+    ordered = sorted(rows, key=lambda s: s["id"])
+    return (_with_source_bytes(s) for s in ordered) if embed else ordered
+
+
 class _WriteSamples(beam.PTransform):
-    def __init__(self, output: str, rows_per_shard: int):
+    def __init__(self, output: str, rows_per_shard: int, embed: bool):
         super().__init__()
-        self.output, self.rows_per_shard = output, rows_per_shard
+        self.output, self.rows_per_shard, self.embed = output, rows_per_shard, embed
 
     def expand(self, samples):
         counts = (samples
@@ -43,7 +63,7 @@ class _WriteSamples(beam.PTransform):
                 | "AssignShard" >> beam.Map(_assign_shard, AsDict(counts), self.rows_per_shard)
                 | "CollectShards" >> beam.GroupByKey()
                 | "WriteShard" >> beam.MapTuple(lambda key, rows: write_parquet(
-                    shard_path(self.output, *key), sorted(rows, key=lambda s: s["id"]), "sample")))
+                    shard_path(self.output, *key), _shard_rows(rows, self.embed), "sample")))
 
 
 def _write_rejects(output: str, stage: str, records) -> None:
@@ -73,7 +93,8 @@ class WriteShards(beam.PTransform):
 
     def expand(self, pcolls):
         output = self.output
-        pcolls["samples"] | "Samples" >> _WriteSamples(output, self.manifest.output["rows_per_shard"])
+        pcolls["samples"] | "Samples" >> _WriteSamples(output, self.manifest.output["rows_per_shard"],
+                                                       self.manifest.output["embed_images"])
         (pcolls["images"]
          | "AllImageRows" >> beam.combiners.ToList()
          | "WriteImageTable" >> beam.Map(lambda rows: write_parquet(

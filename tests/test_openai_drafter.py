@@ -162,7 +162,7 @@ def _run_draft_stage(contexts, drafter_settings):
     pipeline = TestPipeline()
     out = (pipeline | beam.Create(contexts)
            | Draft(drafter_settings, {"photos": Source("photos", "folder", "-", "CC0", "tests", "off", ())},
-                   seed=5, decode={"max_pixels": 10 ** 8, "min_side": 8}, embed=False))
+                   seed=5, decode={"max_pixels": 10 ** 8, "min_side": 8}))
     expected = {c.id: EXPECTED[c.group.split(":")[1] or None] for c in contexts}
     assert_that(out["samples"] | "SampleIds" >> beam.Map(lambda s: s["context_id"]),
                 equal_to([cid for cid, r in expected.items() if r == "sample"]), label="samples")

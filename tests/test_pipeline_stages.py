@@ -94,7 +94,7 @@ def _build_stages(p, manifest):
     hashed = (listed["images"] | DecodeAndHash(**manifest.decode))["images"]
     kept = (hashed | Deduplicate({n: s.dedup_scope for n, s in sources.items()}, 8))["images"]
     contexts = kept | GroupContexts(sources, manifest.seed, manifest.grouping)
-    drafted = contexts | Draft(manifest.drafter, sources, manifest.seed, manifest.decode, embed=True)
+    drafted = contexts | Draft(manifest.drafter, sources, manifest.seed, manifest.decode)
     return contexts, drafted
 
 

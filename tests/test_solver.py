@@ -92,7 +92,7 @@ def score(manifest, difficulty: dict, check) -> dict:
     hashed = (pipeline | ReadSources(manifest.sources))["images"] | DecodeAndHash(**manifest.decode)
     kept = hashed["images"] | Deduplicate({n: s.dedup_scope for n, s in sources.items()}, 8)
     contexts = kept["images"] | GroupContexts(sources, manifest.seed, manifest.grouping)
-    drafted = contexts | Draft(manifest.drafter, sources, manifest.seed, manifest.decode, embed=True)
+    drafted = contexts | Draft(manifest.drafter, sources, manifest.seed, manifest.decode)
     scored = (drafted["samples"] | Validate())["samples"] | ScoreDifficulty(difficulty)
     assert_that(scored | beam.Map(lambda s: (dict(s, difficulty=None), s["difficulty"])), check)
     result = pipeline.run()
