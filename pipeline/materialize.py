@@ -1,4 +1,9 @@
-"""Reading a context's images again, and deriving the ones the pipeline makes (tiles, zooms)."""
+"""Reading a context's images again, and deriving the ones the pipeline makes (tiles, zooms).
+
+A derivation names its output ``size`` and normalised ``box``, so the source is decoded only
+as large as the views need (JPEG DCT scaling)."""
+import math
+
 from .imaging import apply_transform, decode_image, describe_transform, encode_jpeg, phash_hex, sha256_hex
 from .sources import read_image_bytes
 
@@ -17,6 +22,17 @@ def _derived_entry(image, picture, transform: dict) -> dict:
             "transform": describe_transform(transform)}
 
 
+def _resolution_needed(context, uri: str):
+    """(width, height) of the source that every view derived from ``uri`` needs to be made at
+    its output size without upscaling the source (each view's size over its box's share), or
+    None when a view keeps the source's own pixels."""
+    views = [slot.transform for slot in context.images if slot.image.uri == uri and slot.transform]
+    if any("size" not in t or "box" not in t for t in views):
+        return None
+    needs = [(t["size"][0] / (t["box"][2] - t["box"][0]), t["size"][1] / (t["box"][3] - t["box"][1])) for t in views]
+    return tuple(math.ceil(max(n[axis] for n in needs)) for axis in (0, 1))
+
+
 def materialize(context, max_pixels: int, min_side: int) -> list:
     """sample.schema.json image entries (with bytes) for the context's slots, in order.
     Each source file is read and decoded once however many slots derive from it."""
@@ -30,6 +46,7 @@ def materialize(context, max_pixels: int, min_side: int) -> list:
             entries.append(_source_entry(image, data[image.uri]))
             continue
         if image.uri not in pictures:
-            pictures[image.uri] = decode_image(data[image.uri], max_pixels=max_pixels, min_side=min_side)
+            pictures[image.uri] = decode_image(data[image.uri], max_pixels=max_pixels, min_side=min_side,
+                                               at_least=_resolution_needed(context, image.uri))
         entries.append(_derived_entry(image, pictures[image.uri], slot.transform))
     return entries

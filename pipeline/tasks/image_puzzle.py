@@ -3,7 +3,15 @@ from .base import (Question, Task, caption_of, image_distractors, image_list, pe
                    sequence_text)
 
 ROWS, COLS = 2, 3
+TILE_SIDE = 448  # a tile's longer side at most: tiles of a large photo are shrunk to this
 EDGE = 0.08  # width of the strip that shows where two tiles meet
+
+
+def _tile_size(image) -> dict:
+    """{"size": [w, h]} for tiles that must shrink to TILE_SIDE; none for tiles kept as cut."""
+    width, height = image.width / COLS, image.height / ROWS
+    scale = TILE_SIDE / max(width, height)
+    return {"size": [max(1, round(width * scale)), max(1, round(height * scale))]} if scale < 1 else {}
 
 
 def derive(image, rng) -> list:
@@ -12,7 +20,8 @@ def derive(image, rng) -> list:
     order = list(range(len(cells)))
     while order == sorted(order):
         rng.shuffle(order)
-    return [{"box": [c / COLS, r / ROWS, (c + 1) / COLS, (r + 1) / ROWS], "row": r, "col": c}
+    size = _tile_size(image)
+    return [{"box": [c / COLS, r / ROWS, (c + 1) / COLS, (r + 1) / ROWS], **size, "row": r, "col": c}
             for r, c in (cells[i] for i in order)]
 
 
