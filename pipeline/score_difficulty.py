@@ -14,7 +14,6 @@ from concurrent.futures import ThreadPoolExecutor
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
-from .solver import NAMESPACE, Solver
 
 HEURISTIC = "heuristic:v1"
 EASY_MAX_IMAGES = 3
@@ -42,6 +41,7 @@ class SolveFn(beam.DoFn):
         self.difficulty = difficulty
 
     def setup(self):
+        from .solver import Solver  # the openai client loads only for builds that ask a solver
         self.solver = Solver(self.difficulty)
         self.solver.setup()
         self.pool = ThreadPoolExecutor(self.difficulty["solver"]["concurrency"], thread_name_prefix="solve")
@@ -57,7 +57,7 @@ class SolveFn(beam.DoFn):
             scored = self.solver.scored(sample, [f.result() for f in futures])
             yield dict(sample, difficulty=scored or heuristic_difficulty(sample))
         for name, n in self.solver.drain_stats().items():
-            Metrics.counter(NAMESPACE, name).inc(n)
+            Metrics.counter(self.solver.namespace, name).inc(n)
 
 
 class ScoreDifficulty(beam.PTransform):

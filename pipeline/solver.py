@@ -58,6 +58,7 @@ def user_content(sample: dict, *, vision: bool, side: int) -> list:
 
 class Solver:
     """``difficulty`` is the manifest's difficulty section with a solver; thread-safe after setup()."""
+    namespace = NAMESPACE
 
     def __init__(self, difficulty: dict):
         self.difficulty = difficulty
