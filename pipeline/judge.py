@@ -280,12 +280,18 @@ def _labels_text(labels: list) -> str:
 
 # ----------------------------------------------------------------------------- our format
 
-def _sample_semantics(record: dict) -> list:
-    problems = []
+def _images_and_placeholders(record: dict) -> tuple:
+    """(images list or None, image count or None, placeholder problems): what both formats
+    check first."""
     images = record.get("images")
     count = len(images) if isinstance(images, list) else None
     if count and isinstance(record.get("question"), str):
-        problems += _placeholder_problems(record["question"], count)
+        return images, count, _placeholder_problems(record["question"], count)
+    return images, count, []
+
+
+def _sample_semantics(record: dict) -> list:
+    images, count, problems = _images_and_placeholders(record)
     problems += _task_problems(record.get("task"), record.get("category"))
 
     for i, image in enumerate(images if isinstance(images, list) else []):
@@ -369,11 +375,7 @@ def _free_text_problems(value, count: int, path: tuple) -> list:
 
 
 def _mir_semantics(record: dict) -> list:
-    problems = []
-    images = record.get("images")
-    count = len(images) if isinstance(images, list) else None
-    if count and isinstance(record.get("question"), str):
-        problems += _placeholder_problems(record["question"], count)
+    images, count, problems = _images_and_placeholders(record)
 
     task = mir_format.task_id(record.get("task"))
     category = record.get("category")
