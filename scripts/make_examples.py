@@ -625,16 +625,11 @@ def make_sequences() -> int:
                                  moving=bool(vx or vy)))
             file = f"{seq}/frame_{k:03d}.jpg"
             save_jpeg(frame, folder / file)
-            desc = []
-            for name, _, (vx, vy) in spec["objects"]:
-                label = sp[name][2]
-                if vx or vy:
-                    desc.append(f"{_a(label)} {label} moving {_direction(vx, vy)} at "
-                                f"{math.hypot(vx, vy):g} px/s")
-                else:
-                    desc.append(f"{_a(label)} {label} standing still")
+            # What one frame shows: motion, speed and direction are for the questions to ask,
+            # so a caption (a reasoning step) must not give them away.
+            desc = [f"{_a(sp[name][2])} {sp[name][2]}" for name, _, _ in spec["objects"]]
             caption = (f"Frame {k} (t = {t:g} s) of {seq}: " + " and ".join(desc)
-                       + f", composited over {spec['bg_desc']}.")
+                       + f" over {spec['bg_desc']}.")
             records.append({
                 "file": file,
                 "caption": caption,
@@ -1269,8 +1264,9 @@ def make_views() -> int:
             save_png(im, folder / file)
             records.append({
                 "file": file,
-                "caption": f"Rendering of {spec['desc']}, seen from azimuth {az} degrees and "
-                           f"elevation {ELEVATION} degrees.",
+                # The viewpoint is what view_3d asks about, so the caption (a reasoning step)
+                # describes the object, not the camera's azimuth.
+                "caption": f"Rendering of {spec['desc']}, seen from slightly above.",
                 "group": obj,
                 "camera": {"azimuth_deg": az, "elevation_deg": ELEVATION},
                 "attributes": {"synthetic": True, "renderer": "numpy z-buffer rasteriser (scripts/make_examples.py)",
