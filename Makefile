@@ -6,11 +6,13 @@ BIN := $(VENV)/bin
 
 .PHONY: sample test install examples
 
+# The install's chatter goes to .venv/install.log, shown only when the install fails.
 $(BIN)/mir: setup.py
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
-	touch $(BIN)/mir
+	@echo "installing mir and its dependencies into $(VENV) (log: $(VENV)/install.log)"
+	@{ $(BIN)/pip install --upgrade pip && $(BIN)/pip install -e '.[test]'; } > $(VENV)/install.log 2>&1 \
+		|| { cat $(VENV)/install.log; exit 1; }
+	@touch $(BIN)/mir
 
 install: $(BIN)/mir
 
