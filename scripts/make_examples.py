@@ -379,6 +379,15 @@ PHOTOS = {
         ]),
 }
 
+# Two groups of six photos, so spatial and weight tasks get a context from each and the splits
+# (decided per group) can differ; each group has at least four photos with depth, real size and
+# weight.
+PHOTO_GROUPS = {
+    "set_a": ("astronaut", "camera", "chelsea", "coffee", "coins", "hubble"),
+    "set_b": ("flower", "hopper", "motorcycle", "rocket", "china", "retina"),
+}
+GROUP_OF_PHOTO = {name: group for group, names in PHOTO_GROUPS.items() for name in names}
+
 DUPES = {
     "dupes/coffee_q40.jpg": "coffee",
     "dupes/chelsea_small.jpg": "chelsea",
@@ -391,7 +400,7 @@ def photo_record(name: str, file: str) -> dict:
     return {
         "file": file,
         "caption": spec["caption"],
-        "group": "photos",
+        "group": GROUP_OF_PHOTO[name],
         "regions": spec["regions"],
         "licence": src["licence"],
         "attribution": src["attribution"],
@@ -424,7 +433,7 @@ def make_photos(check_dir: Path | None) -> int:
     records.append({
         "file": "broken.jpg",
         "caption": "Truncated copy of motorcycle.jpg (first 600 bytes only); must fail to decode.",
-        "group": "photos",
+        "group": GROUP_OF_PHOTO["motorcycle"],
         "attributes": {"corrupt": True, "truncated_from": "motorcycle.jpg"},
         "licence": PHOTO_SOURCES["motorcycle"]["licence"],
         "attribution": PHOTO_SOURCES["motorcycle"]["attribution"],

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
 
 import pytest
@@ -129,12 +129,14 @@ def test_photos_have_physical_attributes():
     recs = [r for s, r in ALL if s.parent.name == "photos"]
     # at least 8 distinct photos (not counting duplicates) with depth, size and weight
     originals = [r for r in recs if not r["file"].startswith("dupes/")]
-    full_originals = sum(
-        any({"depth_m", "real_size_m", "weight_kg"} <= reg.get("attributes", {}).keys()
-            for reg in r.get("regions", []))
-        for r in originals)
-    assert full_originals >= 8, full_originals
-    assert all(r.get("group") == "photos" for r in recs)
+    full = Counter(
+        r["group"] for r in originals
+        if any({"depth_m", "real_size_m", "weight_kg"} <= reg.get("attributes", {}).keys()
+               for reg in r.get("regions", [])))
+    assert sum(full.values()) >= 8, full
+    # every photo group can feed a depth, size and weight context of its own
+    groups = {r["group"] for r in recs}
+    assert len(groups) >= 2 and all(full[g] >= 4 for g in groups), full
 
 
 def test_task_specific_fields():
