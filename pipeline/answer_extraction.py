@@ -2,6 +2,8 @@
 import json
 import re
 
+from .llm_text import unfenced
+
 _PATTERNS = (
     # Most explicit first: "Answer: B", "answer is (B)", "final answer - b". A lower-case
     # letter counts only in brackets or at the end, so "the answer is a cat" names nothing.
@@ -36,7 +38,7 @@ def extract_choice(text: str, options: list):
     if not text:
         return None
     labels = {o["label"] for o in options}
-    label = _from_json(text.strip(), labels)
+    label = _from_json(unfenced(text), labels)
     if label:
         return label
     for pattern in _PATTERNS:

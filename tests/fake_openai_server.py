@@ -10,6 +10,7 @@ token ``fault:<name>`` anywhere in the request (tests put it in an image caption
   invalid_json_once  first reply not JSON, the re-ask fixed   schema_invalid  every reply misses keys
   length       finish_reason=length                     refusal       a refusal
   wrong_answer picks a candidate the facts do not support
+  fenced       the JSON wrapped in a Markdown ```json fence, as many models reply
 """
 import collections
 import json
@@ -128,6 +129,8 @@ class FakeOpenAIServer:
             return 200, {}, completion(json.dumps(model_draft(body))[:40], finish_reason="length")
         if fault == "refusal":
             return 200, {}, completion(None, refusal="I can't help with that.")
+        if fault == "fenced":
+            return 200, {}, completion("```json\n" + json.dumps(model_draft(body)) + "\n```")
         return 200, {}, completion(json.dumps(model_draft(body, wrong=fault == "wrong_answer")))
 
     def _handler(self):

@@ -10,6 +10,7 @@ OPTIONS = [{"label": "A", "text": "Image 1"}, {"label": "B", "text": "the red ba
 @pytest.mark.parametrize("reply, expected", [
     ('{"answer": "C"}', "C"),
     ('{"answer": "(b)"}', "B"),
+    ('```json\n{"answer": "D"}\n```', "D"),
     ("Answer: B", "B"),
     ("The answer is (D).", "D"),
     ("After comparing the frames, the final answer - c", "C"),
@@ -29,3 +30,15 @@ OPTIONS = [{"label": "A", "text": "Image 1"}, {"label": "B", "text": "the red ba
 ])
 def test_extract_choice(reply, expected):
     assert extract_choice(reply, OPTIONS) == expected
+
+
+@pytest.mark.parametrize("reply, expected", [
+    ('{"a": 1}', '{"a": 1}'),
+    ('  ```json\n{"a": 1}\n```  ', '{"a": 1}'),
+    ('```\n{"a": 1}```', '{"a": 1}'),
+    ('Here it is: ```json\n{"a": 1}\n```', 'Here it is: ```json\n{"a": 1}\n```'),
+    (None, ""),
+])
+def test_unfenced(reply, expected):
+    from pipeline.llm_text import unfenced
+    assert unfenced(reply) == expected

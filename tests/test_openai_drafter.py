@@ -27,7 +27,7 @@ KEY = "sk-test-do-not-leak-7f3a9c"
 EXPECTED = {None: "sample", "rate_limit": "sample", "server_error": "sample", "slow": "sample", "drop": "sample",
             "invalid_json_once": "sample", "always_500": "server_error", "invalid_json": "invalid_json",
             "schema_invalid": "invalid_draft", "length": "truncated", "refusal": "refused",
-            "wrong_answer": "answer_mismatch"}
+            "wrong_answer": "answer_mismatch", "fenced": "sample"}
 BOXES = ([0.05, 0.1, 0.25, 0.3], [0.4, 0.5, 0.6, 0.7], [0.75, 0.8, 0.95, 0.97])
 
 

@@ -11,6 +11,7 @@ import re
 
 from ..judge import CONCLUSION_ANSWER
 from ..llm_endpoint import ChatEndpoint, strings_mapped
+from ..llm_text import unfenced
 from ..schemas import load_schema
 from . import Drafted, DraftRejected
 from .calls import CallFailed
@@ -80,7 +81,7 @@ class OpenAIDrafter:
         if reply["finish_reason"] == "length":
             return None, ["the reply was cut off at the token limit: write shorter reasoning"], "truncated"
         try:
-            draft = json.loads(reply["content"] or "")
+            draft = json.loads(unfenced(reply["content"]))
         except ValueError:
             return None, ["the reply is not a JSON object"], "invalid_json"
         problems = [str(p) for p in draft_problems(context, as_drafted(draft), images)]
