@@ -101,7 +101,8 @@ class DraftFn(beam.DoFn):
     def _outcome(self, context):
         """Runs on a pool thread: ("sample", record) or ("reject", reason, detail); no Beam calls here."""
         try:
-            images = materialize(context, self.decode["max_pixels"], self.decode["min_side"])
+            images = materialize(context, self.decode["max_pixels"], self.decode["min_side"],
+                                 source_bytes=self.drafter.reads_pixels)
             drafted = self.drafter.draft(context, images)
         except (DraftRejected, ImageRejected) as exc:
             return "reject", exc.reason, str(exc)

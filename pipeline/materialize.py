@@ -8,7 +8,7 @@ from .imaging import apply_transform, decode_image, describe_transform, encode_j
 from .sources import read_image_bytes
 
 
-def _source_entry(image, data: bytes) -> dict:
+def _source_entry(image, data) -> dict:
     return {"bytes": data, "uri": image.uri, "width": image.width, "height": image.height,
             "sha256": image.id, "phash": image.phash, "derived_from": None, "transform": None}
 
@@ -33,13 +33,18 @@ def _resolution_needed(context, uri: str):
     return tuple(math.ceil(max(n[axis] for n in needs)) for axis in (0, 1))
 
 
-def materialize(context, max_pixels: int, min_side: int) -> list:
-    """sample.schema.json image entries (with bytes) for the context's slots, in order.
-    Each source file is read and decoded once however many slots derive from it."""
+def materialize(context, max_pixels: int, min_side: int, source_bytes: bool = True) -> list:
+    """sample.schema.json image entries for the context's slots, in order. Derived images always
+    get their bytes; source images only with ``source_bytes`` (a drafter that reads no pixels
+    spares the read: WriteShards reads them when it writes). Each source file is read and
+    decoded once however many slots derive from it."""
     data, pictures = {}, {}
     entries = []
     for slot in context.images:
         image = slot.image
+        if slot.transform is None and not source_bytes:
+            entries.append(_source_entry(image, None))
+            continue
         if image.uri not in data:
             data[image.uri] = read_image_bytes(image.uri)
         if slot.transform is None:

@@ -1,7 +1,8 @@
 """Drafters write a question, its options and the five reasoning steps for one context.
 
-A drafter has ``name``, ``setup()`` (heavy clients; called from ``DoFn.setup``) and
-``draft(context, images) -> Drafted``, raising ``DraftRejected`` for a context it cannot serve.
+A drafter has ``name``, ``reads_pixels`` (whether ``draft`` looks at the source images' bytes),
+``setup()`` (heavy clients; called from ``DoFn.setup``) and ``draft(context, images) -> Drafted``,
+raising ``DraftRejected`` for a context it cannot serve.
 """
 import dataclasses
 

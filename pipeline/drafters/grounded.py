@@ -39,6 +39,7 @@ def to_draft(question, options, answer_label) -> dict:
 
 class GroundedDrafter:
     name = "grounded"
+    reads_pixels = False  # questions come from metadata and derivations alone
 
     def __init__(self, seed: int):
         self.seed = seed

@@ -51,6 +51,7 @@ class OpenAIDrafter:
 
     def __init__(self, settings: dict, seed: int):
         self.settings, self.seed = settings, seed
+        self.reads_pixels = settings["vision"]  # images go to the model as data URLs
 
     def setup(self):
         self.endpoint = ChatEndpoint(self.settings)
