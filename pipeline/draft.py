@@ -13,7 +13,7 @@ from . import __version__
 from .drafters import Drafted, DraftRejected, make_drafter
 from .drafters.progress import Progress
 from .imaging import ImageRejected
-from .judge import Problem, json_path, validate_sample
+from .judge import Problem, json_path, shorten, validate_sample
 from .manifest import Source
 from .materialize import materialize
 from .records import content_id, reject
@@ -69,7 +69,7 @@ def draft_problems(context, drafted: Drafted, images: list) -> list:
     (licences are left out: the drafter does not know them, and they are not its work)."""
     errors = sorted(validator("draft").iter_errors(drafted.draft), key=lambda e: list(e.absolute_path))
     if errors:
-        return [Problem(json_path(e.absolute_path), e.message[:200]) for e in errors]
+        return [Problem(json_path(e.absolute_path), shorten(e.message)) for e in errors]
     return validate_sample(assemble_sample(context, drafted, images, sources=_unattributed(context), seed=0, embed=False))
 
 

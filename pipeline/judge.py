@@ -51,7 +51,7 @@ def category_of(task):
     return TASKS[task].category if task in TASKS else None
 
 
-def _shorten(message: str, limit: int = 200) -> str:
+def shorten(message: str, limit: int = 200) -> str:
     """jsonschema quotes the offending value; a multi-megabyte string must not flood the output."""
     return message if len(message) <= limit else message[:limit] + "..."
 
@@ -156,7 +156,7 @@ def _schema_problems(record: dict, schema_name: str) -> tuple:
                 problems.append(at)
             missing[at] += [k for k in e.validator_value if k not in e.instance and k not in missing[at]]
         else:
-            problems.append(Problem(at, _shorten(e.message)))
+            problems.append(Problem(at, shorten(e.message)))
     problems = [p if isinstance(p, Problem) else
                 Problem(p, f"missing required key{'s' if len(missing[p]) > 1 else ''} "
                            + ", ".join(_quote(k) for k in missing[p]))
