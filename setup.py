@@ -19,6 +19,7 @@ setup(
     install_requires=[
         "apache-beam>=2.60",
         "pillow>=10",
+        "opencv-python-headless>=4.8",
         "imagehash>=4.3",
         "openai>=1.40",
         "pandas>=2.0",

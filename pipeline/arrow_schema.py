@@ -29,3 +29,20 @@ def _arrow_type(schema: dict) -> pa.DataType:
 def arrow_schema(name: str) -> pa.Schema:
     """The Arrow schema of records of JSON Schema ``name`` (columns in the schema's order)."""
     return pa.schema([pa.field(key, _arrow_type(sub)) for key, sub in inlined_schema(name)["properties"].items()])
+
+
+@functools.lru_cache(maxsize=None)
+def leaf_columns(name: str) -> dict:
+    """Parquet path of every leaf column of ``name`` (``images.list.element.bytes``) -> whether
+    it is binary (encoded image bytes)."""
+    return dict(leaf for field in arrow_schema(name) for leaf in _leaves(field.name, field.type))
+
+
+def _leaves(path: str, arrow_type: pa.DataType):
+    if pa.types.is_list(arrow_type):
+        yield from _leaves(f"{path}.list.element", arrow_type.value_type)
+    elif pa.types.is_struct(arrow_type):
+        for field in arrow_type:
+            yield from _leaves(f"{path}.{field.name}", field.type)
+    else:
+        yield path, pa.types.is_binary(arrow_type)

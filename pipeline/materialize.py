@@ -4,8 +4,10 @@ A derivation names its output ``size`` and normalised ``box``, so the source is 
 as large as the views need (JPEG DCT scaling)."""
 import math
 
-from .imaging import apply_transform, decode_image, describe_transform, encode_jpeg, phash_hex, sha256_hex
-from .sources import read_image_bytes
+import numpy as np
+
+from .imaging import apply_transform, decode_pixels, describe_transform, encode_jpeg, pixels_phash, sha256_hex
+from .sources import read_unchanged_image
 
 
 def _source_entry(image, data) -> dict:
@@ -13,12 +15,13 @@ def _source_entry(image, data) -> dict:
             "sha256": image.id, "phash": image.phash, "derived_from": None, "transform": None}
 
 
-def _derived_entry(image, picture, transform: dict) -> dict:
-    derived = apply_transform(picture, transform)
+def _derived_entry(image, pixels: np.ndarray, transform: dict) -> dict:
+    derived = apply_transform(pixels, transform)
     data = encode_jpeg(derived)
     digest = sha256_hex(data)
-    return {"bytes": data, "uri": f"derived:{digest}", "width": derived.width, "height": derived.height,
-            "sha256": digest, "phash": phash_hex(derived), "derived_from": image.id,
+    height, width = derived.shape[:2]
+    return {"bytes": data, "uri": f"derived:{digest}", "width": width, "height": height,
+            "sha256": digest, "phash": pixels_phash(derived), "derived_from": image.id,
             "transform": describe_transform(transform)}
 
 
@@ -38,7 +41,7 @@ def materialize(context, max_pixels: int, min_side: int, source_bytes: bool = Tr
     get their bytes; source images only with ``source_bytes`` (a drafter that reads no pixels
     spares the read: WriteShards reads them when it writes). Each source file is read and
     decoded once however many slots derive from it."""
-    data, pictures = {}, {}
+    data, decoded = {}, {}
     entries = []
     for slot in context.images:
         image = slot.image
@@ -46,12 +49,12 @@ def materialize(context, max_pixels: int, min_side: int, source_bytes: bool = Tr
             entries.append(_source_entry(image, None))
             continue
         if image.uri not in data:
-            data[image.uri] = read_image_bytes(image.uri)
+            data[image.uri] = read_unchanged_image(image.uri, image.id)
         if slot.transform is None:
             entries.append(_source_entry(image, data[image.uri]))
             continue
-        if image.uri not in pictures:
-            pictures[image.uri] = decode_image(data[image.uri], max_pixels=max_pixels, min_side=min_side,
+        if image.uri not in decoded:
+            decoded[image.uri] = decode_pixels(data[image.uri], max_pixels=max_pixels, min_side=min_side,
                                                at_least=_resolution_needed(context, image.uri))
-        entries.append(_derived_entry(image, pictures[image.uri], slot.transform))
+        entries.append(_derived_entry(image, decoded[image.uri], slot.transform))
     return entries

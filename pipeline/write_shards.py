@@ -13,10 +13,9 @@ from apache_beam.pvalue import AsDict
 
 from . import report as facts
 from .card import render_card
-from .imaging import sha256_hex
 from .parquet_io import write_jsonl, write_parquet, write_text
 from .schemas import load_schema
-from .sources import read_image_bytes
+from .sources import read_unchanged_image
 
 REJECT_STAGES = tuple(load_schema("reject")["properties"]["stage"]["enum"])
 
@@ -37,10 +36,7 @@ def _with_source_bytes(sample: dict) -> dict:
     images = []
     for image in sample["images"]:
         if image["bytes"] is None and image["derived_from"] is None:
-            data = read_image_bytes(image["uri"])
-            if sha256_hex(data) != image["sha256"]:
-                raise ValueError(f"{image['uri']} changed while the build ran (sha256 differs); build again")
-            image = dict(image, bytes=data)
+            image = dict(image, bytes=read_unchanged_image(image["uri"], image["sha256"]))
         images.append(image)
     return dict(sample, images=images)
 

@@ -59,6 +59,18 @@ def test_shards_follow_the_layout_and_hold_their_task(sample_build):
         assert set(frame["split"]) == {split}
 
 
+def test_image_bytes_are_stored_as_they_are_and_the_rest_compressed(sample_build):
+    """Encoded images gain nothing from zstd or a dictionary; every other column gets both."""
+    work, _ = sample_build
+    for shard in (work / "out" / "data").glob("*/*.parquet"):
+        group = pq.ParquetFile(shard).metadata.row_group(0)
+        columns = {group.column(i).path_in_schema: group.column(i) for i in range(group.num_columns)}
+        image_bytes = columns.pop("images.list.element.bytes")
+        assert image_bytes.compression == "UNCOMPRESSED" and "RLE_DICTIONARY" not in image_bytes.encodings
+        assert {c.compression for c in columns.values()} == {"ZSTD"}
+        assert "RLE_DICTIONARY" in columns["task"].encodings
+
+
 def test_at_least_three_tasks_and_embedded_images_match_their_hashes(sample_build):
     work, _ = sample_build
     tasks = {p.name for p in (work / "out" / "data").iterdir() if any(p.glob("*.parquet"))}

@@ -12,7 +12,8 @@ from apache_beam.testing.util import assert_that, equal_to
 from PIL import Image
 
 from pipeline.decode_and_hash import DecodeAndHash
-from pipeline.imaging import CROP_BOXES, HASH_ALGORITHM, ImageRejected, _pixel_box, decode_image, hamming, hash_image
+from pipeline.imaging import (CROP_BOXES, HASH_ALGORITHM, ImageRejected, _pixel_box, decode_image, decode_pixels, hamming,
+                             hash_image)
 from pipeline.records import ImageRef
 from tests.conftest import make_photo
 
@@ -143,7 +144,7 @@ def test_crop_hashes_are_the_hashes_of_the_crops(tmp_path, fmt):
     for seed in range(4):
         full = Image.open(make_photo(tmp_path / f"p{seed}.jpg", seed=seed, size=(1600, 1200)))
         facts = hash_image(_saved(full, fmt), max_pixels=10**8, min_side=32)
-        deviations = [hamming(h, str(imagehash.phash(full.crop(_pixel_box(full, box)))))
+        deviations = [hamming(h, str(imagehash.phash(full.crop(_pixel_box(full.size, box)))))
                       for h, box in zip(facts.crop_hashes, CROP_BOXES.values(), strict=True)]
         assert len(deviations) == len(CROP_BOXES) and max(deviations) <= 4
 
@@ -166,3 +167,37 @@ def test_decode_and_hash_routes_every_case(tmp_path):
             equal_to([(name, HASH_ALGORITHM, 64, 16, len(CROP_BOXES)) for name in GOOD]), label="hashed")
         assert_that(out["rejects"] | "Reasons" >> beam.Map(
             lambda r: (r["subject"], r["reason"])), equal_to(expected_rejects), label="rejected")
+
+
+def _oriented_jpeg(orientation: int, mode: str) -> bytes:
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    return _saved(_picture(mode, (400, 300)), "JPEG", quality=92, exif=exif.tobytes())
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+@pytest.mark.parametrize("mode", ["RGB", "L"])
+@pytest.mark.parametrize("at_least", [None, (150, 100), (40, 40)])
+def test_pixel_decode_of_a_jpeg_is_the_image_decode(orientation, mode, at_least):
+    """decode_pixels (OpenCV for plain JPEGs) gives decode_image's upright picture at the same
+    DCT scale, within a grey level: the two libjpeg builds may round differently."""
+    data = _oriented_jpeg(orientation, mode)
+    pixels = decode_pixels(data, at_least=at_least, **LIMITS)
+    reference = np.asarray(decode_image(data, at_least=at_least, **LIMITS))
+    assert pixels.shape == reference.shape and pixels.dtype == np.uint8
+    assert np.abs(pixels.astype(int) - reference).mean() < 1.0
+
+
+@pytest.mark.parametrize("name", sorted(GOOD))
+def test_pixel_decode_handles_every_mode(name):
+    pixels = decode_pixels(GOOD[name](), uri=name, **LIMITS)
+    assert pixels.shape == ((96, 64, 3) if name == "rotated.jpg" else (64, 96, 3))
+    assert np.abs(pixels.astype(int) - np.asarray(decode_image(GOOD[name](), uri=name, **LIMITS))).mean() < 1.0
+
+
+@pytest.mark.parametrize("name", sorted(BROKEN))
+def test_pixel_decode_rejects_every_broken_file(name):
+    make, reason = BROKEN[name]
+    with pytest.raises(ImageRejected) as caught:
+        decode_pixels(make(), uri=name, **LIMITS)
+    assert caught.value.reason == reason

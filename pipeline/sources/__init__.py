@@ -1,5 +1,6 @@
 """Source adapters: each lists the images of one kind of source as ImageRefs (or rejects), and
 ``read_image_bytes`` turns any ImageRef uri (a file, or a video frame) into image bytes."""
+from ..imaging import sha256_hex
 from ..stage import read_bytes
 from .coco import list_coco
 from .folder import list_folder
@@ -19,3 +20,12 @@ def read_image_bytes(uri: str) -> bytes:
     (``<video>#t=<seconds>``) decoded and encoded as PNG. DecodeAndHash and Draft both use this."""
     frame = parse_frame_uri(uri)
     return read_frame(*frame) if frame else read_bytes(uri)
+
+
+def read_unchanged_image(uri: str, sha256: str) -> bytes:
+    """``read_image_bytes``, refusing bytes that are no longer the ones hashed when the build
+    began: a sample never mixes an image's old facts with its new pixels."""
+    data = read_image_bytes(uri)
+    if sha256_hex(data) != sha256:
+        raise ValueError(f"{uri} changed while the build ran (sha256 differs); build again")
+    return data
