@@ -45,13 +45,13 @@ def make_collection(folder: pathlib.Path, count: int, size: tuple) -> pathlib.Pa
 def hash_only(manifest: str, beam_args: list) -> None:
     """The baseline pass, run inside its own process."""
     import apache_beam as beam
-    from apache_beam.options.pipeline_options import PipelineOptions
 
     from pipeline.decode_and_hash import DecodeAndHash
     from pipeline.manifest import load_manifest
     from pipeline.read_sources import ReadSources
+    from pipeline.run import beam_options  # the runner and options `mir build` uses
     loaded = load_manifest(manifest)
-    with beam.Pipeline(options=PipelineOptions(beam_args)) as p:
+    with beam.Pipeline(options=beam_options(beam_args)) as p:
         listed = p | ReadSources(loaded.sources)
         hashed = listed["images"] | DecodeAndHash(**loaded.decode)
         hashed["images"] | beam.combiners.Count.Globally() | beam.Map(lambda n: print(f"hashed {n}"))

@@ -6,7 +6,7 @@ import time
 import apache_beam as beam
 from jsonschema import Draft202012Validator
 from apache_beam.io.filesystems import FileSystems
-from apache_beam.options.pipeline_options import PipelineOptions
+from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
 from .build import build_pipeline
 from .drafters.accounting import drafter_report
@@ -23,11 +23,17 @@ class BuildError(ValueError):
 
 
 def beam_options(beam_args: list) -> PipelineOptions:
+    """Beam's options from the command line. Without ``--runner``, the local runner is Beam's
+    FnApiRunner: Beam's default DirectRunner first tries its Prism runner, a binary it
+    downloads at run time (and fails to fetch offline), so the same build could run on a
+    different runner depending on the network."""
     options = PipelineOptions(beam_args)
     known = options.get_all_options()
     unknown = sorted(set(options.get_all_options(retain_unknown_options=True)) - set(known))
     if unknown:
         raise BuildError(f"unknown option --{unknown[0]} (neither mir's nor Apache Beam's; see mir build --help)")
+    standard = options.view_as(StandardOptions)
+    standard.runner = standard.runner or "FnApiRunner"
     return options
 
 

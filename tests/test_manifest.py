@@ -4,7 +4,10 @@ import sys
 
 import pytest
 
+from apache_beam.options.pipeline_options import StandardOptions
+
 from pipeline.manifest import ManifestError, load_manifest
+from pipeline.run import BuildError, beam_options
 from tests.conftest import ROOT
 
 
@@ -50,3 +53,12 @@ def test_cli_fails_fast_with_one_line(tmp_path):
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("mir: sources.0: unknown key 'knd' (allowed: ")
     assert not (tmp_path / "out").exists()
+
+
+def test_beam_options_are_checked_and_the_local_runner_is_fixed():
+    """Without --runner a build runs on Beam's FnApiRunner, never on a runner Beam would
+    download at run time (Prism); a runner that is asked for is kept; a typo is an error."""
+    assert beam_options([]).view_as(StandardOptions).runner == "FnApiRunner"
+    assert beam_options(["--runner", "DataflowRunner"]).view_as(StandardOptions).runner == "DataflowRunner"
+    with pytest.raises(BuildError, match="unknown option --colour"):
+        beam_options(["--colour", "red"])
