@@ -127,7 +127,7 @@ def decode_image(data: bytes, *, max_pixels: int, min_side: int, uri: str = "", 
     decodes several times faster."""
     img = _open_checked(data, max_pixels, min_side, uri)
     _draft_at_least(img, at_least)
-    return _rgb(normalise(_loaded_upright(img)))
+    return _upright_rgb(img)
 
 
 def _draft_at_least(img: Image.Image, at_least) -> None:
@@ -136,7 +136,9 @@ def _draft_at_least(img: Image.Image, at_least) -> None:
         img.draft("RGB", tuple(reversed(at_least)) if turned else tuple(at_least))
 
 
-def _rgb(img: Image.Image) -> Image.Image:
+def _upright_rgb(img: Image.Image) -> Image.Image:
+    """The opened ``img`` decoded, upright and normalised, in RGB (no copy when it already is)."""
+    img = normalise(_loaded_upright(img))
     return img if img.mode == "RGB" else img.convert("RGB")
 
 
@@ -154,7 +156,7 @@ def decode_pixels(data: bytes, *, max_pixels: int, min_side: int, uri: str = "",
     plain_jpeg, full_width = img.format == "JPEG" and img.mode in ("RGB", "L"), img.width
     _draft_at_least(img, at_least)
     if not plain_jpeg:
-        return np.asarray(_rgb(normalise(_loaded_upright(img))))
+        return np.asarray(_upright_rgb(img))
     bgr = cv2.imdecode(np.frombuffer(data, np.uint8), _CV2_SCALED[round(full_width / img.width)])
     if bgr is None:
         raise ImageRejected("corrupt", "decode failed: OpenCV could not decode the JPEG")
@@ -201,7 +203,9 @@ def phash_hex(img: Image.Image) -> str:
 
 
 def pixels_phash(pixels: np.ndarray) -> str:
-    """``phash_hex`` of an RGB or greyscale pixel array (a derived image), without a Pillow image."""
+    """``phash_hex`` of an RGB or greyscale pixel array (a derived image), without a Pillow image.
+    Its box reduction is OpenCV's; ``phashes`` keeps Pillow's, so the dedup hashes stay those
+    HASH_ALGORITHM names."""
     grey = pixels if pixels.ndim == 2 else cv2.cvtColor(pixels, cv2.COLOR_RGB2GRAY)
     return _grey_phashes(_reduce(grey, _hash_reduction(grey.shape[::-1])), [FULL_BOX])[0]
 
