@@ -20,6 +20,8 @@ setup(
         "apache-beam>=2.60",
         "pillow>=10",
         "opencv-python-headless>=4.8",
+        "simplejpeg>=1.7",
+        "threadpoolctl>=3.1",
         "imagehash>=4.3",
         "openai>=1.40",
         "pandas>=2.0",

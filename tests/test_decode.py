@@ -49,6 +49,13 @@ def _rotated_jpeg() -> bytes:
     return _saved(_picture("RGB"), "JPEG", exif=exif.tobytes())
 
 
+def _junk_before_end_marker() -> bytes:
+    """A JPEG with stray bytes before its end marker: libjpeg warns and decodes it, as camera and
+    editor bugs make them in the wild."""
+    data = _saved(_picture("RGB"), "JPEG", quality=90)
+    return data[:-2] + b"\x00junk" + data[-2:]
+
+
 def _animated_gif() -> bytes:
     frames = [_picture("RGB").convert("P"), Image.new("P", (96, 64), 3)]
     return _saved(frames[0], "GIF", save_all=True, append_images=frames[1:], duration=100, loop=0)
@@ -78,6 +85,7 @@ GOOD = {
     "bilevel.png": lambda: _saved(_picture("1"), "PNG"),
     "animated.gif": _animated_gif,
     "rotated.jpg": _rotated_jpeg,
+    "junk_before_end.jpg": _junk_before_end_marker,
 }
 BROKEN = {
     "empty.jpg": (lambda: b"", "empty_file"),
@@ -179,8 +187,9 @@ def _oriented_jpeg(orientation: int, mode: str) -> bytes:
 @pytest.mark.parametrize("mode", ["RGB", "L"])
 @pytest.mark.parametrize("at_least", [None, (150, 100), (40, 40)])
 def test_pixel_decode_of_a_jpeg_is_the_image_decode(orientation, mode, at_least):
-    """decode_pixels (OpenCV for plain JPEGs) gives decode_image's upright picture at the same
-    DCT scale, within a grey level: the two libjpeg builds may round differently."""
+    """decode_pixels (simplejpeg for plain JPEGs, its own EXIF turn) gives decode_image's upright
+    picture at the same DCT scale, within a grey level: the two libjpeg builds may round
+    differently."""
     data = _oriented_jpeg(orientation, mode)
     pixels = decode_pixels(data, at_least=at_least, **LIMITS)
     reference = np.asarray(decode_image(data, at_least=at_least, **LIMITS))

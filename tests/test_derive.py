@@ -1,6 +1,8 @@
 """Derived images (tiles, zooms, blurs): what apply_transform makes, how derived entries are
 encoded and hashed, and that a source changed mid-build is refused rather than derived."""
 import io
+import subprocess
+import sys
 
 import cv2
 import imagehash
@@ -125,3 +127,14 @@ def test_a_source_changed_since_hashing_is_refused(tmp_path):
     make_photo(path, 7, (960, 720))   # replaced after DecodeAndHash saw it
     with pytest.raises(ValueError, match="changed while the build ran"):
         materialize(context, max_pixels=10 ** 8, min_side=8)
+
+
+def test_image_work_leaves_the_cores_to_beam():
+    """Once imaging is loaded, OpenCV and the BLAS numpy uses (the pHash matrix products) run one
+    thread each: Beam already runs one element per core. Checked in a fresh interpreter, where no
+    other test has loaded a BLAS of its own."""
+    probe = ("import cv2, threadpoolctl, pipeline.imaging; "
+             "print(cv2.getNumThreads(), sorted({p['num_threads'] for p in threadpoolctl.threadpool_info() "
+             "if p['user_api'] == 'blas'}))")
+    shown = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert shown.split(maxsplit=1) == ["1", "[1]\n"]
