@@ -8,7 +8,7 @@ import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 from PIL import Image, UnidentifiedImageError
 
-from .sources import read_image_bytes
+from .sources import read_unchanged_image
 from .stage import write_bytes
 
 _BATCH_ROWS = 32
@@ -73,12 +73,16 @@ def iter_samples(paths, ids=None):
 
 def image_bytes(image: dict) -> bytes:
     """An image's encoded bytes: embedded, or read again from its uri when the build did not
-    embed them. A derived image (tile, zoom) exists only embedded."""
+    embed them (refused when they are no longer the bytes the build hashed). A derived image
+    (tile, zoom) exists only embedded."""
     if image["bytes"] is not None:
         return image["bytes"]
     if image["uri"].startswith("derived:"):
         raise ImageError(f"image {image['sha256']} was derived by the build and is not embedded: rebuild with output.embed_images: true")
-    return read_image_bytes(image["uri"])
+    try:
+        return read_unchanged_image(image["uri"], image["sha256"])
+    except ValueError as exc:
+        raise ImageError(str(exc)) from None
 
 
 class ImageFiles:

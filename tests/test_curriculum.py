@@ -8,6 +8,7 @@ import pyarrow.parquet as pq
 from pipeline.cli import main
 from pipeline.curriculum import LEVELS, STAGES, STEPS, ordered_variants, step_components
 from pipeline.shards import shard_paths
+from tests.conftest import make_photo
 from tests.markup_build import build, samples  # noqa: F401 (fixtures)
 
 STAGE_BY_NAME = {stage.name: stage for stage in STAGES}
@@ -133,3 +134,31 @@ def test_unusable_inputs_fail_with_one_line(build, tmp_path, capsys):
     assert export(tmp_path / "broken", tmp_path / "c.jsonl", "swift", "--split", "all") == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and rows[0]["id"] in err and "Traceback" not in err
+
+
+def _unembedded_copy(build, folder, image_file: pathlib.Path) -> tuple:
+    """A copy of one shard of ``build`` under ``folder`` whose first row's first source image is
+    not embedded and points at ``image_file`` instead (as with output.embed_images: false)."""
+    shard = next(p for p in shard_paths(str(build))
+                 if any(im["derived_from"] is None for im in pq.read_table(p).to_pylist()[0]["images"]))
+    rows = pq.read_table(shard).to_pylist()
+    image = next(im for im in rows[0]["images"] if im["derived_from"] is None)
+    image_file.write_bytes(image["bytes"])
+    image.update(bytes=None, uri=str(image_file))
+    copy = folder / "data" / pathlib.Path(shard).parent.name / pathlib.Path(shard).name
+    copy.parent.mkdir(parents=True)
+    pq.write_table(pq.read_table(shard).from_pylist(rows, schema=pq.read_schema(shard)), copy)
+    return image, folder
+
+
+def test_an_image_read_again_must_still_be_the_one_the_build_hashed(build, tmp_path, capsys):
+    image, out = _unembedded_copy(build, tmp_path / "out", tmp_path / "source.jpg")
+    assert export(out, tmp_path / "a.jsonl", "swift", "--split", "all") == 0
+    written = next((tmp_path / "a_images").glob(f"{image['sha256']}.*"))
+    assert hashlib.sha256(written.read_bytes()).hexdigest() == image["sha256"]
+    capsys.readouterr()
+    # The file changed after the build: exporting it under its old sha256 would be a lie.
+    make_photo(tmp_path / "source.jpg", seed=999, size=(200, 150))
+    assert export(out, tmp_path / "b.jsonl", "swift", "--split", "all") == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "source.jpg" in err and "sha256 differs" in err

@@ -125,7 +125,7 @@ def test_a_source_changed_since_hashing_is_refused(tmp_path):
     path = make_photo(tmp_path / "a.jpg", 6, (960, 720))
     context = _context(path, 6)
     make_photo(path, 7, (960, 720))   # replaced after DecodeAndHash saw it
-    with pytest.raises(ValueError, match="changed while the build ran"):
+    with pytest.raises(ValueError, match="no longer the image the build hashed"):
         materialize(context, max_pixels=10 ** 8, min_side=8)
 
 
