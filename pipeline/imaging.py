@@ -162,15 +162,16 @@ def decode_pixels(data: bytes, *, max_pixels: int, min_side: int, uri: str = "",
     img = _open_checked(data, max_pixels, min_side, uri)
     plain_jpeg, full_width = img.format == "JPEG" and img.mode in ("RGB", "L"), img.width
     _draft_at_least(img, at_least)
-    if not plain_jpeg:
-        return np.asarray(_upright_rgb(img))
-    try:
-        pixels = simplejpeg.decode_jpeg(data, "RGB", min_factor=round(full_width / img.width),
-                                        min_width=img.width, min_height=img.height)
-    except ValueError:  # any libjpeg warning (stray bytes, ...): Pillow decides what is usable
-        return np.asarray(_upright_rgb(img))
-    turn = _UPRIGHT.get(img.getexif().get(_EXIF_ORIENTATION))
-    return np.ascontiguousarray(turn(pixels)) if turn else pixels
+    if plain_jpeg:
+        try:
+            pixels = simplejpeg.decode_jpeg(data, "RGB", min_factor=round(full_width / img.width),
+                                            min_width=img.width, min_height=img.height)
+        except ValueError:  # any libjpeg warning (stray bytes, ...): Pillow decides what is usable
+            pass
+        else:
+            turn = _UPRIGHT.get(img.getexif().get(_EXIF_ORIENTATION))
+            return np.ascontiguousarray(turn(pixels)) if turn else pixels
+    return np.asarray(_upright_rgb(img))
 
 
 def _upright_size(img: Image.Image) -> tuple:
