@@ -137,8 +137,7 @@ def decode_image(data: bytes, *, max_pixels: int, min_side: int, uri: str = "", 
 
 def _draft_at_least(img: Image.Image, at_least) -> None:
     if at_least and img.format in ("JPEG", "MPO"):
-        turned = img.getexif().get(_EXIF_ORIENTATION) in (5, 6, 7, 8)
-        img.draft("RGB", tuple(reversed(at_least)) if turned else tuple(at_least))
+        img.draft("RGB", tuple(reversed(at_least)) if _turned(img) else tuple(at_least))
 
 
 def _upright_rgb(img: Image.Image) -> Image.Image:
@@ -174,10 +173,14 @@ def decode_pixels(data: bytes, *, max_pixels: int, min_side: int, uri: str = "",
     return np.asarray(_upright_rgb(img))
 
 
+def _turned(img: Image.Image) -> bool:
+    """Whether the EXIF orientation swaps width and height (a quarter turn, or a transpose)."""
+    return img.getexif().get(_EXIF_ORIENTATION) in (5, 6, 7, 8)
+
+
 def _upright_size(img: Image.Image) -> tuple:
     width, height = img.size
-    turned = img.getexif().get(_EXIF_ORIENTATION) in (5, 6, 7, 8)
-    return (height, width) if turned else (width, height)
+    return (height, width) if _turned(img) else (width, height)
 
 
 def hash_image(data: bytes, *, max_pixels: int, min_side: int, uri: str = "") -> ImageFacts:

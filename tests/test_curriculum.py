@@ -118,6 +118,13 @@ def test_the_same_build_exports_byte_identical_files(build, tmp_path):
     assert sorted(p.name for p in (a / "c_images").iterdir()) == sorted(p.name for p in (b / "c_images").iterdir())
 
 
+def _write_shard_copy(shard: str, rows: list, folder: pathlib.Path) -> None:
+    """``rows`` as the shard at the same place under build folder ``folder``."""
+    copy = folder / "data" / pathlib.Path(shard).parent.name / pathlib.Path(shard).name
+    copy.parent.mkdir(parents=True)
+    pq.write_table(pq.read_table(shard).from_pylist(rows, schema=pq.read_schema(shard)), copy)
+
+
 def test_unusable_inputs_fail_with_one_line(build, tmp_path, capsys):
     (tmp_path / "empty").mkdir()
     for out in (tmp_path / "missing", tmp_path / "empty"):
@@ -128,9 +135,7 @@ def test_unusable_inputs_fail_with_one_line(build, tmp_path, capsys):
     shard = shard_paths(str(build))[0]
     rows = pq.read_table(shard).to_pylist()
     rows[0]["question"] = rows[0]["question"].replace("<image>", "", 1)
-    broken = tmp_path / "broken" / "data" / pathlib.Path(shard).parent.name / pathlib.Path(shard).name
-    broken.parent.mkdir(parents=True)
-    pq.write_table(pq.read_table(shard).from_pylist(rows, schema=pq.read_schema(shard)), broken)
+    _write_shard_copy(shard, rows, tmp_path / "broken")
     assert export(tmp_path / "broken", tmp_path / "c.jsonl", "swift", "--split", "all") == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and rows[0]["id"] in err and "Traceback" not in err
@@ -145,9 +150,7 @@ def _unembedded_copy(build, folder, image_file: pathlib.Path) -> tuple:
     image = next(im for im in rows[0]["images"] if im["derived_from"] is None)
     image_file.write_bytes(image["bytes"])
     image.update(bytes=None, uri=str(image_file))
-    copy = folder / "data" / pathlib.Path(shard).parent.name / pathlib.Path(shard).name
-    copy.parent.mkdir(parents=True)
-    pq.write_table(pq.read_table(shard).from_pylist(rows, schema=pq.read_schema(shard)), copy)
+    _write_shard_copy(shard, rows, folder)
     return image, folder
 
 
