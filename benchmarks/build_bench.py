@@ -48,9 +48,9 @@ def hash_only(manifest: str, beam_args: list) -> None:
     """The baseline pass, run inside its own process."""
     import apache_beam as beam
 
-    from pipeline.decode_and_hash import DecodeAndHash
+    from pipeline.stages.decode_and_hash import DecodeAndHash
     from pipeline.manifest import load_manifest
-    from pipeline.read_sources import ReadSources
+    from pipeline.stages.read_sources import ReadSources
     from pipeline.run import beam_options  # the runner and options `mir build` uses
     loaded = load_manifest(manifest)
     with beam.Pipeline(options=beam_options(beam_args)) as p:

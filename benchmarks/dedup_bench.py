@@ -1,6 +1,6 @@
 """Exact near-duplicate search: the project's blocked kernel against a plain reference.
 
-Generates N random images' hashes (a full pHash and one hash per imaging.CROP_BOXES) with
+Generates N random images' hashes (a full pHash and one hash per images.phash.CROP_BOXES) with
 planted near pairs: every tenth image's full hash is 1..threshold bits from some hash of its
 predecessor, or one of its crop hashes is that close to its predecessor's full hash. Finds every
 pair within the threshold with ``near_duplicates.near_duplicate_pairs`` (one core) and with a
@@ -16,8 +16,8 @@ import time
 
 import numpy as np
 
-from pipeline.imaging import CROP_BOXES
-from pipeline.near_duplicates import HashTable, near_duplicate_pairs
+from pipeline.images.phash import CROP_BOXES
+from pipeline.images.near_duplicates import HashTable, near_duplicate_pairs
 
 HASHES_PER_IMAGE = 1 + len(CROP_BOXES)
 

@@ -1,5 +1,5 @@
 """Perceptual hashing: the plain ``imagehash.phash(Image.open(p))`` loop against the project's
-hashing (``imaging.hash_image``: draft-mode JPEG decode, matrix DCT) on the same files.
+hashing (``images.phash.hash_image``: draft-mode JPEG decode, matrix DCT) on the same files.
 
 Generates photo-like 1920x1280 JPEGs (quality 90), hashes them both ways in the same run (each way reading
 the files itself), and prints the speedup and the Hamming deviation between the two hashes.
@@ -17,7 +17,7 @@ import imagehash
 import numpy as np
 from PIL import Image
 
-from pipeline.imaging import HASH_ALGORITHM, hamming, hash_image
+from pipeline.images.phash import hamming, HASH_ALGORITHM, hash_image
 
 SIZE = (1920, 1280)
 

@@ -4,6 +4,7 @@ Each command module has ``NAME``, ``HELP``, ``add_arguments(parser)`` and ``run(
 returning the exit status (``extra`` holds arguments the command's parser did not know, which
 ``build`` passes on to Beam). Errors are one line on stderr, never a traceback.
 """
+import argparse
 import importlib
 import logging
 import pkgutil
@@ -16,7 +17,6 @@ _COMMANDS = [importlib.import_module(f"{commands.__name__}.{m.name}")
 
 
 def _parser(argv):
-    import argparse
     parser = argparse.ArgumentParser(prog="mir", description="Build and check MIR-style multi-image reasoning datasets.")
     parser.add_argument("--version", action="version", version=f"mir {__version__}")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -41,27 +41,6 @@ def main(argv=None) -> int:
     logging.basicConfig(level=logging.INFO if getattr(args, "verbose", False) else logging.ERROR,
                         format="%(levelname)s %(name)s: %(message)s")
     return args.module.run(args, extra)
-
-
-def fail(message: str, code: int) -> int:
-    """Print a one-line error and return the exit status to use."""
-    print(f"mir: {message}", file=sys.stderr)
-    return code
-
-
-def guarded(args, action: str, call, expected: dict):
-    """(``call()``'s result, None), or (None, exit status) after a one-line error. ``expected``
-    maps exception types (or tuples of them) to their status; any other exception is a failure,
-    status 1, shown with a traceback only under --debug."""
-    known = tuple(t for kinds in expected for t in (kinds if isinstance(kinds, tuple) else (kinds,)))
-    try:
-        return call(), None
-    except known as exc:
-        return None, fail(str(exc), next(code for kind, code in expected.items() if isinstance(exc, kind)))
-    except Exception as exc:
-        if getattr(args, "debug", False):
-            raise
-        return None, fail(f"{action} failed: {exc.__class__.__name__}: {exc} (rerun with --debug for details)", 1)
 
 
 if __name__ == "__main__":

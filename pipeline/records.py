@@ -9,6 +9,11 @@ import json
 from typing import Optional
 
 
+def sha256_hex(data: bytes) -> str:
+    """The sha256 of ``data`` in hex: an image's id, and how a re-read image is recognised."""
+    return hashlib.sha256(data).hexdigest()
+
+
 def content_id(*parts, length: int = 16) -> str:
     """A short hex id derived from JSON-serialisable parts, stable across runs and machines."""
     blob = json.dumps(parts, sort_keys=True, separators=(",", ":"), default=str)
@@ -33,8 +38,8 @@ class HashedImage:
     height: int
     phash: str
     metadata: dict
-    hash_algorithm: str = ""  # how ``phash`` was computed (imaging.HASH_ALGORITHM), versions included
-    crop_hashes: tuple = ()  # pHashes of parts of the image (imaging.CROP_BOXES), so crops match it
+    hash_algorithm: str = ""  # how ``phash`` was computed (images.phash.HASH_ALGORITHM), versions included
+    crop_hashes: tuple = ()  # pHashes of parts of the image (images.phash.CROP_BOXES), so crops match it
 
     @property
     def pixels(self) -> int:

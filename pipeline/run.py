@@ -8,11 +8,11 @@ from jsonschema import Draft202012Validator
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
-from .build import build_pipeline
-from .drafters.accounting import drafter_report
+from .flow import build_pipeline
+from .llm.accounting import drafter_report
 from .manifest import endpoint_settings, load_manifest
 from .schemas import load_schema
-from .parquet_io import write_text
+from .storage import write_text
 
 # What a build writes under OUT; removed first so no shard of an earlier build survives.
 OUTPUTS = ("data", "rejects", "images.parquet", "report.json", "README.md")
@@ -111,7 +111,7 @@ def run_build(manifest_path: str, output: str, beam_args: list, *, seed=None, dr
     if manifest.drafter["kind"] == "openai":
         report["llm"] = drafter_report(report["counters"], manifest.drafter["openai"])
     if manifest.difficulty["solver"]:
-        from .solver import solver_report  # the openai client loads only when a solver ran
+        from .difficulty.solver import solver_report  # the openai client loads only when a solver ran
         report["solver"] = solver_report(report["counters"], manifest.difficulty)
     write_text(report_path, json.dumps(report, indent=2, sort_keys=True) + "\n")
     return report

@@ -72,5 +72,5 @@ def conforms(name: str, record) -> bool:
 
 
 def task_ids() -> tuple:
-    """The 12 MIR task ids, in the order the schema lists them."""
+    """The MIR task ids, in the order the schema lists them (``tasks.TASKS`` holds their modules)."""
     return tuple(load_schema("source_metadata")["$defs"]["task_id"]["enum"])

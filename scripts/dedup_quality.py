@@ -4,7 +4,7 @@ Builds a labelled set from the photos shipped with scikit-image (``pip install s
 each photo plus variants of it (JPEG qualities, resized, central crops, crops from one side or
 a corner, a brightness change, WebP, an exact copy). Every pair of images is a true duplicate
 when both come from the same photo; the decision is the project's: the
-``near_duplicates.closest_match`` distance of ``imaging.hash_image`` hashes (full hash of one
+``near_duplicates.closest_match`` distance of ``images.phash.hash_image`` hashes (full hash of one
 against the full and crop hashes of the other) <= the threshold. Prints per-kind recall and
 precision, the figures over all pairs, and over the clusters the search and union-find make
 (two images of one cluster count as declared duplicates); then one JSON line with every figure.
@@ -20,8 +20,8 @@ import numpy as np
 import skimage.data
 from PIL import Image, ImageEnhance
 
-from pipeline.imaging import hash_image
-from pipeline.near_duplicates import HashTable, closest_match, cluster_keepers, near_duplicate_pairs
+from pipeline.images.phash import hash_image
+from pipeline.images.near_duplicates import closest_match, cluster_keepers, HashTable, near_duplicate_pairs
 from pipeline.schemas import load_schema
 
 # The images scikit-image ships inside its wheel (no download); "cat" is left out, being chelsea.

@@ -5,7 +5,7 @@ import pathlib
 import pytest
 
 from pipeline.cli import main
-from pipeline.shards import iter_samples, shard_paths
+from pipeline.readback.shards import iter_samples, shard_paths
 from tests.conftest import make_photo, region, write_sidecar
 
 

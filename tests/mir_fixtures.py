@@ -8,7 +8,7 @@ import pathlib
 import numpy as np
 from PIL import Image
 
-from pipeline.imaging import phash_hex
+from pipeline.images.phash import phash_hex
 
 
 def jpeg_bytes(seed: int, size=(64, 48)) -> bytes:
@@ -62,7 +62,7 @@ def sample_record(count: int = 3) -> dict:
 
 def json_sample(record: dict) -> dict:
     """The sample as JSON carries it: bytes as base64 text."""
-    from pipeline.judge import json_form
+    from pipeline.samples.judge import json_form
     return json_form(copy.deepcopy(record))
 
 

@@ -1,7 +1,7 @@
 """A solver's reply is read robustly, and ambiguous replies are not guessed."""
 import pytest
 
-from pipeline.answer_extraction import extract_choice
+from pipeline.difficulty.answers import extract_choice
 
 OPTIONS = [{"label": "A", "text": "Image 1"}, {"label": "B", "text": "the red ball"},
            {"label": "C", "text": "Image 3"}, {"label": "D", "text": "the blue cup"}]
@@ -40,5 +40,5 @@ def test_extract_choice(reply, expected):
     (None, ""),
 ])
 def test_unfenced(reply, expected):
-    from pipeline.llm_text import unfenced
+    from pipeline.llm.text import unfenced
     assert unfenced(reply) == expected

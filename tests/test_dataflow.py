@@ -6,7 +6,7 @@ pytest.importorskip("apitools", reason="needs apache-beam[gcp] (installed by `ma
 import apache_beam as beam  # noqa: E402
 from apache_beam.options.pipeline_options import PipelineOptions  # noqa: E402
 
-from pipeline.build import build_pipeline  # noqa: E402
+from pipeline.flow import build_pipeline  # noqa: E402
 from pipeline.manifest import parse_manifest  # noqa: E402
 from tests.conftest import ROOT  # noqa: E402
 

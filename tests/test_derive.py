@@ -10,8 +10,10 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFilter
 
-from pipeline.imaging import apply_transform, encode_jpeg, hamming, pixels_phash, sha256_hex
-from pipeline.materialize import materialize
+from pipeline.images.derive import apply_transform, encode_jpeg
+from pipeline.images.phash import hamming, pixels_phash
+from pipeline.records import sha256_hex
+from pipeline.images.views import materialize
 from pipeline.records import Context, ContextImage, HashedImage
 from tests.conftest import make_photo
 
@@ -130,10 +132,10 @@ def test_a_source_changed_since_hashing_is_refused(tmp_path):
 
 
 def test_image_work_leaves_the_cores_to_beam():
-    """Once imaging is loaded, OpenCV and the BLAS numpy uses (the pHash matrix products) run one
+    """Once pipeline.images is loaded, OpenCV and the BLAS numpy uses (the pHash matrix products) run one
     thread each: Beam already runs one element per core. Checked in a fresh interpreter, where no
     other test has loaded a BLAS of its own."""
-    probe = ("import cv2, threadpoolctl, pipeline.imaging; "
+    probe = ("import cv2, threadpoolctl, pipeline.images; "
              "print(cv2.getNumThreads(), sorted({p['num_threads'] for p in threadpoolctl.threadpool_info() "
              "if p['user_api'] == 'blas'}))")
     shown = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout

@@ -8,10 +8,10 @@ from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 from PIL import Image
 
-from pipeline.decode_and_hash import DecodeAndHash
-from pipeline.deduplicate import Deduplicate
+from pipeline.stages.decode_and_hash import DecodeAndHash
+from pipeline.stages.deduplicate import Deduplicate
 from pipeline.manifest import parse_manifest
-from pipeline.read_sources import ReadSources
+from pipeline.stages.read_sources import ReadSources
 from tests.conftest import make_photo
 from tests.test_sources import _write_video
 

@@ -7,7 +7,7 @@ from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import BeamAssertException, assert_that, equal_to
 
 from conftest import region
-from pipeline.group_contexts import GroupContexts, chunk_sizes, window_starts
+from pipeline.stages.group_contexts import chunk_sizes, GroupContexts, window_starts
 from pipeline.manifest import Source
 
 GROUPING = {"min_images": 4, "target_images": 6, "max_images": 8, "test_fraction": 0.5}

@@ -10,15 +10,18 @@ from apache_beam.testing.util import assert_that, equal_to
 
 from conftest import make_photo, region, write_sidecar
 from fake_openai_server import FakeOpenAIServer
-from pipeline.draft import Draft
-from pipeline.drafters import DraftRejected, make_drafter
-from pipeline.drafters.calls import RateLimiter, backoff
+from pipeline.stages.draft import Draft
+from pipeline.drafters import make_drafter
+from pipeline.drafters.base import DraftRejected
+from pipeline.llm.calls import backoff, RateLimiter
 from pipeline.drafters.openai_drafter import relabelled
-from pipeline.drafters.prompting import load_prompt, strict_schema
-from pipeline.imaging import phash_hex, sha256_hex
-from pipeline.manifest import Source, parse_manifest
-from pipeline.materialize import materialize
-from pipeline.records import Context, ContextImage, HashedImage, content_id
+from pipeline.drafters.prompting import load_prompt
+from pipeline.llm.requests import strict_schema
+from pipeline.images.phash import phash_hex
+from pipeline.records import sha256_hex
+from pipeline.manifest import parse_manifest, Source
+from pipeline.images.views import materialize
+from pipeline.records import content_id, Context, ContextImage, HashedImage
 from pipeline.run import run_build
 from pipeline.schemas import load_schema, task_ids
 

@@ -6,17 +6,17 @@ from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to, is_not_empty
 from PIL import Image
 
-from pipeline.decode_and_hash import DecodeAndHash
-from pipeline.deduplicate import Deduplicate
-from pipeline.draft import Draft
-from pipeline.group_contexts import GroupContexts
-from pipeline.imaging import sha256_hex
-from pipeline.judge import validate_record
+from pipeline.stages.decode_and_hash import DecodeAndHash
+from pipeline.stages.deduplicate import Deduplicate
+from pipeline.stages.draft import Draft
+from pipeline.stages.group_contexts import GroupContexts
+from pipeline.records import sha256_hex
+from pipeline.samples.judge import validate_record
 from pipeline.manifest import load_manifest
-from pipeline.read_sources import ReadSources
+from pipeline.stages.read_sources import ReadSources
 from pipeline.records import ImageRef
-from pipeline.score_difficulty import ScoreDifficulty
-from pipeline.validate import Validate
+from pipeline.stages.score_difficulty import ScoreDifficulty
+from pipeline.stages.validate import Validate
 from tests.conftest import make_photo, write_sidecar
 
 

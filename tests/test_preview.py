@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 from pipeline.cli import main
-from pipeline.preview import BOX_COLOUR
+from pipeline.readback.gallery import BOX_COLOUR
 from tests.markup_build import build, samples  # noqa: F401 (fixtures)
 
 CHROMIUM = pathlib.Path("/usr/bin/chromium")

@@ -2,8 +2,8 @@
 import pytest
 from jsonschema import Draft202012Validator
 
-from pipeline.arrow_schema import arrow_schema
-from pipeline.schemas import SCHEMA_NAMES, load_schema, task_ids, validator
+from pipeline.output.arrow_schema import arrow_schema
+from pipeline.schemas import load_schema, SCHEMA_NAMES, task_ids, validator
 
 
 @pytest.mark.parametrize("name", SCHEMA_NAMES)

@@ -12,16 +12,17 @@ from apache_beam.testing.util import assert_that
 
 from fake_openai_server import FakeOpenAIServer, completion
 from pipeline import cli
-from pipeline.draft import Draft
-from pipeline.decode_and_hash import DecodeAndHash
-from pipeline.deduplicate import Deduplicate
-from pipeline.group_contexts import GroupContexts
-from pipeline.manifest import ManifestError, load_manifest, parse_manifest
-from pipeline.read_sources import ReadSources
-from pipeline.score_difficulty import ScoreDifficulty, heuristic_level
-from pipeline.shards import iter_samples, shard_paths
-from pipeline.solver import level
-from pipeline.validate import Validate
+from pipeline.stages.draft import Draft
+from pipeline.stages.decode_and_hash import DecodeAndHash
+from pipeline.stages.deduplicate import Deduplicate
+from pipeline.stages.group_contexts import GroupContexts
+from pipeline.manifest import load_manifest, ManifestError, parse_manifest
+from pipeline.stages.read_sources import ReadSources
+from pipeline.difficulty.heuristic import heuristic_level
+from pipeline.stages.score_difficulty import ScoreDifficulty
+from pipeline.readback.shards import iter_samples, shard_paths
+from pipeline.difficulty.solver import level
+from pipeline.stages.validate import Validate
 
 FIRST = "first option"
 # Draw n of every sample is answered as POLICY[n] says: (how the reply is written, the option it

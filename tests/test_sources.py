@@ -11,11 +11,11 @@ import pytest
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import BeamAssertException, assert_that, equal_to
 
-from pipeline.decode_and_hash import DecodeAndHash
-from pipeline.deduplicate import Deduplicate
-from pipeline.imaging import decode_image
+from pipeline.stages.decode_and_hash import DecodeAndHash
+from pipeline.stages.deduplicate import Deduplicate
+from pipeline.images.decode import decode_image
 from pipeline.manifest import parse_manifest
-from pipeline.read_sources import ReadSources
+from pipeline.stages.read_sources import ReadSources
 from pipeline.sources import list_source, read_image_bytes
 from pipeline.sources.video import frame_uri
 from tests.conftest import make_photo, region

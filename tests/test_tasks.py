@@ -8,17 +8,18 @@ import re
 import pytest
 
 from conftest import make_photo, region
-from pipeline.draft import assemble_sample
-from pipeline.drafters import DraftRejected
+from pipeline.drafters.sample import assemble_sample
+from pipeline.drafters.base import DraftRejected
 from pipeline.drafters import grounded
 from pipeline.drafters.grounded import GroundedDrafter
-from pipeline.imaging import hash_image, sha256_hex
-from pipeline.judge import validate_record
+from pipeline.images.phash import hash_image
+from pipeline.records import sha256_hex
+from pipeline.samples.judge import validate_record
 from pipeline.manifest import Source
-from pipeline.materialize import materialize
-from pipeline.records import Context, ContextImage, HashedImage, content_id
+from pipeline.images.views import materialize
+from pipeline.records import content_id, Context, ContextImage, HashedImage
 from pipeline.tasks import TASKS
-from pipeline.tasks.base import Question, TaskContext, answer_ignores_images, leaks_answer
+from pipeline.tasks.base import answer_ignores_images, leaks_answer, Question, TaskContext
 
 SEED = 11
 SIZE = (200, 150)

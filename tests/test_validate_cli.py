@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from pipeline.arrow_schema import arrow_schema
+from pipeline.output.arrow_schema import arrow_schema
 from pipeline.cli import main
 from tests.mir_fixtures import dump, json_sample, mir_list_style, mir_record, sample_record, write_images
 

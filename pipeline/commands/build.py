@@ -1,6 +1,8 @@
 """``mir build``: run the whole pipeline over a manifest."""
 import argparse
 
+from . import fail, guarded
+
 NAME = "build"
 HELP = "build a dataset from a manifest"
 ACCEPTS_EXTRA = True  # unknown --flags are Apache Beam pipeline options
@@ -63,7 +65,6 @@ def _solver_summary(solver) -> str:
 
 
 def run(args, beam_args) -> int:
-    from ..cli import fail, guarded
     from ..manifest import ManifestError
     from ..run import BuildError, run_build
     llm = {"base_url": args.llm_base_url, "model": args.llm_model, "concurrency": args.llm_concurrency,

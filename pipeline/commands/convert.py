@@ -6,6 +6,8 @@ import os
 import sys
 import tempfile
 
+from . import fail, one_line
+
 NAME = "convert"
 HELP = "convert records between the MIR-native format and this project's sample format"
 PARSER_ARGS = {
@@ -27,7 +29,7 @@ OUTPUT_KINDS = {".json": "json", ".jsonl": "jsonl", ".parquet": "parquet"}
 
 
 def add_arguments(parser) -> None:
-    from ..safe_input import DEFAULT_MAX_RECORD_BYTES
+    from ..samples.safe_input import DEFAULT_MAX_RECORD_BYTES
     parser.add_argument("--to", required=True, choices=["mir", "sample"], help="the format to write")
     parser.add_argument("input", metavar="IN", help=".json, .jsonl or .parquet file")
     parser.add_argument("output", metavar="OUT", help=".json or .jsonl file (.parquet for --to sample)")
@@ -46,9 +48,6 @@ def add_arguments(parser) -> None:
                         help="largest record read (default: %(default)g)")
 
 
-def _clean(text) -> str:
-    text = str(text).replace("\r", "\\r").replace("\n", "\\n")
-    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 class _Writer:
@@ -63,7 +62,7 @@ class _Writer:
         self.rows = []
         if kind == "parquet":
             import pyarrow.parquet as pq
-            from ..arrow_schema import arrow_schema
+            from ..output.arrow_schema import arrow_schema
             self.schema = arrow_schema("sample")
             self.parquet = pq.ParquetWriter(self.tmp, self.schema, compression="zstd")
         else:
@@ -123,8 +122,8 @@ def _raw_bytes(sample: dict) -> dict:
 
 class _Converter:
     def __init__(self, args, in_path: str):
-        from ..judge import ImageChecker
-        from ..mir_format import SampleDefaults
+        from ..samples.judge import ImageChecker
+        from ..samples.mir_format import SampleDefaults
         self.args = args
         self.out_dir = os.path.dirname(os.path.abspath(args.output))
         self.images_dir = os.path.abspath(args.images_dir or os.path.join(self.out_dir, "images"))
@@ -133,8 +132,8 @@ class _Converter:
                                        attribution=args.attribution, embed=not args.no_embed)
 
     def write_image(self, data: bytes) -> str:
-        from ..imaging import sha256_hex
-        from ..mir_format import image_extension, relative_image_path
+        from ..records import sha256_hex
+        from ..samples.mir_format import image_extension, relative_image_path
         os.makedirs(self.images_dir, exist_ok=True)
         path = os.path.join(self.images_dir, sha256_hex(data) + image_extension(data))
         if not os.path.exists(path):
@@ -145,8 +144,8 @@ class _Converter:
 
     def read_image(self, path: str):
         """(bytes, width, height, phash) of an image path under the images root."""
-        from ..imaging import phash_hex
-        from ..mir_format import ConversionError
+        from ..images.phash import phash_hex
+        from ..samples.mir_format import ConversionError
         problem, facts = self.root.check_path(path)
         if problem:
             raise ConversionError("$", problem)
@@ -156,7 +155,7 @@ class _Converter:
         return data, facts[1], facts[2], phash_hex(_decode(data))
 
     def convert(self, record: dict, fmt: str) -> dict:
-        from ..mir_format import to_mir, to_sample
+        from ..samples.mir_format import to_mir, to_sample
         to = self.args.to
         if fmt == to:
             return record if to == "mir" else self._sample_out(record)
@@ -165,24 +164,23 @@ class _Converter:
         return self._sample_out(to_sample(record, read_image=self.read_image, defaults=self.defaults))
 
     def _sample_out(self, sample: dict) -> dict:
-        from ..judge import json_form
+        from ..samples.judge import json_form
         return _raw_bytes(sample) if self.args.output.lower().endswith(".parquet") else json_form(sample)
 
 
 def _decode(data: bytes):
     import warnings
     from PIL import Image
-    from ..imaging import decode_image
+    from ..images.decode import decode_image
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         return decode_image(data, max_pixels=Image.MAX_IMAGE_PIXELS, min_side=1)
 
 
 def convert(args, out) -> int:
-    from ..judge import validate_record
-    from ..mir_format import ConversionError, detect
-    from ..safe_input import EXTENSIONS, Unreadable, read_records
-    from ..cli import fail
+    from ..samples.judge import validate_record
+    from ..samples.mir_format import ConversionError, detect
+    from ..samples.safe_input import EXTENSIONS, read_records, Unreadable
     in_path, out_path = args.input, args.output
     kind = EXTENSIONS.get(os.path.splitext(in_path)[1].lower())
     out_kind = OUTPUT_KINDS.get(os.path.splitext(out_path)[1].lower())
@@ -196,7 +194,7 @@ def convert(args, out) -> int:
     if args.images_root and not os.path.isdir(args.images_root):
         return fail(f"--images-root {args.images_root}: no such folder", 2)
     if args.task is not None:
-        from ..mir_format import task_id
+        from ..samples.mir_format import task_id
         if task_id(args.task) is None:
             return fail(f"--task {args.task}: not one of the 12 task ids", 2)
     if not args.max_record_mb > 0:
@@ -213,7 +211,7 @@ def convert(args, out) -> int:
                 records += 1
                 if item.error:
                     unreadable = True
-                    out.write(f"{_clean(in_path)}:{item.number}: $: {_clean(item.error)}\n")
+                    out.write(f"{one_line(in_path)}:{item.number}: $: {one_line(item.error)}\n")
                     continue
                 fmt = detect(item.record)
                 problems = validate_record(item.record, schema=fmt)
@@ -229,10 +227,10 @@ def convert(args, out) -> int:
                             writer.write(result)
                             converted += 1
                 for p in problems:
-                    out.write(f"{_clean(in_path)}:{item.number}: {_clean(p.path)}: {_clean(p.message)}\n")
+                    out.write(f"{one_line(in_path)}:{item.number}: {one_line(p.path)}: {one_line(p.message)}\n")
         except Unreadable as exc:
             unreadable = True
-            out.write(f"{_clean(in_path)}:0: $: {_clean(exc)}\n")
+            out.write(f"{one_line(in_path)}:0: $: {one_line(exc)}\n")
         writer.close()
     except BaseException:
         writer.abort()
@@ -252,7 +250,6 @@ class _After:
 
 
 def run(args, extra) -> int:
-    from ..cli import fail
     try:
         return convert(args, sys.stdout)
     except BrokenPipeError:
@@ -262,4 +259,4 @@ def run(args, extra) -> int:
     except BaseException as exc:  # the contract: one line, never a traceback
         if isinstance(exc, SystemExit):
             raise
-        return fail(f"convert failed: {exc.__class__.__name__}: {_clean(exc)}", 2)
+        return fail(f"convert failed: {exc.__class__.__name__}: {one_line(exc)}", 2)

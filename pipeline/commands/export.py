@@ -1,6 +1,8 @@
 """``mir export curriculum``: a build's samples as an easy-to-hard staged training file."""
 import argparse
 
+from . import guarded
+
 NAME = "export"
 HELP = "export a build as a training file (curriculum)"
 PARSER_ARGS = {
@@ -9,7 +11,7 @@ PARSER_ARGS = {
 
 
 def add_arguments(parser) -> None:
-    from ..curriculum import FORMATS, SPLITS
+    from ..readback.curriculum import FORMATS, SPLITS
     kinds = parser.add_subparsers(dest="kind", required=True, metavar="KIND")
     curriculum = kinds.add_parser(
         "curriculum", help="the MIR curriculum: five staged variants per sample, easy to hard",
@@ -32,9 +34,8 @@ def add_arguments(parser) -> None:
 
 
 def run(args, extra) -> int:
-    from ..cli import guarded
-    from ..curriculum import CurriculumError, export_curriculum
-    from ..shards import ImageError, ShardsError
+    from ..readback.curriculum import CurriculumError, export_curriculum
+    from ..readback.shards import ImageError, ShardsError
     written, code = guarded(args, "export", lambda: export_curriculum(args.out, args.output, args.format, args.split),
                             {ShardsError: 2, (CurriculumError, ImageError): 1})
     if code is not None:

@@ -1,4 +1,7 @@
 """``mir preview``: a static HTML gallery of a build."""
+import argparse
+
+from . import guarded
 
 NAME = "preview"
 HELP = "write a static HTML gallery of a build"
@@ -11,7 +14,6 @@ PARSER_ARGS = {
 
 
 def _positive(text: str) -> int:
-    import argparse
     value = int(text) if text.isdigit() else 0
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
@@ -29,9 +31,8 @@ def add_arguments(parser) -> None:
 def run(args, extra) -> int:
     from apache_beam.io.filesystems import FileSystems
 
-    from ..cli import guarded
-    from ..preview import write_preview
-    from ..shards import ImageError, ShardsError
+    from ..readback.gallery import write_preview
+    from ..readback.shards import ImageError, ShardsError
     dest = args.output or FileSystems.join(args.out.rstrip("/"), "preview")
     written, code = guarded(args, "preview", lambda: write_preview(args.out, dest, task=args.task, limit=args.limit),
                             {ShardsError: 2, ImageError: 1})

@@ -4,6 +4,8 @@ import json
 import os
 import sys
 
+from . import fail, one_line
+
 NAME = "validate"
 HELP = "check samples (this project's format or MIR-native) in .json, .jsonl and .parquet files"
 PARSER_ARGS = {
@@ -23,7 +25,7 @@ EXIT_VALID, EXIT_INVALID, EXIT_UNREADABLE = 0, 1, 2
 
 
 def add_arguments(parser) -> None:
-    from ..safe_input import DEFAULT_MAX_RECORD_BYTES
+    from ..samples.safe_input import DEFAULT_MAX_RECORD_BYTES
     parser.add_argument("paths", nargs="+", metavar="PATH", help=".json, .jsonl or .parquet file, or a folder")
     parser.add_argument("--schema", choices=["sample", "mir"],
                         help="expect this format for every record (default: tell per record)")
@@ -35,10 +37,6 @@ def add_arguments(parser) -> None:
                         help="largest record (a JSON document, list element or line) read (default: %(default)g)")
 
 
-def _clean(text: str) -> str:
-    """One printable line whatever the file name or message holds."""
-    text = str(text).replace("\r", "\\r").replace("\n", "\\n")
-    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 class _Report:
@@ -54,11 +52,11 @@ class _Report:
 
     def problem(self, file: str, record: int, path: str, message: str) -> None:
         if self.fmt == "json":
-            entry = {"file": _clean(file), "record": record, "path": _clean(path), "message": _clean(message)}
+            entry = {"file": one_line(file), "record": record, "path": one_line(path), "message": one_line(message)}
             self.out.write(("\n  " if self._first else ",\n  ") + json.dumps(entry, ensure_ascii=False))
             self._first = False
         else:
-            self.out.write(f"{_clean(file)}:{record}: {_clean(path)}: {_clean(message)}\n")
+            self.out.write(f"{one_line(file)}:{record}: {one_line(path)}: {one_line(message)}\n")
 
     def counted(self, ok: bool) -> None:
         self.records += 1
@@ -84,8 +82,8 @@ class _Report:
 
 
 def validate_paths(args, out) -> int:
-    from ..judge import ImageChecker, Judge
-    from ..safe_input import Unreadable, find_inputs, read_records
+    from ..samples.judge import ImageChecker, Judge
+    from ..samples.safe_input import find_inputs, read_records, Unreadable
     report = _Report(args.format, out)
     judge = Judge(schema=args.schema)
     limit = max(1, int(args.max_record_mb * 2 ** 20))
@@ -123,7 +121,6 @@ def validate_paths(args, out) -> int:
 
 
 def run(args, extra) -> int:
-    from ..cli import fail
     try:
         if args.images_root and not args.no_images and not os.path.isdir(args.images_root):
             return fail(f"--images-root {args.images_root}: no such folder", EXIT_UNREADABLE)
@@ -138,7 +135,7 @@ def run(args, extra) -> int:
     except BaseException as exc:  # the contract: one line, never a traceback
         if isinstance(exc, SystemExit):
             raise
-        return fail(f"validate failed: {exc.__class__.__name__}: {_clean(exc)}", EXIT_UNREADABLE)
+        return fail(f"validate failed: {exc.__class__.__name__}: {one_line(exc)}", EXIT_UNREADABLE)
 
 
 def _silence_stdout() -> None:

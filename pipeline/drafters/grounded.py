@@ -4,8 +4,8 @@ import random
 
 from ..records import content_id
 from ..tasks import TASKS
-from ..tasks.base import TaskContext, answer_ignores_images, leaks_answer
-from . import Drafted, DraftRejected
+from ..tasks.base import answer_ignores_images, leaks_answer, TaskContext
+from .base import Drafted, DraftRejected
 from .options import label_options
 
 

@@ -9,15 +9,17 @@ Draft stage runs many at once; what it counted is collected with ``drain_stats()
 import json
 import re
 
-from ..judge import CONCLUSION_ANSWER
-from ..llm_endpoint import ChatEndpoint, strings_mapped
-from ..llm_text import unfenced
+from ..samples.judge import CONCLUSION_ANSWER
+from ..llm.endpoint import ChatEndpoint, strings_mapped
+from ..llm.text import unfenced
 from ..schemas import load_schema
-from . import Drafted, DraftRejected
-from .calls import CallFailed
+from .base import Drafted, DraftRejected
+from ..llm.calls import CallFailed
 from .grounded import GroundedDrafter
 from .options import label_options
-from .prompting import load_prompt, messages, reask, user_content
+from ..llm.requests import messages, reask
+from .prompting import load_prompt, user_content
+from .sample import draft_problems
 
 CITATION = re.compile(r"\[option ([A-H])\]")
 
@@ -76,7 +78,6 @@ class OpenAIDrafter:
 
     def _read(self, reply: dict, context, images, as_drafted):
         """(draft, problems, reason): the parsed draft and what is wrong with it."""
-        from ..draft import draft_problems  # the Draft stage owns sample assembly
         if reply["refusal"] or reply["finish_reason"] == "content_filter":
             raise DraftRejected("refused", f"the model refused: {reply['refusal'] or 'content filter'}")
         if reply["finish_reason"] == "length":

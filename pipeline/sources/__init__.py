@@ -1,7 +1,7 @@
 """Source adapters: each lists the images of one kind of source as ImageRefs (or rejects), and
 ``read_image_bytes`` turns any ImageRef uri (a file, or a video frame) into image bytes."""
-from ..imaging import sha256_hex
-from ..stage import read_bytes
+from ..records import sha256_hex
+from ..storage import read_bytes
 from .coco import list_coco
 from .folder import list_folder
 from .manifest import list_manifest

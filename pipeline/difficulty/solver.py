@@ -1,0 +1,115 @@
+"""The solver: how hard a sample is, from how often a vision model answers it right (as in MIR).
+
+Each sample is asked ``samples`` times (draw i sends ``seed=i`` at the difficulty temperature, so
+each draw has its own cache entry) through a ``ChatEndpoint``: the system prompt is
+``prompts/solver.md``, the user message is the question with each ``<image>`` placeholder
+replaced by its image, then the options; the reply is asked for as a strict json_schema
+{"answer": <one of the labels>} and read with ``answer_extraction.extract_choice`` whatever came
+back. An unreadable reply or a failed request counts as a wrong answer (counted apart as
+``unparsed`` and ``failed``).
+"""
+import functools
+
+from .answers import extract_choice
+from ..llm.accounting import counted, llm_report
+from ..llm.calls import CallFailed
+from ..llm.requests import Prompt, data_url, prompt_file
+from ..llm.endpoint import ChatEndpoint
+from ..readback.shards import image_bytes, ImageError
+
+NAMESPACE = "solver"
+PLACEHOLDER = "<image>"
+SCHEMA_NAME = "solver_answer"
+FAILED, UNPARSED = "failed", "unparsed"  # draw outcomes that are not a label
+
+
+@functools.lru_cache(maxsize=None)
+def load_solver_prompt() -> Prompt:
+    return Prompt.of("prompts/solver.md", prompt_file("solver.md"))
+
+
+def answer_schema(options: list) -> dict:
+    return {"type": "object", "properties": {"answer": {"enum": [o["label"] for o in options]}}}
+
+
+def level(pass_rate: float, easy_threshold: float, medium_threshold) -> str:
+    if pass_rate >= easy_threshold:
+        return "easy"
+    if medium_threshold is not None and pass_rate >= medium_threshold:
+        return "medium"
+    return "hard"
+
+
+def user_content(sample: dict, *, vision: bool, side: int) -> list:
+    """The question with its images in place of the placeholders, then the options."""
+    pieces = sample["question"].split(PLACEHOLDER)
+    parts = [{"type": "text", "text": pieces[0]}]
+    for image, text in zip(sample["images"], pieces[1:]):
+        if vision:
+            parts.append({"type": "image_url", "image_url": {"url": data_url(image_bytes(image), side)}})
+        parts.append({"type": "text", "text": text})
+    options = "\n".join(f"{o['label']}. {o['text']}" for o in sample["options"])
+    parts.append({"type": "text", "text": f"Options:\n{options}"})
+    return [p for p in parts if p["type"] != "text" or p["text"].strip()]
+
+
+class Solver:
+    """``difficulty`` is the manifest's difficulty section with a solver; thread-safe after setup()."""
+    namespace = NAMESPACE
+
+    def __init__(self, difficulty: dict):
+        self.difficulty = difficulty
+        self.settings = dict(difficulty["solver"], temperature=difficulty["temperature"])
+        self.method = f"solver:{self.settings['model']}"
+
+    def setup(self):
+        self.endpoint = ChatEndpoint(self.settings)
+        self.endpoint.setup()
+
+    def drain_stats(self) -> dict:
+        return self.endpoint.drain_stats()
+
+    def request(self, sample: dict):
+        """The messages that ask ``sample``, or None when its images cannot be had."""
+        try:
+            content = user_content(sample, vision=self.settings["vision"], side=self.settings["image_side"])
+        except (ImageError, OSError):
+            self.endpoint.count("unreadable_images")
+            return None
+        return [{"role": "system", "content": load_solver_prompt().system}, {"role": "user", "content": content}]
+
+    def choice(self, sent: list, sample: dict, draw: int) -> str:
+        """Draw number ``draw``: the label chosen, or FAILED, or UNPARSED."""
+        self.endpoint.count("draws")
+        try:
+            reply = self.endpoint.reply(sent, SCHEMA_NAME, answer_schema(sample["options"]), seed=draw)
+        except CallFailed:
+            self.endpoint.count(FAILED)
+            return FAILED
+        label = extract_choice(reply["content"], sample["options"])
+        if label is None:
+            self.endpoint.count(UNPARSED)
+        return label or UNPARSED
+
+    def scored(self, sample: dict, choices: list):
+        """The difficulty the draws give, or None when no request got through (so there is
+        nothing to score: the caller falls back to the heuristic)."""
+        if all(c == FAILED for c in choices):
+            self.endpoint.count("heuristic_fallbacks")
+            return None
+        right = sum(c == sample["answer"] for c in choices)
+        self.endpoint.count("right", right)
+        self.endpoint.count("scored")
+        pass_rate = right / len(choices)
+        return {"level": level(pass_rate, self.difficulty["easy_threshold"], self.difficulty["medium_threshold"]),
+                "pass_rate": pass_rate, "samples": len(choices), "method": self.method}
+
+
+def solver_report(counters: dict, difficulty: dict) -> dict:
+    """report.json's "solver" section: the endpoint's figures plus what the draws gave."""
+    solver = counted(counters, NAMESPACE)
+    prompt = load_solver_prompt()
+    return dict(llm_report(counters, difficulty["solver"], namespace=NAMESPACE),
+                prompt_id=prompt.id, prompt_hash=prompt.hash, temperature=difficulty["temperature"],
+                draws_per_sample=difficulty["samples"], **{name: solver.get(name, 0) for name in (
+                    "draws", "right", FAILED, UNPARSED, "scored", "heuristic_fallbacks", "unreadable_images")})

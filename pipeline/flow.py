@@ -1,0 +1,38 @@
+"""The whole flow of DESIGN.md as one Beam pipeline."""
+import apache_beam as beam
+
+from .output.audit import rejected_row
+from .stages.decode_and_hash import DecodeAndHash
+from .stages.deduplicate import Deduplicate
+from .stages.draft import Draft
+from .stages.group_contexts import GroupContexts
+from .stages.read_sources import ReadSources
+from .stages.score_difficulty import ScoreDifficulty
+from .stages.validate import Validate
+from .stages.write_shards import WriteShards
+
+
+def build_pipeline(pipeline, manifest, output: str):
+    """Add every stage to ``pipeline``; returns the PCollection holding the report."""
+    sources = {s.name: s for s in manifest.sources}
+    listed = pipeline | "ReadSources" >> ReadSources(manifest.sources)
+    decoded = listed["images"] | "DecodeAndHash" >> DecodeAndHash(**manifest.decode)
+    deduped = decoded["images"] | "Deduplicate" >> Deduplicate(
+        {name: s.dedup_scope for name, s in sources.items()}, manifest.dedup["threshold"])
+    contexts = deduped["images"] | "GroupContexts" >> GroupContexts(sources, manifest.seed, manifest.grouping)
+    drafted = contexts | "Draft" >> Draft(manifest.drafter, sources, manifest.seed, manifest.decode)
+    validated = drafted["samples"] | "Validate" >> Validate()
+    scored = validated["samples"] | "ScoreDifficulty" >> ScoreDifficulty(manifest.difficulty)
+
+    image_rejects = ((listed["rejects"], decoded["rejects"])
+                     | "ImageStageRejects" >> beam.Flatten()
+                     | "ImageRejectsOnly" >> beam.Filter(lambda r: r["subject_kind"] == "image")
+                     | "RejectedImageRows" >> beam.Map(rejected_row))
+    return {
+        "samples": scored,
+        "images": (deduped["audit"], image_rejects) | "ImageRows" >> beam.Flatten(),
+        "rejects": ((listed["rejects"], decoded["rejects"], drafted["rejects"], validated["rejects"])
+                    | "AllRejects" >> beam.Flatten()),
+        "listed": listed["images"],
+        "contexts": contexts,
+    } | "WriteShards" >> WriteShards(output, manifest)

@@ -1,0 +1,130 @@
+"""One OpenAI-compatible Chat Completions endpoint, as the openai drafter and the solver use it.
+
+``ChatEndpoint.reply(messages, schema_name, schema)`` returns the model's reply: from the
+content-addressed response cache, or from a call made politely (own retries with backoff, a retry
+budget and rate limits from ``drafters/calls.py``) that asks for a strict ``json_schema`` and falls
+back to JSON mode for good once the endpoint rejects it. ``reply`` is thread-safe; what it counted
+(calls, retries, errors by cause, tokens, cache hits) is collected with ``drain_stats()`` so the
+caller can bump Beam counters on its own thread.
+"""
+import collections
+import functools
+import hashlib
+import json
+import os
+import threading
+
+import openai
+
+from .calls import CallFailed, RateLimiter, RetryBudget, with_retries
+from .requests import response_format
+from .cache import cache_key, ResponseCache
+
+
+def strings_mapped(node, fn):
+    """``node`` (JSON-like) with ``fn`` applied to every string in it."""
+    if isinstance(node, str):
+        return fn(node)
+    if isinstance(node, list):
+        return [strings_mapped(n, fn) for n in node]
+    if isinstance(node, dict):
+        return {k: strings_mapped(v, fn) for k, v in node.items()}
+    return node
+
+
+def _hash_data_url(text: str) -> str:
+    if not text.startswith("data:"):
+        return text
+    return "sha256:" + hashlib.sha256(text.encode("ascii")).hexdigest()
+
+
+def _images_hashed(request):
+    """The request with every data URL replaced by its hash: the cache key names images by content."""
+    return strings_mapped(request, _hash_data_url)
+
+
+class ChatEndpoint:
+    """``settings`` is a ``$defs/openai_drafter`` section of the manifest schema, defaults filled."""
+
+    def __init__(self, settings: dict):
+        self.settings = settings
+
+    def setup(self):
+        s = self.settings
+        # The key is read here and handed to the client only: never logged, cached or written.
+        self.client = openai.OpenAI(api_key=os.environ.get("OPENAI_API_KEY") or "not-needed",
+                                    base_url=s["base_url"], timeout=s["timeout"], max_retries=0)
+        self.cache = ResponseCache(s["cache_location"]) if s["cache_location"] else None
+        self.budget = RetryBudget(s["retry_budget"])
+        self.limiter = RateLimiter(s["requests_per_minute"], s["tokens_per_minute"])
+        self.structured = True  # json_schema until the endpoint rejects it, then JSON mode
+        self.stats = collections.Counter()
+        self.lock = threading.Lock()
+
+    def count(self, name: str, n: int = 1) -> None:
+        with self.lock:
+            self.stats[name] += n
+
+    def drain_stats(self) -> dict:
+        """What was counted since the last call; Beam counters must be bumped on the DoFn's thread."""
+        with self.lock:
+            drained, self.stats = dict(self.stats), collections.Counter()
+        return drained
+
+    def _create(self, sent: list, schema_name: str, schema: dict, params: dict):
+        s = self.settings
+        return self.client.chat.completions.create(
+            model=s["model"], messages=sent, temperature=s["temperature"], max_tokens=s["max_tokens"],
+            response_format=response_format(schema_name, schema, self.structured), **params)
+
+    def _call(self, sent: list, schema_name: str, schema: dict, params: dict) -> dict:
+        s = self.settings
+        estimate = len(json.dumps(sent)) // 4 + s["max_tokens"]
+        entry = self.limiter.acquire(estimate)
+        retry = dict(max_retries=s["max_retries"], base=s["retry_base_delay"], cap=s["retry_max_delay"],
+                     budget=self.budget, count=self.count)
+        create = functools.partial(self._create, sent, schema_name, schema, params)
+        try:
+            completion = with_retries(create, **retry)
+        except CallFailed as failure:
+            if failure.cause != "client_error" or not self.structured:
+                raise
+            self.structured = False  # the endpoint does not take json_schema: JSON mode from now on
+            self.count("json_mode_fallbacks")
+            completion = with_retries(create, **retry)
+        usage = completion.usage
+        self.limiter.settle(entry, usage.total_tokens if usage else estimate)
+        if usage:
+            self.count("prompt_tokens", usage.prompt_tokens)
+            self.count("completion_tokens", usage.completion_tokens)
+        choice = completion.choices[0]
+        return {"content": choice.message.content, "finish_reason": choice.finish_reason,
+                "refusal": getattr(choice.message, "refusal", None)}
+
+    def reply(self, sent: list, schema_name: str, schema: dict, **params) -> dict:
+        """The model's reply ({content, finish_reason, refusal}) to ``sent``, asking for JSON shaped
+        by ``schema``. ``params`` are further request parameters (such as ``seed``); they are part of
+        the cache key. Raises CallFailed when the request failed for good."""
+        s = self.settings
+        key = cache_key({"model": s["model"], "temperature": s["temperature"], "max_tokens": s["max_tokens"],
+                         "messages": _images_hashed(sent), **params})
+        reply = self.cache.get(key) if self.cache and s["cache"] else None
+        if reply is not None:
+            self.count("cache_hits")
+        else:
+            reply = self._fresh_reply(sent, key, schema_name, schema, params)
+        if "failed" in reply:
+            raise CallFailed(reply["failed"], reply["detail"])
+        return reply
+
+    def _fresh_reply(self, sent: list, key: str, schema_name: str, schema: dict, params: dict) -> dict:
+        try:
+            reply = self._call(sent, schema_name, schema, params)
+        except CallFailed as failure:
+            if failure.cause == "client_error":
+                raise
+            # Out of retries: remembered too, so a rerun makes no calls; --no-cache tries again.
+            reply = {"failed": failure.cause, "detail": str(failure)}
+        if self.cache:
+            self.cache.put(key, reply)
+        return reply

@@ -1,0 +1,48 @@
+"""Arrow schemas derived from the JSON Schemas, so Parquet columns never restate record shapes."""
+import functools
+
+import pyarrow as pa
+
+from ..schemas import inlined_schema
+
+_SCALARS = {"integer": pa.int64(), "number": pa.float64(), "boolean": pa.bool_()}
+
+
+def _arrow_type(schema: dict) -> pa.DataType:
+    if "enum" in schema:
+        return pa.string()
+    declared = schema.get("type")
+    types = [t for t in (declared if isinstance(declared, list) else [declared]) if t != "null"]
+    if len(types) != 1:
+        raise TypeError(f"no single Arrow type for JSON Schema type {declared!r}")
+    kind = types[0]
+    if kind == "string":
+        return pa.binary() if schema.get("contentEncoding") == "base64" else pa.string()
+    if kind == "array":
+        return pa.list_(_arrow_type(schema["items"]))
+    if kind == "object":
+        return pa.struct([pa.field(name, _arrow_type(sub)) for name, sub in schema["properties"].items()])
+    return _SCALARS[kind]
+
+
+@functools.lru_cache(maxsize=None)
+def arrow_schema(name: str) -> pa.Schema:
+    """The Arrow schema of records of JSON Schema ``name`` (columns in the schema's order)."""
+    return pa.schema([pa.field(key, _arrow_type(sub)) for key, sub in inlined_schema(name)["properties"].items()])
+
+
+@functools.lru_cache(maxsize=None)
+def leaf_columns(name: str) -> dict:
+    """Parquet path of every leaf column of ``name`` (``images.list.element.bytes``) -> whether
+    it is binary (encoded image bytes)."""
+    return dict(leaf for field in arrow_schema(name) for leaf in _leaves(field.name, field.type))
+
+
+def _leaves(path: str, arrow_type: pa.DataType):
+    if pa.types.is_list(arrow_type):
+        yield from _leaves(f"{path}.list.element", arrow_type.value_type)
+    elif pa.types.is_struct(arrow_type):
+        for field in arrow_type:
+            yield from _leaves(f"{path}.{field.name}", field.type)
+    else:
+        yield path, pa.types.is_binary(arrow_type)

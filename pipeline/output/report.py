@@ -1,0 +1,108 @@
+"""report.json: counts per stage and task, gathered from the outputs themselves.
+
+Every output contributes "facts" (section, key); one combine counts them, and
+``build_report`` turns the counts into the report, with the conservation checks.
+"""
+import collections
+
+import apache_beam as beam
+
+from .. import __version__
+
+
+class CountFacts(beam.CombineFn):
+    def create_accumulator(self):
+        return collections.Counter()
+
+    def add_input(self, counter, fact):
+        counter[fact] += 1
+        return counter
+
+    def merge_accumulators(self, counters):
+        total = collections.Counter()
+        for counter in counters:
+            total.update(counter)
+        return total
+
+    def extract_output(self, counter):
+        return dict(counter)
+
+
+def listed_fact(ref):
+    return ("images_in", ref.source)
+
+
+def image_row_facts(row):
+    yield ("image_status", row["status"])
+    if row["status"] != "kept":
+        yield ("image_reason", f"{row['status']}/{row['reason']}")
+    if row["status"] == "duplicate":
+        yield ("clusters", row["cluster"])
+
+
+def reject_facts(record):
+    yield ("rejects", f"{record['stage']}/{record['reason']}")
+    if record["subject_kind"] == "image" and record["stage"] == "read_sources":
+        yield ("images_in", record["source"])
+    if record["subject_kind"] == "context":
+        yield ("samples_rejected", record["task"])
+
+
+def context_fact(context):
+    return ("contexts", context.task)
+
+
+def sample_facts(sample):
+    task = sample["task"]
+    yield ("samples", f"{task}/{sample['split']}")
+    yield ("answers", f"{task}/{sample['answer']}")
+    yield ("difficulty", f"{task}/{sample['difficulty']['level']}")
+    yield ("images_per_sample", f"{task}/{len(sample['images'])}")
+
+
+def _section(counts: dict, name: str) -> dict:
+    return {key: n for (section, key), n in sorted(counts.items()) if section == name}
+
+
+def _nested(flat: dict) -> dict:
+    """{"a/b": n} -> {"a": {"b": n}}."""
+    out = {}
+    for key, n in flat.items():
+        outer, inner = key.split("/", 1)
+        out.setdefault(outer, {})[inner] = n
+    return out
+
+
+def build_report(counts: dict, *, dataset: str, seed: int, drafter: str, threshold: int) -> dict:
+    status = _section(counts, "image_status")
+    images_in = sum(_section(counts, "images_in").values())
+    accounted = sum(status.values())
+    reasons = _nested(_section(counts, "image_reason"))
+    contexts = _section(counts, "contexts")
+    samples = _nested(_section(counts, "samples"))
+    written = sum(sum(splits.values()) for splits in samples.values())
+    rejected_samples = sum(_section(counts, "samples_rejected").values())
+    sizes = _nested(_section(counts, "images_per_sample"))
+    total_images = sum(int(k) * n for per_task in sizes.values() for k, n in per_task.items())
+    return {
+        "dataset": dataset, "seed": seed, "drafter": drafter, "pipeline_version": __version__,
+        "images": {"in": images_in, "by_source": _section(counts, "images_in"),
+                   "kept": status.get("kept", 0), "duplicate": status.get("duplicate", 0),
+                   "rejected": status.get("rejected", 0), "rejected_by_reason": reasons.get("rejected", {})},
+        "dedup": {"threshold": threshold,
+                  "exact_duplicates": reasons.get("duplicate", {}).get("exact_duplicate", 0),
+                  "near_duplicates": reasons.get("duplicate", {}).get("near_duplicate", 0),
+                  "clusters": len(_section(counts, "clusters"))},
+        "contexts": {"total": sum(contexts.values()), "by_task": contexts},
+        "samples": {"written": written, "rejected": rejected_samples, "by_task": samples,
+                    "rejected_by_task": _section(counts, "samples_rejected"),
+                    "mean_images": round(total_images / written, 3) if written else None},
+        "answers": _nested(_section(counts, "answers")),
+        "difficulty": _nested(_section(counts, "difficulty")),
+        "rejects": _nested(_section(counts, "rejects")),
+        "conservation": {
+            "images": {"in": images_in, "kept_duplicate_rejected": accounted, "holds": images_in == accounted},
+            "contexts": {"in": sum(contexts.values()), "written_plus_rejected": written + rejected_samples,
+                         "holds": sum(contexts.values()) == written + rejected_samples},
+        },
+    }

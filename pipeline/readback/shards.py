@@ -1,0 +1,116 @@
+"""Reading a build's samples back: OUT/data/<task>/<split>-NNNNN-of-NNNNN.parquet, through Beam's
+FileSystems so OUT may be local or gs://. Shards are streamed in record batches, so a reader
+holds one batch of embedded images at a time, never a whole task."""
+import io
+import posixpath
+
+import pyarrow.parquet as pq
+from apache_beam.io.filesystems import FileSystems
+from PIL import Image, UnidentifiedImageError
+
+from ..sources import read_unchanged_image
+from ..storage import write_bytes
+
+_BATCH_ROWS = 32
+# Pillow's format names -> the file extension trainers and browsers expect.
+_EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif", "BMP": "bmp", "TIFF": "tif"}
+
+
+class ShardsError(Exception):
+    """OUT is not a build that holds samples (missing, empty, or without the asked task)."""
+
+
+class ImageError(Exception):
+    """A sample's image cannot be written out (not embedded and not readable, or not an image)."""
+
+
+def shard_paths(out: str, task: str = None) -> list:
+    """Every sample shard of the build at ``out`` (of one task when given), sorted."""
+    out = out.rstrip("/")
+    [match] = FileSystems.match([FileSystems.join(out, "data", "*", "*.parquet")])
+    paths = sorted(m.path for m in match.metadata_list)
+    # Object stores have no folders, so only an empty match says whether OUT exists there.
+    if not paths and not FileSystems.exists(out):
+        raise ShardsError(f"{out} does not exist")
+    if not paths:
+        raise ShardsError(f"{out} holds no samples (no data/<task>/*.parquet): is it the output of `mir build`?")
+    if task is None:
+        return paths
+    chosen = [p for p in paths if shard_task(p) == task]
+    if not chosen:
+        raise ShardsError(f"{out} has no task {task!r} (it has: {', '.join(sorted({shard_task(p) for p in paths}))})")
+    return chosen
+
+
+def shard_task(path: str) -> str:
+    return posixpath.basename(posixpath.dirname(path))
+
+
+def shard_split(path: str) -> str:
+    return posixpath.basename(path).split("-", 1)[0]
+
+
+def row_count(path: str) -> int:
+    with FileSystems.open(path, compression_type="uncompressed") as f:
+        return pq.ParquetFile(f).metadata.num_rows
+
+
+def read_ids(path: str) -> list:
+    with FileSystems.open(path, compression_type="uncompressed") as f:
+        return pq.ParquetFile(f).read(columns=["id"]).column("id").to_pylist()
+
+
+def iter_samples(paths, ids=None):
+    """Sample dicts (shaped by schemas/sample.schema.json, image bytes as ``bytes``) of the
+    shards in order; only those whose id is in ``ids`` when given."""
+    for path in paths:
+        with FileSystems.open(path, compression_type="uncompressed") as f:
+            for batch in pq.ParquetFile(f).iter_batches(batch_size=_BATCH_ROWS):
+                for sample in batch.to_pylist():
+                    if ids is None or sample["id"] in ids:
+                        yield sample
+
+
+def image_bytes(image: dict) -> bytes:
+    """An image's encoded bytes: embedded, or read again from its uri when the build did not
+    embed them (refused when they are no longer the bytes the build hashed). A derived image
+    (tile, zoom) exists only embedded."""
+    if image["bytes"] is not None:
+        return image["bytes"]
+    if image["uri"].startswith("derived:"):
+        raise ImageError(f"image {image['sha256']} was derived by the build and is not embedded: rebuild with output.embed_images: true")
+    try:
+        return read_unchanged_image(image["uri"], image["sha256"])
+    except ValueError as exc:
+        raise ImageError(str(exc)) from None
+
+
+class ImageFiles:
+    """Writes each distinct image of the samples it sees once, as ``<folder>/<sha256>.<ext>``,
+    and names it relative to the file that refers to it."""
+
+    def __init__(self, root: str, folder: str):
+        self._root, self._folder = root, folder
+        self._names = {}
+
+    def name(self, image: dict) -> str:
+        sha256 = image["sha256"]
+        if sha256 not in self._names:
+            data = image_bytes(image)
+            name = f"{self._folder}/{sha256}.{_extension(data, sha256)}"
+            write_bytes(FileSystems.join(self._root, name), data)
+            self._names[sha256] = name
+        return self._names[sha256]
+
+    @property
+    def count(self) -> int:
+        return len(self._names)
+
+
+def _extension(data: bytes, sha256: str) -> str:
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            kind = img.format
+    except UnidentifiedImageError:
+        raise ImageError(f"image {sha256} is not in an image format Pillow knows") from None
+    return _EXTENSIONS.get(kind, kind.lower())

@@ -1,0 +1,30 @@
+"""Validate: every sample goes through the one judge (schemas + semantic rules)."""
+import apache_beam as beam
+
+from ..samples.judge import validate_record
+from ..records import reject
+from .base import REJECTS, to_rejects
+
+STAGE = "validate"
+PROBLEMS_SHOWN = 3
+
+
+class ValidateFn(beam.DoFn):
+    def process(self, sample):
+        problems = validate_record(sample)
+        if problems:
+            more = f" (+{len(problems) - PROBLEMS_SHOWN} more)" if len(problems) > PROBLEMS_SHOWN else ""
+            detail = "; ".join(str(p) for p in problems[:PROBLEMS_SHOWN]) + more
+            yield to_rejects(reject(STAGE, "invalid_sample", detail, subject=sample["context_id"],
+                                    kind="context", source=",".join(s["name"] for s in sample["provenance"]["sources"]),
+                                    task=sample["task"]))
+            return
+        yield sample
+
+
+class Validate(beam.PTransform):
+    """Sample -> {"samples": valid samples, "rejects": rejects records}."""
+
+    def expand(self, samples):
+        out = samples | "Judge" >> beam.ParDo(ValidateFn()).with_outputs(REJECTS, main="samples")
+        return {"samples": out.samples, "rejects": out[REJECTS]}

@@ -1,0 +1,112 @@
+"""WriteShards: samples to Parquet shards per task and split, plus images.parquet, rejects/,
+report.json and the dataset card, all under OUT through Beam's FileSystems.
+
+Files are named the Hugging Face way (``data/<task>/<split>-00000-of-00002.parquet``). A
+sample's shard is fixed by its id, and rows are sorted by id, so reruns write identical files.
+"""
+import json
+import math
+
+import apache_beam as beam
+from apache_beam.io.filesystems import FileSystems
+from apache_beam.pvalue import AsDict
+
+from ..output import report as facts
+from ..output.card import render_card
+from ..output.parquet import write_jsonl, write_parquet
+from ..storage import write_text
+from ..schemas import load_schema
+from ..sources import read_unchanged_image
+
+REJECT_STAGES = tuple(load_schema("reject")["properties"]["stage"]["enum"])
+
+
+def shard_path(output: str, task: str, split: str, shard: int, shards: int) -> str:
+    return FileSystems.join(output, "data", task, f"{split}-{shard:05d}-of-{shards:05d}.parquet")
+
+
+def _assign_shard(sample, counts: dict, rows_per_shard: int):
+    key = (sample["task"], sample["split"])
+    shards = max(1, math.ceil(counts[key] / rows_per_shard))
+    shard = int(sample["id"].rsplit("-", 1)[1], 16) % shards
+    return (sample["task"], sample["split"], shard, shards), sample
+
+
+def _with_source_bytes(sample: dict) -> dict:
+    """The sample with its source images' bytes read again (samples travel without them)."""
+    images = []
+    for image in sample["images"]:
+        if image["bytes"] is None and image["derived_from"] is None:
+            image = dict(image, bytes=read_unchanged_image(image["uri"], image["sha256"]))
+        images.append(image)
+    return dict(sample, images=images)
+
+
+def _shard_rows(rows, embed: bool):
+    ordered = sorted(rows, key=lambda s: s["id"])
+    return (_with_source_bytes(s) for s in ordered) if embed else ordered
+
+
+class _WriteSamples(beam.PTransform):
+    def __init__(self, output: str, rows_per_shard: int, embed: bool):
+        super().__init__()
+        self.output, self.rows_per_shard, self.embed = output, rows_per_shard, embed
+
+    def expand(self, samples):
+        counts = (samples
+                  | "TaskSplit" >> beam.Map(lambda s: ((s["task"], s["split"]), 1))
+                  | "CountPerTaskSplit" >> beam.CombinePerKey(sum))
+        return (samples
+                | "AssignShard" >> beam.Map(_assign_shard, AsDict(counts), self.rows_per_shard)
+                | "CollectShards" >> beam.GroupByKey()
+                | "WriteShard" >> beam.MapTuple(lambda key, rows: write_parquet(
+                    shard_path(self.output, *key), _shard_rows(rows, self.embed), "sample")))
+
+
+def _write_rejects(output: str, stage: str, records) -> None:
+    records = sorted((r for r in records if r is not None), key=lambda r: json.dumps(r, sort_keys=True))
+    write_jsonl(FileSystems.join(output, "rejects", f"{stage}.jsonl"), records)
+
+
+class WriteReport(beam.DoFn):
+    def __init__(self, output: str, manifest):
+        self.output, self.manifest = output, manifest
+
+    def process(self, counts):
+        m = self.manifest
+        report = facts.build_report(counts, dataset=m.name, seed=m.seed, drafter=m.drafter["kind"],
+                                    threshold=m.dedup["threshold"])
+        write_text(FileSystems.join(self.output, "report.json"), json.dumps(report, indent=2, sort_keys=True) + "\n")
+        write_text(FileSystems.join(self.output, "README.md"), render_card(report, list(m.sources)))
+        yield report
+
+
+class WriteShards(beam.PTransform):
+    """{"samples", "images", "rejects", "listed", "contexts"} -> the report (one element)."""
+
+    def __init__(self, output: str, manifest):
+        super().__init__()
+        self.output, self.manifest = output, manifest
+
+    def expand(self, pcolls):
+        output = self.output
+        pcolls["samples"] | "Samples" >> _WriteSamples(output, self.manifest.output["rows_per_shard"],
+                                                       self.manifest.output["embed_images"])
+        (pcolls["images"]
+         | "AllImageRows" >> beam.combiners.ToList()
+         | "WriteImageTable" >> beam.Map(lambda rows: write_parquet(
+             FileSystems.join(output, "images.parquet"), sorted(rows, key=lambda r: r["uri"]), "image_row")))
+        # Every stage gets a rejects file, empty when it rejected nothing.
+        stages = pcolls["rejects"].pipeline | "RejectStages" >> beam.Create([(s, None) for s in REJECT_STAGES])
+        ((pcolls["rejects"] | "KeyByStage" >> beam.Map(lambda r: (r["stage"], r)), stages)
+         | "AllRejects" >> beam.Flatten()
+         | "CollectRejects" >> beam.GroupByKey()
+         | "WriteRejects" >> beam.MapTuple(lambda stage, records: _write_rejects(output, stage, records)))
+        counted = ((pcolls["listed"] | "ListedFacts" >> beam.Map(facts.listed_fact),
+                    pcolls["images"] | "ImageFacts" >> beam.FlatMap(facts.image_row_facts),
+                    pcolls["rejects"] | "RejectFacts" >> beam.FlatMap(facts.reject_facts),
+                    pcolls["contexts"] | "ContextFacts" >> beam.Map(facts.context_fact),
+                    pcolls["samples"] | "SampleFacts" >> beam.FlatMap(facts.sample_facts))
+                   | "AllFacts" >> beam.Flatten()
+                   | "CountFacts" >> beam.CombineGlobally(facts.CountFacts()))
+        return counted | "WriteReport" >> beam.ParDo(WriteReport(output, self.manifest))
