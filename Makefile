@@ -23,6 +23,7 @@ sample: install
 # no apt) that one test is skipped with its reason.
 test: install
 	bash scripts/install_chromium.sh || echo "Chromium not installed: the browser test will be skipped"
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q tests
 
 # Regenerates examples/ from images that ship inside scikit-image, scikit-learn and Matplotlib.

@@ -6,7 +6,6 @@ pixels read the bytes again through Beam's FileSystems.
 import dataclasses
 import hashlib
 import json
-from typing import Optional
 
 
 def sha256_hex(data: bytes) -> str:
@@ -50,7 +49,7 @@ class HashedImage:
 class ContextImage:
     """One image slot of a context: a source image, optionally with a derivation to apply."""
     image: HashedImage
-    transform: Optional[dict] = None
+    transform: dict | None = None
 
 
 @dataclasses.dataclass(frozen=True)

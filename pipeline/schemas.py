@@ -11,13 +11,13 @@ from .resources import resource_path
 SCHEMA_NAMES = ("sample", "draft", "source_metadata", "manifest", "image_row", "reject", "mir_native")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def load_schema(name: str) -> dict:
     with open(resource_path("schemas", f"{name}.schema.json"), encoding="utf-8") as f:
         return json.load(f)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _registry() -> Registry:
     # Registered under their bare file names too, so relative $refs between schemas resolve.
     resources = []
@@ -39,7 +39,7 @@ def _inline(node, res):
     return {key: _inline(value, res) for key, value in node.items()}
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def inlined_schema(name: str) -> dict:
     """Schema ``name`` with every ``$ref`` replaced by what it points to (none of our schemas is
     recursive). Validating against it skips reference lookups, several times faster per record."""
@@ -47,12 +47,12 @@ def inlined_schema(name: str) -> dict:
     return _inline({k: v for k, v in schema.items() if k != "$defs"}, _registry().resolver(base_uri=schema["$id"]))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def validator(name: str) -> Draft202012Validator:
     return Draft202012Validator(inlined_schema(name))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _compiled(name: str):
     # The inlined schemas use only keywords draft-07 knows with the same meaning, so the
     # generated validator agrees with jsonschema on every record it accepts.

@@ -129,8 +129,7 @@ def fig_to_image(fig) -> Image.Image:
 # 1. photos
 # --------------------------------------------------------------------------
 
-SK_ATTR = "scikit-image sample data (skimage/data), distributed with scikit-image {v}".format(
-    v=skimage.__version__)
+SK_ATTR = f"scikit-image sample data (skimage/data), distributed with scikit-image {skimage.__version__}"
 
 # Licence text as stated in the packages' own files on disk:
 #   skimage/data/_fetchers.py docstrings, sklearn/datasets/images/README.txt.
@@ -853,11 +852,13 @@ def sandwich_steps():
         return im, d
 
     im, d = base(1, "Lay two slices of bread on the board.")
-    _slice(d, left, top); _slice(d, right, top)
+    _slice(d, left, top)
+    _slice(d, right, top)
     out.append((im, "Lay two slices of bread on the board."))
 
     def buttered(d):
-        _slice(d, left, top); _slice(d, right, top)
+        _slice(d, left, top)
+        _slice(d, right, top)
         for x in (left, right):
             d.rounded_rectangle([x + 18, top + 18, x + 132, top + 132], radius=18, fill=BUTTER)
 
@@ -873,7 +874,8 @@ def sandwich_steps():
                       fill=LETTUCE, outline=(50, 120, 30))
 
     im, d = base(3, "Put lettuce leaves on the left slice.")
-    buttered(d); lettuce(d)
+    buttered(d)
+    lettuce(d)
     out.append((im, "Put lettuce leaves on the left slice."))
 
     def cheese(d):
@@ -883,7 +885,9 @@ def sandwich_steps():
             d.ellipse([cx - 7, cy - 7, cx + 7, cy + 7], fill=(230, 175, 30))
 
     im, d = base(4, "Lay a slice of cheese on the lettuce.")
-    buttered(d); lettuce(d); cheese(d)
+    buttered(d)
+    lettuce(d)
+    cheese(d)
     out.append((im, "Lay a slice of cheese on the lettuce."))
 
     def tomato(d):
@@ -892,7 +896,10 @@ def sandwich_steps():
             d.ellipse([cx - 10, cy - 10, cx + 10, cy + 10], fill=(250, 120, 100))
 
     im, d = base(5, "Add tomato slices on top of the cheese.")
-    buttered(d); lettuce(d); cheese(d); tomato(d)
+    buttered(d)
+    lettuce(d)
+    cheese(d)
+    tomato(d)
     out.append((im, "Add tomato slices on top of the cheese."))
 
     im, d = base(6, "Close the sandwich and cut it diagonally.")
@@ -998,7 +1005,7 @@ def chart_specs() -> list[dict]:
              ("sepal width (cm)", "sepal_width_cm", "Mean sepal width by iris species"),
              ("petal length (cm)", "petal_length_cm", "Mean petal length by iris species"),
              ("petal width (cm)", "petal_width_cm", "Mean petal width by iris species")]
-    for i, (fname, col, title) in enumerate(feats):
+    for fname, col, title in feats:
         j = iris.feature_names.index(fname)
         rows = [[s, round(float(iris.data[iris.target == k, j].mean()), 2)] for k, s in enumerate(species)]
         specs.append(dict(file=f"iris_mean_{col}.png", group="iris", kind="bar", title=title,
@@ -1230,7 +1237,8 @@ def render_view(obj: str, azim: float, elev: float, size=(640, 480), ss: int = 3
     for k, (poly, colour) in enumerate(faces):
         palette.append(Image.new("RGB", (1, 1), colour).getpixel((0, 0)))
         pts = [project(p) for p in poly]
-        sx = np.array([p[0] for p in pts]); sy = np.array([p[1] for p in pts])
+        sx = np.array([p[0] for p in pts])
+        sy = np.array([p[1] for p in pts])
         inv_z = np.array([1.0 / p[2] for p in pts])
         A = np.stack([sx, sy, np.ones_like(sx)], axis=1)
         coef, _, rank, _ = np.linalg.lstsq(A, inv_z, rcond=None)

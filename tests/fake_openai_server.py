@@ -111,7 +111,8 @@ class FakeOpenAIServer:
         """(status, headers, payload) for a request, or None to drop the connection."""
         fault, first = entry["fault"], entry["attempt"] == 1 and not entry["reask"]
         if entry["format"] == "json_schema" and not self.accept_json_schema:
-            return 400, {}, {"error": {"message": "response_format json_schema is not supported", "type": "invalid_request_error"}}
+            return 400, {}, {"error": {"message": "response_format json_schema is not supported",
+                                       "type": "invalid_request_error"}}
         if fault in FIRST_TRY_FAULTS and first or fault == "always_500":
             if fault == "drop":
                 return None

@@ -70,14 +70,14 @@ def test_formats_hold_the_same_turns_and_images_written_once_by_content(build, t
         assert export(build, tmp_path / f"{fmt}.jsonl", fmt) == 0
     swift, llava, sharegpt = (read_jsonl(tmp_path / f"{fmt}.jsonl") for fmt in ("swift", "llava", "sharegpt"))
     assert len(swift) == len(llava) == len(sharegpt) > 0
-    for s, l, g in zip(swift, llava, sharegpt):
-        assert set(s) == {"messages", "images"} and set(l) == {"id", "image", "conversations"}
+    for s, lv, g in zip(swift, llava, sharegpt):
+        assert set(s) == {"messages", "images"} and set(lv) == {"id", "image", "conversations"}
         assert set(g) == {"conversations", "images"}
         assert [m["role"] for m in s["messages"]] == ["user", "assistant"]
-        assert [t["from"] for t in l["conversations"]] == [t["from"] for t in g["conversations"]] == ["human", "gpt"]
-        assert [m["content"] for m in s["messages"]] == [t["value"] for t in l["conversations"]]
+        assert [t["from"] for t in lv["conversations"]] == [t["from"] for t in g["conversations"]] == ["human", "gpt"]
+        assert [m["content"] for m in s["messages"]] == [t["value"] for t in lv["conversations"]]
         assert s["messages"][0]["content"].count("<image>") == len(s["images"]) > 0
-        assert [p.replace("swift_", "llava_") for p in s["images"]] == l["image"]
+        assert [p.replace("swift_", "llava_") for p in s["images"]] == lv["image"]
         for path in s["images"]:
             folder, name = path.split("/")
             assert folder == "swift_images"

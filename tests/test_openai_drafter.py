@@ -120,7 +120,8 @@ def test_options_are_reordered_with_every_cited_label_remapped():
         label = {o["text"]: o["label"] for o in out["options"]}
         assert out["answer"] == label["red"]
         assert out["reasoning"]["summary"] == f"option {label['green']} is tempting."
-        assert out["reasoning"]["conclusion"] == f"Not option {label['blue']}; it is option {label['red']}. Answer: {label['red']}"
+        assert out["reasoning"]["conclusion"] == (f"Not option {label['blue']}; it is option {label['red']}. "
+                                                  f"Answer: {label['red']}")
     assert len({out["answer"] for out in moved}) == 3  # the answer does not stay where the model put it
 
 

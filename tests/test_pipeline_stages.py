@@ -88,7 +88,7 @@ def test_deduplicate_scope_off_keeps_identical_frames(tmp_path):
 
 
 def _build_stages(p, manifest):
-    """ReadSources .. ScoreDifficulty, as build.py wires them."""
+    """ReadSources .. ScoreDifficulty, as flow.py wires them."""
     sources = _sources(manifest)
     listed = p | ReadSources(manifest.sources)
     hashed = (listed["images"] | DecodeAndHash(**manifest.decode))["images"]

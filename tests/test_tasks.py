@@ -393,7 +393,7 @@ def test_answer_in_question_text_is_a_leak():
 # --- the bundled collection --------------------------------------------------------------------
 
 def test_examples_build_fills_every_task(tmp_path):
-    """A manifest with one folder source per examples/ subfolder builds samples for all 12 tasks,
+    """A manifest with one folder source per examples/ subfolder builds samples for every task,
     about six images each."""
     import json
     import pathlib

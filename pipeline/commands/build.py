@@ -65,6 +65,7 @@ def _solver_summary(solver) -> str:
 
 
 def run(args, beam_args) -> int:
+    # Apache Beam loads only when a build runs.
     from ..manifest import ManifestError
     from ..run import BuildError, run_build
     llm = {"base_url": args.llm_base_url, "model": args.llm_model, "concurrency": args.llm_concurrency,

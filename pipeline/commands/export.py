@@ -11,7 +11,7 @@ PARSER_ARGS = {
 
 
 def add_arguments(parser) -> None:
-    from ..readback.curriculum import FORMATS, SPLITS
+    from ..readback.curriculum import FORMATS, SPLITS  # Beam's FileSystems load only for this command
     kinds = parser.add_subparsers(dest="kind", required=True, metavar="KIND")
     curriculum = kinds.add_parser(
         "curriculum", help="the MIR curriculum: five staged variants per sample, easy to hard",
@@ -34,6 +34,7 @@ def add_arguments(parser) -> None:
 
 
 def run(args, extra) -> int:
+    # Beam's FileSystems and pyarrow load only when an export runs.
     from ..readback.curriculum import CurriculumError, export_curriculum
     from ..readback.shards import ImageError, ShardsError
     written, code = guarded(args, "export", lambda: export_curriculum(args.out, args.output, args.format, args.split),

@@ -29,6 +29,7 @@ def add_arguments(parser) -> None:
 
 
 def run(args, extra) -> int:
+    # Beam's FileSystems and pyarrow load only when a preview runs.
     from apache_beam.io.filesystems import FileSystems
 
     from ..readback.gallery import write_preview

@@ -4,6 +4,7 @@ import json
 import os
 import sys
 
+from ..samples.safe_input import DEFAULT_MAX_RECORD_BYTES
 from . import fail, one_line
 
 NAME = "validate"
@@ -25,7 +26,6 @@ EXIT_VALID, EXIT_INVALID, EXIT_UNREADABLE = 0, 1, 2
 
 
 def add_arguments(parser) -> None:
-    from ..samples.safe_input import DEFAULT_MAX_RECORD_BYTES
     parser.add_argument("paths", nargs="+", metavar="PATH", help=".json, .jsonl or .parquet file, or a folder")
     parser.add_argument("--schema", choices=["sample", "mir"],
                         help="expect this format for every record (default: tell per record)")
@@ -82,8 +82,9 @@ class _Report:
 
 
 def validate_paths(args, out) -> int:
+    # The judge and the schemas load only when records are checked.
     from ..samples.judge import ImageChecker, Judge
-    from ..samples.safe_input import find_inputs, read_records, Unreadable
+    from ..samples.safe_input import Unreadable, find_inputs, read_records
     report = _Report(args.format, out)
     judge = Judge(schema=args.schema)
     limit = max(1, int(args.max_record_mb * 2 ** 20))

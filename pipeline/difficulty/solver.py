@@ -4,7 +4,7 @@ Each sample is asked ``samples`` times (draw i sends ``seed=i`` at the difficult
 each draw has its own cache entry) through a ``ChatEndpoint``: the system prompt is
 ``prompts/solver.md``, the user message is the question with each ``<image>`` placeholder
 replaced by its image, then the options; the reply is asked for as a strict json_schema
-{"answer": <one of the labels>} and read with ``answer_extraction.extract_choice`` whatever came
+{"answer": <one of the labels>} and read with ``answers.extract_choice`` whatever came
 back. An unreadable reply or a failed request counts as a wrong answer (counted apart as
 ``unparsed`` and ``failed``).
 """
@@ -23,7 +23,7 @@ SCHEMA_NAME = "solver_answer"
 FAILED, UNPARSED = "failed", "unparsed"  # draw outcomes that are not a label
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def load_solver_prompt() -> Prompt:
     return Prompt.of("prompts/solver.md", prompt_file("solver.md"))
 

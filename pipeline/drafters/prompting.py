@@ -13,7 +13,7 @@ from ..schemas import load_schema
 SCHEMA_SLOT = "{{draft_schema}}"
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def load_prompt(task_id: str) -> Prompt:
     schema = {k: v for k, v in load_schema("draft").items() if k != "examples"}
     system = prompt_file("system.md").replace(SCHEMA_SLOT, json.dumps(schema, indent=1))

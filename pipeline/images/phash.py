@@ -114,7 +114,7 @@ def _low_dct_of_resampling(size: int, start: float, stop: float) -> np.ndarray:
     return _dct_matrix(PHASH_INPUT)[:PHASH_SIZE] @ weights
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _dct_matrix(n: int) -> np.ndarray:
     """DCT-II basis (unscaled: only comparisons with the median matter)."""
     k, i = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")

@@ -2,7 +2,7 @@
 
 ``ChatEndpoint.reply(messages, schema_name, schema)`` returns the model's reply: from the
 content-addressed response cache, or from a call made politely (own retries with backoff, a retry
-budget and rate limits from ``drafters/calls.py``) that asks for a strict ``json_schema`` and falls
+budget and rate limits from ``calls``) that asks for a strict ``json_schema`` and falls
 back to JSON mode for good once the endpoint rejects it. ``reply`` is thread-safe; what it counted
 (calls, retries, errors by cause, tokens, cache hits) is collected with ``drain_stats()`` so the
 caller can bump Beam counters on its own thread.

@@ -25,13 +25,13 @@ def _arrow_type(schema: dict) -> pa.DataType:
     return _SCALARS[kind]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def arrow_schema(name: str) -> pa.Schema:
     """The Arrow schema of records of JSON Schema ``name`` (columns in the schema's order)."""
     return pa.schema([pa.field(key, _arrow_type(sub)) for key, sub in inlined_schema(name)["properties"].items()])
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def leaf_columns(name: str) -> dict:
     """Parquet path of every leaf column of ``name`` (``images.list.element.bytes``) -> whether
     it is binary (encoded image bytes)."""

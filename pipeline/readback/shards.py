@@ -78,7 +78,8 @@ def image_bytes(image: dict) -> bytes:
     if image["bytes"] is not None:
         return image["bytes"]
     if image["uri"].startswith("derived:"):
-        raise ImageError(f"image {image['sha256']} was derived by the build and is not embedded: rebuild with output.embed_images: true")
+        raise ImageError(f"image {image['sha256']} was derived by the build and is not embedded: "
+                         "rebuild with output.embed_images: true")
     try:
         return read_unchanged_image(image["uri"], image["sha256"])
     except ValueError as exc:

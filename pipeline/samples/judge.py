@@ -466,7 +466,7 @@ class ImageChecker:
     root is fine), exist, and decode; embedded bytes must decode. Results are cached per path."""
 
     def __init__(self, root: str, *, max_file_bytes: int = MAX_IMAGE_FILE_BYTES, max_pixels: int = None):
-        from PIL import Image
+        from PIL import Image  # Pillow loads only when images are checked
         self.root = os.path.abspath(root)
         self.max_file_bytes = max_file_bytes
         self.max_pixels = max_pixels or Image.MAX_IMAGE_PIXELS
@@ -514,8 +514,10 @@ class ImageChecker:
 
     def check_bytes(self, data: bytes):
         """(problem or None, (sha256, width, height) or None)."""
+        # Pillow, OpenCV and numpy load only when images are checked (`mir validate --no-images` skips them).
         from PIL import Image
-        from ..images.decode import decode_image, ImageRejected
+
+        from ..images.decode import ImageRejected, decode_image
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", Image.DecompressionBombWarning)

@@ -13,16 +13,14 @@ This module reads such records (``read_options``, ``conclusion_letters``, ``chos
 """
 import base64
 import dataclasses
-import hashlib
 import io
 import json
 import os
 import re
 import string
-from typing import Optional
 
 from .. import __version__
-from ..records import content_id
+from ..records import content_id, sha256_hex
 from ..tasks import category_of, TASKS
 
 MIR_KEYS = ("summary", "caption", "text2img", "img2img")
@@ -99,7 +97,7 @@ def image_mentions(text: str) -> list:
     return [int(a or b) for a, b in _IMAGE_MENTION.findall(text)]
 
 
-def option_text(value) -> Optional[str]:
+def option_text(value) -> str | None:
     """The text of a MIR option value (a string, a number, or a list of them); None if none."""
     if isinstance(value, str):
         return value
@@ -144,7 +142,7 @@ def read_options(options) -> Options:
     return Options(labels, texts, problems)
 
 
-def letter_of(text: str) -> Optional[str]:
+def letter_of(text: str) -> str | None:
     """The option letter a bare answer names: "B", "b", "(B)", "B." -> "B"; else None."""
     if not isinstance(text, str):
         return None
@@ -169,7 +167,7 @@ def conclusion_letters(conclusion: str) -> tuple:
     return [], None
 
 
-def answer_field_label(answer, labels: list, texts: list) -> Optional[str]:
+def answer_field_label(answer, labels: list, texts: list) -> str | None:
     """The label a MIR ``answer`` value names: a letter ("B", "(b)"), "B. text", or exactly
     one option's text; None when it names none."""
     if not isinstance(answer, str):
@@ -186,7 +184,7 @@ def answer_field_label(answer, labels: list, texts: list) -> Optional[str]:
     return named[0] if len(named) == 1 else None
 
 
-def chosen_label(record: dict, opts: "Options") -> Optional[str]:
+def chosen_label(record: dict, opts: "Options") -> str | None:
     """The option a valid MIR record gives as its answer: its ``answer`` field, else the
     letter its conclusion names, else the one option whose text the conclusion quotes."""
     if record.get("answer") is not None:
@@ -195,7 +193,7 @@ def chosen_label(record: dict, opts: "Options") -> Optional[str]:
     return choice or text_named(record.get("conclusion", ""), opts.labels, opts.texts)
 
 
-def text_named(conclusion: str, labels: list, texts: list) -> Optional[str]:
+def text_named(conclusion: str, labels: list, texts: list) -> str | None:
     """The label of the one option whose text the conclusion quotes, if exactly one."""
     if len(labels) > len(LABELS):
         return None
@@ -205,7 +203,7 @@ def text_named(conclusion: str, labels: list, texts: list) -> Optional[str]:
     return named[0] if len(named) == 1 else None
 
 
-def captions_of(caption, count: int) -> Optional[list]:
+def captions_of(caption, count: int) -> list | None:
     """One caption per image: the list as given, or a string split on "Image k:" markers
     when it has exactly ``count`` of them in order (a single image takes the whole string)."""
     if isinstance(caption, list):
@@ -241,7 +239,7 @@ def render_region2region(entries: list) -> str:
                      for e in entries)
 
 
-def _joined_text(structured: str, free: Optional[list]):
+def _joined_text(structured: str, free: list | None):
     parts = ([structured] if structured else []) + list(free or [])
     if not parts:
         return ""
@@ -253,7 +251,7 @@ IMAGE_EXTENSIONS = {"JPEG": ".jpg", "MPO": ".jpg", "PNG": ".png", "WEBP": ".webp
 
 
 def image_extension(data: bytes) -> str:
-    from PIL import Image
+    from PIL import Image  # Pillow loads only when an image is written out (mir validate never needs it)
     try:
         with Image.open(io.BytesIO(data)) as img:
             return IMAGE_EXTENSIONS.get(img.format, "." + (img.format or "bin").lower())
@@ -261,7 +259,7 @@ def image_extension(data: bytes) -> str:
         return ".bin"
 
 
-def _image_bytes(image: dict) -> Optional[bytes]:
+def _image_bytes(image: dict) -> bytes | None:
     data = image.get("bytes")
     if isinstance(data, (bytes, bytearray)):
         return bytes(data)
@@ -315,7 +313,7 @@ def to_mir(sample: dict, *, write_image=None) -> dict:
 @dataclasses.dataclass
 class SampleDefaults:
     """What a MIR record may not say and a sample needs; ``mir convert`` options."""
-    task: Optional[str] = None
+    task: str | None = None
     split: str = "test"
     source: str = "mir_native"
     licence: str = "unknown"
@@ -323,7 +321,7 @@ class SampleDefaults:
     embed: bool = True
 
 
-def task_id(name) -> Optional[str]:
+def task_id(name) -> str | None:
     """Our task id for a MIR task name ("Speed Comparison", "3D View", ...), if it is one."""
     if not isinstance(name, str):
         return None
@@ -332,7 +330,7 @@ def task_id(name) -> Optional[str]:
     return key if key in TASKS else None
 
 
-def _as_text_list(value) -> Optional[list]:
+def _as_text_list(value) -> list | None:
     """MIR free text (a string or a list) as a list of strings, each kept verbatim; entries
     that are not strings are kept as their JSON text."""
     if value is None or value == "" or value == []:
@@ -365,7 +363,7 @@ def to_sample(record: dict, *, read_image, defaults: SampleDefaults) -> dict:
             data, width, height, phash = read_image(path)
         except ConversionError as exc:
             raise ConversionError(f"$.images[{i}]", exc.message) from None
-        digest = content_sha256(data)
+        digest = sha256_hex(data)
         meta = metas[i] if i < len(metas) and isinstance(metas[i], dict) else {}
         if meta.get("sha256") == digest:
             image = {"bytes": None, **{k: meta.get(k) for k in ("uri", "width", "height", "sha256", "phash",
@@ -407,10 +405,6 @@ def to_sample(record: dict, *, read_image, defaults: SampleDefaults) -> dict:
     if any(v is not None for v in native.values()):
         sample["mir_native"] = native
     return sample
-
-
-def content_sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 def _difficulty(level) -> dict:

@@ -22,7 +22,8 @@ import dataclasses
 import json
 import os
 import stat
-from typing import Any, Iterator, Optional
+from typing import Any
+from collections.abc import Iterator
 
 DEFAULT_MAX_RECORD_BYTES = 64 * 1024 * 1024
 EXTENSIONS = {".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
@@ -44,7 +45,7 @@ class Item:
     index in a JSON list (0 for a file holding one record) or the 0-based Parquet row."""
     number: int
     record: Any = None
-    error: Optional[str] = None   # set when the record itself could not be read
+    error: str | None = None   # set when the record itself could not be read
 
 
 class KeyedDict(dict):
@@ -275,7 +276,7 @@ class _Buffer:
             return False
         return True
 
-    def skip_ws(self) -> Optional[str]:
+    def skip_ws(self) -> str | None:
         """Skip whitespace; the next character, or None at the end of the file."""
         while True:
             self.pos = _skip_ws(self.text, self.pos)
@@ -284,7 +285,7 @@ class _Buffer:
             if not self.more():
                 return None
 
-    def where(self, pos: Optional[int] = None) -> str:
+    def where(self, pos: int | None = None) -> str:
         return _location(self.text, self.pos if pos is None else pos, 1 + self.lines_dropped)
 
     def end_problem(self) -> str:

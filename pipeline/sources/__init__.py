@@ -1,5 +1,8 @@
-"""Source adapters: each lists the images of one kind of source as ImageRefs (or rejects), and
-``read_image_bytes`` turns any ImageRef uri (a file, or a video frame) into image bytes."""
+"""Sources: one adapter per source kind (``folder``, ``manifest``, ``coco``, ``video``), each
+listing the images of a source as ImageRefs or rejects records, with the metadata ``sidecar``
+checks; ``read_image_bytes`` turns any ImageRef uri (a file, or a video frame) into image bytes
+and ``read_unchanged_image`` refuses bytes that are no longer the ones hashed. May import
+``schemas`` and the foundation modules (``records``, ``storage``) only."""
 from ..records import sha256_hex
 from ..storage import read_bytes
 from .coco import list_coco

@@ -1,7 +1,7 @@
 """What a task is: how its contexts are grouped and how its grounded questions are computed."""
 import dataclasses
 import random
-from typing import Callable, Optional
+from collections.abc import Callable
 
 
 @dataclasses.dataclass
@@ -25,7 +25,7 @@ class Question:
 
 
 # A template draws one question for a context, or None when the context cannot support it.
-Template = Callable[["TaskContext", random.Random], Optional[Question]]
+Template = Callable[["TaskContext", random.Random], Question | None]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,8 +35,8 @@ class Task:
     grouping: str                       # "single" (derived from one image), "group" or "sequence"
     needs: Callable                     # metadata dict -> bool: can this image feed the task?
     templates: tuple                    # Template functions, tried in a seeded order
-    derive: Optional[Callable] = None   # "single" tasks: (image, rng) -> list of transform dicts
-    min_images: Optional[int] = None   # overrides the manifest's grouping.min_images
+    derive: Callable | None = None   # "single" tasks: (image, rng) -> list of transform dicts
+    min_images: int | None = None   # overrides the manifest's grouping.min_images
     shuffled: bool = False              # "sequence" tasks: show a window's frames in a seeded shuffled order
 
     @property

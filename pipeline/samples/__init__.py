@@ -1,0 +1,6 @@
+"""Samples: judging and converting sample records, wherever they come from. ``judge`` is the one
+judge of a sample (schema plus semantic rules) for the Validate stage, ``mir validate`` and the
+LLM drafter's re-asks; ``mir_format`` reads and writes MIR's own released format;
+``safe_input`` reads untrusted .json / .jsonl / .parquet files streamed and size-capped. May
+import ``images`` (to check image bytes), ``tasks``, ``schemas`` and the foundation modules.
+"""
