@@ -6,12 +6,13 @@ predecessor, or one of its crop hashes is that close to its predecessor's full h
 pair within the threshold with ``near_duplicates.near_duplicate_pairs`` (one core) and with a
 plain row-by-row reference on the same hashes, checks both find exactly the same pairs, and
 times the kernel again at 2N. Throughput counts hash pairs compared (2K - 1 per image pair).
-Last line: one JSON object with the figures.
+Last line: one JSON object with the figures; the exit status is 1 when the pairs differ.
 
     .venv/bin/python benchmarks/dedup_bench.py [--n 100000] [--threshold 8]
 """
 import argparse
 import json
+import sys
 import time
 
 import numpy as np
@@ -96,6 +97,8 @@ def main():
           f"{len(expected)} pairs in {reference_seconds:.2f} s; same pairs: {found == expected}")
     print(f"2N={2 * args.n}: {seconds_2n:.2f} s ({figures['ratio_2n_over_n']}x N: all pairs grow as N^2)")
     print(json.dumps(figures))
+    if found != expected:
+        sys.exit("dedup_bench: the kernel's pairs differ from the reference's")
 
 
 if __name__ == "__main__":

@@ -2,7 +2,8 @@
 
 The server answers after 300 ms; 200 location_relationship contexts are drafted at concurrency 1
 (the baseline) and 16 in the same run, each with an empty cache, then the concurrency-16 build is
-rerun on its cache, which must make no calls. The last line printed is one JSON object.
+rerun on its cache, which must make no calls. The last line printed is one JSON object; the exit
+status is 1 when a run left contexts undrafted or the rerun made calls.
 
     .venv/bin/python benchmarks/llm_bench.py [--contexts 200] [--latency 0.3]
 """
@@ -28,6 +29,7 @@ from pipeline.stages.draft import Draft  # noqa: E402
 from pipeline.images.phash import phash_hex  # noqa: E402
 from pipeline.manifest import parse_manifest, Source  # noqa: E402
 from pipeline.records import Context, ContextImage, HashedImage, content_id, sha256_hex  # noqa: E402
+from pipeline.run import beam_options  # noqa: E402
 
 BOXES = ([0.05, 0.1, 0.25, 0.3], [0.4, 0.5, 0.6, 0.7], [0.75, 0.8, 0.95, 0.97])
 SOURCES = {"photos": Source("photos", "folder", "-", "CC0-1.0", "benchmark", "off", ())}
@@ -64,8 +66,8 @@ def drafter_settings(base_url: str, concurrency: int, cache: str) -> dict:
 
 def draft_all(items: list, settings: dict) -> dict:
     """Run the Draft stage; seconds taken, outputs and the llm counters."""
-    pipeline = beam.Pipeline()
-    out = pipeline | beam.Create(items) | Draft(settings, SOURCES, seed=1, decode=DECODE, embed=False)
+    pipeline = beam.Pipeline(options=beam_options([]))  # the runner `mir build` uses
+    out = pipeline | beam.Create(items) | Draft(settings, SOURCES, seed=1, decode=DECODE)
     _ = (out["samples"], out["rejects"]) | beam.Flatten() | beam.combiners.Count.Globally()
     started = time.monotonic()
     result = pipeline.run()
@@ -117,6 +119,8 @@ def main() -> None:
     print(json.dumps({"benchmark": "llm_draft", "contexts": args.contexts, "latency_s": args.latency, **runs,
                       "speedup_16_vs_1": round(speedup, 2), "target_speedup": 10,
                       "meets_target": speedup >= 10, "rerun_calls": runs["rerun_concurrency_16"]["calls"]}))
+    if runs["rerun_concurrency_16"]["calls"] or any(run["drafted"] != args.contexts for run in runs.values()):
+        sys.exit("llm_bench: a run left contexts undrafted, or the rerun made calls instead of using its cache")
 
 
 if __name__ == "__main__":
