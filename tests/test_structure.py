@@ -149,6 +149,10 @@ def test_every_function_local_import_says_why():
     assert unexplained_local_imports(PACKAGE) == []
 
 
+def test_architecture_shows_the_code_s_own_drawing():
+    assert room_drawing(graph(PACKAGE)) in (PACKAGE.parent / "ARCHITECTURE.md").read_text(encoding="utf-8")
+
+
 def test_every_subpackage_says_what_lives_there_and_what_it_may_import():
     for init in sorted(PACKAGE.glob("*/__init__.py")):
         doc = ast.get_docstring(ast.parse(init.read_text(encoding="utf-8"))) or ""
@@ -224,3 +228,19 @@ def test_a_local_import_without_a_reason_is_found(tmp_path):
                                             ("pipeline", "__init__")])
 def test_a_module_belongs_to_its_subpackage_or_its_own_room(name, expected):
     assert room(name) == expected
+
+
+def room_drawing(edges: dict) -> str:
+    """Which rooms each room imports, highest room first: the drawing in ARCHITECTURE.md."""
+    imported = {}
+    for name, found in edges.items():
+        for target, _, _ in found:
+            if room(target) != room(name):
+                imported.setdefault(room(name), set()).add(room(target))
+    order = [r for line in LAYERS for r in line]
+    return "\n".join(f"{r:<11} -> {', '.join(t for t in order if t in imported.get(r, ())) or '(nothing)'}"
+                     for r in order)
+
+
+if __name__ == "__main__":  # python tests/test_structure.py prints the drawing
+    print(room_drawing(graph(PACKAGE)))
