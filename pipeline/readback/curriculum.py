@@ -12,6 +12,7 @@ import posixpath
 
 from apache_beam.io.filesystems import FileSystems
 
+from ..samples.mir_format import box_text
 from .shards import ImageFiles, iter_samples, shard_paths, shard_split, ShardsError
 
 STEPS = ("summary", "captions", "text2region", "region2region", "conclusion")
@@ -46,12 +47,8 @@ class CurriculumError(Exception):
     """A sample cannot become a training record (e.g. placeholders and images disagree)."""
 
 
-def _box(bbox) -> str:
-    return "[" + ", ".join(f"{v:.3f}" for v in bbox) + "]"
-
-
 def _region(ref) -> str:
-    return f"the {ref['label']} in Image {ref['image']} {_box(ref['bbox'])}"
+    return f"the {ref['label']} in Image {ref['image']} {box_text(ref['bbox'])}"
 
 
 def step_components(reasoning: dict, step: str) -> list:

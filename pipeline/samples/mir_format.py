@@ -223,19 +223,20 @@ def captions_of(caption, count: int) -> list | None:
 
 # ------------------------------------------------------------------------------ ours -> MIR
 
-def _box(bbox) -> str:
+def box_text(bbox) -> str:
+    """A normalised box as text, three decimals a coordinate: how boxes read in MIR text and training files."""
     return "[" + ", ".join(f"{v:.3f}" for v in bbox) + "]"
 
 
 def render_text2region(entries: list) -> str:
     """Our structured Text2Region as readable lines."""
-    return "\n".join(f"Image {e['image']} {_box(e['bbox'])}: \"{e['text']}\" ({e['label']})" for e in entries)
+    return "\n".join(f"Image {e['image']} {box_text(e['bbox'])}: \"{e['text']}\" ({e['label']})" for e in entries)
 
 
 def render_region2region(entries: list) -> str:
     """Our structured Region2Region as readable lines."""
-    return "\n".join(f"{e['from']['label']} (image {e['from']['image']}, {_box(e['from']['bbox'])}) {e['relation']} "
-                     f"{e['to']['label']} (image {e['to']['image']}, {_box(e['to']['bbox'])}): {e['explanation']}"
+    return "\n".join(f"{e['from']['label']} (image {e['from']['image']}, {box_text(e['from']['bbox'])}) {e['relation']} "
+                     f"{e['to']['label']} (image {e['to']['image']}, {box_text(e['to']['bbox'])}): {e['explanation']}"
                      for e in entries)
 
 
