@@ -28,7 +28,7 @@ LAYERS = (
     ("manifest",),
     ("tasks",),
     ("schemas",),
-    ("records", "storage", "resources", "__init__"),
+    ("records", "storage", "resources", "interleaving", "__init__"),
 )
 
 

@@ -17,6 +17,7 @@ from pipeline.records import sha256_hex
 from pipeline.samples.judge import validate_record
 from pipeline.manifest import Source
 from pipeline.images.views import materialize
+from pipeline.interleaving import is_interleaved
 from pipeline.records import content_id, Context, ContextImage, HashedImage
 from pipeline.tasks import TASKS
 from pipeline.tasks.base import answer_ignores_images, leaks_answer, Question, TaskContext
@@ -340,10 +341,53 @@ def test_template_answer_matches_metadata(tmp_path, monkeypatch, task_id, templa
         assert draft["question"].count("<image>") == len(images) == len(draft["reasoning"]["captions"])
         assert draft["reasoning"]["text2region"] and draft["reasoning"]["region2region"]
         assert all(_boxes_allowed(context, e) for e in draft["reasoning"]["text2region"])
+        assert_interleaved_and_visible(draft)
         sample = assemble_sample(context, drafted, images, sources={"gen": SOURCE}, seed=SEED, embed=True)
         assert validate_record(sample) == []
         assert sample["ground_truth"]["verified"] is True
     assert drafted_any >= 1, f"{task_id}:{template.__name__} drafted nothing from three generated contexts"
+
+
+_IMAGE_LABEL = re.compile(r"\b(?:Image|image|Images|images) \d+(?:(?:, | and | or )\d+)*")
+_NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d+)?(?![\w.])")
+
+
+def hidden_numbers(draft) -> set:
+    """Numbers the five steps cite that neither the question's text nor an option states (image
+    numbers aside): facts a model could not see."""
+    reasoning = draft["reasoning"]
+    steps = " ".join([reasoning["summary"], *reasoning["captions"], reasoning["conclusion"].rsplit("Answer:", 1)[0],
+                      *(e["text"] for e in reasoning["text2region"]),
+                      *(f"{e['relation']} {e['explanation']}" for e in reasoning["region2region"])])
+    stated = " ".join([draft["question"], *(o["text"] for o in draft["options"])])
+    cited = set(_NUMBER.findall(_IMAGE_LABEL.sub(" ", steps)))
+    return cited - set(_NUMBER.findall(stated))
+
+
+def assert_interleaved_and_visible(draft):
+    """MIR's defining traits, for every template: the text interleaves the images with facts of
+    their own, the grounding reaches two or more images, the steps cite nothing the text does not
+    state, and captions differ and do not single out the answer."""
+    question, reasoning = draft["question"], draft["reasoning"]
+    assert is_interleaved(question), question
+    assert len({e["image"] for e in reasoning["text2region"]}) >= 2, reasoning["text2region"]
+    assert hidden_numbers(draft) == set(), (hidden_numbers(draft), reasoning)
+    captions = reasoning["captions"]
+    assert len(set(captions)) == len(captions), captions
+    answer = next(o["text"] for o in draft["options"] if o["label"] == draft["answer"]).lower()
+    others = [o["text"].lower() for o in draft["options"] if o["label"] != draft["answer"]]
+    for caption in captions:
+        assert answer not in caption.lower() or all(o in caption.lower() for o in others), (caption, answer)
+
+
+def test_hidden_numbers_are_the_ones_the_text_does_not_state():
+    draft = {"question": "<image> was taken at 0.5 s. <image> follows 1 s later. Which is faster?",
+             "options": [{"label": "A", "text": "the car"}, {"label": "B", "text": "2 times"}],
+             "reasoning": {"summary": "Image 2 is 1 s after Image 1.", "captions": ["A car.", "A car, later."],
+                           "text2region": [{"text": "the car", "image": 1}],
+                           "region2region": [{"relation": "moves 40 px", "explanation": "depth 1.4 vs 2 m"}],
+                           "conclusion": "It moved 2 times as far in 0.5 s. Answer: A"}}
+    assert hidden_numbers(draft) == {"40", "1.4"}
 
 
 def test_every_task_has_two_templates():

@@ -2,6 +2,7 @@
 import inspect
 import random
 
+from ..interleaving import text_only_choice
 from ..records import content_id
 from ..tasks import TASKS
 from ..tasks.base import answer_ignores_images, leaks_answer, TaskContext
@@ -20,10 +21,15 @@ PROBES = 6   # extra draws per template to see whether its answer depends on the
 
 
 def _unfair(template, question, ctx, probe_rngs) -> str:
-    """Why a question must not be asked ("" when it may): its text singles out the answer, or its
-    answer is the same whatever images the template draws (answerable without the images)."""
+    """Why a question must not be asked ("" when it may): its text singles out the answer, the
+    text-only baseline (``interleaving.text_only_choice``: the option the question's words support
+    best) picks the answer, or the answer is the same whatever images the template draws (in
+    each case answerable without the images)."""
     if leaks_answer(question):
         return "answer_in_question"
+    options = [question.answer, *question.distractors]
+    if text_only_choice(question.text, options) == 0:
+        return "answer_in_text"
     if answer_ignores_images(template, ctx, probe_rngs):
         return "answer_ignores_images"
     return ""

@@ -57,8 +57,18 @@ class TaskContext:
 
 
 def image_list(n: int) -> str:
-    """Interleaved placeholders in reading order, the MIR convention."""
+    """Placeholders in reading order with bare labels: the front-loaded form, which MIR does not
+    count as interleaved (``interleaved`` is the form templates use)."""
     return " ".join(f"Image {i}: <image>" for i in range(1, n + 1))
+
+
+def interleaved(per_image: list, question: str) -> str:
+    """The MIR interleaved form: for each image in reading order, its own text with its
+    ``<image>`` placeholder where that text mentions it (facts bound to the image sit next to
+    it), then the question."""
+    if any(part.count("<image>") != 1 for part in per_image):
+        raise ValueError("each image's text holds exactly one <image> placeholder")
+    return " ".join([*per_image, question])
 
 
 def regions(metadata: dict) -> list:
