@@ -10,10 +10,19 @@ def _configs(samples_by_task: dict) -> list:
             for task, splits in sorted(samples_by_task.items())]
 
 
+def _percent(share) -> str:
+    return "-" if share is None else f"{share:.0%}"
+
+
 def _task_table(report: dict) -> str:
-    lines = ["| task | category | train | test |", "|---|---|---|---|"]
+    lines = ["| task | category | train | test | interleaved | grounded images (mean) | grounding 2+ images |",
+             "|---|---|---|---|---|---|---|"]
+    interleaving = report["interleaving"]["by_task"]
     for task, splits in sorted(report["samples"]["by_task"].items()):
-        lines.append(f"| {task} | {TASKS[task].category} | {splits.get('train', 0)} | {splits.get('test', 0)} |")
+        figures = interleaving[task]
+        lines.append(f"| {task} | {TASKS[task].category} | {splits.get('train', 0)} | {splits.get('test', 0)} | "
+                     f"{_percent(figures['interleaved_share'])} | {figures['mean_grounded_images']} | "
+                     f"{_percent(figures['grounded_two_or_more_share'])} |")
     return "\n".join(lines)
 
 
@@ -39,7 +48,9 @@ drafter and seed {report['seed']}.
 {_task_table(report)}
 
 {report['samples']['written']} samples written, {report['samples']['rejected']} contexts rejected;
-{report['samples']['mean_images']} images per sample on average.
+{report['samples']['mean_images']} images per sample on average. "Interleaved" counts the samples whose
+question has text of its own between every two images (as MIR's inference code splits it on each
+`<image>`); "grounded images" is how many images a sample's Text2Region steps point into.
 
 ## Images
 

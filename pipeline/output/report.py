@@ -8,6 +8,7 @@ import collections
 import apache_beam as beam
 
 from .. import __version__
+from ..interleaving import is_interleaved
 
 
 class CountFacts(beam.CombineFn):
@@ -58,6 +59,8 @@ def sample_facts(sample):
     yield ("answers", f"{task}/{sample['answer']}")
     yield ("difficulty", f"{task}/{sample['difficulty']['level']}")
     yield ("images_per_sample", f"{task}/{len(sample['images'])}")
+    yield ("interleaved", f"{task}/{'yes' if is_interleaved(sample['question']) else 'no'}")
+    yield ("grounded_images", f"{task}/{len({e['image'] for e in sample['reasoning']['text2region']})}")
 
 
 def _section(counts: dict, name: str) -> dict:
@@ -71,6 +74,31 @@ def _nested(flat: dict) -> dict:
         outer, inner = key.split("/", 1)
         out.setdefault(outer, {})[inner] = n
     return out
+
+
+def _share(n: int, total: int):
+    return round(n / total, 4) if total else None
+
+
+def interleaving_figures(counts: dict) -> dict:
+    """Per task and over all samples: the share whose text is interleaved (text of its own between
+    every two images, ``interleaving.is_interleaved``), the mean number of images their
+    Text2Region steps reach, and the share reaching two or more."""
+    interleaved = _nested(_section(counts, "interleaved"))
+    reached = {task: {int(k): n for k, n in per.items()} for task, per in _nested(_section(counts, "grounded_images")).items()}
+
+    def figures(yes: int, by_count: dict) -> dict:
+        total = sum(by_count.values())
+        return {"samples": total, "interleaved_share": _share(yes, total),
+                "mean_grounded_images": round(sum(k * n for k, n in by_count.items()) / total, 3) if total else None,
+                "grounded_two_or_more_share": _share(sum(n for k, n in by_count.items() if k >= 2), total)}
+
+    by_task = {task: figures(interleaved.get(task, {}).get("yes", 0), reached[task]) for task in sorted(reached)}
+    overall = {}
+    for per in reached.values():
+        for k, n in per.items():
+            overall[k] = overall.get(k, 0) + n
+    return {"all": figures(sum(per.get("yes", 0) for per in interleaved.values()), overall), "by_task": by_task}
 
 
 def build_report(counts: dict, *, dataset: str, seed: int, drafter: str, threshold: int) -> dict:
@@ -97,6 +125,7 @@ def build_report(counts: dict, *, dataset: str, seed: int, drafter: str, thresho
         "samples": {"written": written, "rejected": rejected_samples, "by_task": samples,
                     "rejected_by_task": _section(counts, "samples_rejected"),
                     "mean_images": round(total_images / written, 3) if written else None},
+        "interleaving": interleaving_figures(counts),
         "answers": _nested(_section(counts, "answers")),
         "difficulty": _nested(_section(counts, "difficulty")),
         "rejects": _nested(_section(counts, "rejects")),
