@@ -48,10 +48,10 @@ def hash_only(manifest: str, beam_args: list) -> None:
     """The baseline pass, run inside its own process."""
     import apache_beam as beam
 
-    from pipeline.stages.decode_and_hash import DecodeAndHash
     from pipeline.manifest import load_manifest
-    from pipeline.stages.read_sources import ReadSources
     from pipeline.run import beam_options  # the runner and options `mir build` uses
+    from pipeline.stages.decode_and_hash import DecodeAndHash
+    from pipeline.stages.read_sources import ReadSources
     loaded = load_manifest(manifest)
     with beam.Pipeline(options=beam_options(beam_args)) as p:
         listed = p | ReadSources(loaded.sources)

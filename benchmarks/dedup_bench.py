@@ -17,8 +17,8 @@ import time
 
 import numpy as np
 
-from pipeline.images.phash import CROP_BOXES
 from pipeline.images.near_duplicates import HashTable, near_duplicate_pairs
+from pipeline.images.phash import CROP_BOXES
 
 HASHES_PER_IMAGE = 1 + len(CROP_BOXES)
 

@@ -17,7 +17,7 @@ import imagehash
 import numpy as np
 from PIL import Image
 
-from pipeline.images.phash import hamming, HASH_ALGORITHM, hash_image
+from pipeline.images.phash import HASH_ALGORITHM, hamming, hash_image
 
 SIZE = (1920, 1280)
 

@@ -25,11 +25,12 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from conftest import make_photo, region  # noqa: E402
 from fake_openai_server import FakeOpenAIServer  # noqa: E402
-from pipeline.stages.draft import Draft  # noqa: E402
+
 from pipeline.images.phash import phash_hex  # noqa: E402
-from pipeline.manifest import parse_manifest, Source  # noqa: E402
+from pipeline.manifest import Source, parse_manifest  # noqa: E402
 from pipeline.records import Context, ContextImage, HashedImage, content_id, sha256_hex  # noqa: E402
 from pipeline.run import beam_options  # noqa: E402
+from pipeline.stages.draft import Draft  # noqa: E402
 
 BOXES = ([0.05, 0.1, 0.25, 0.3], [0.4, 0.5, 0.6, 0.7], [0.75, 0.8, 0.95, 0.97])
 SOURCES = {"photos": Source("photos", "folder", "-", "CC0-1.0", "benchmark", "off", ())}

@@ -19,8 +19,8 @@ def build_pipeline(pipeline, manifest, output: str):
     decoded = listed["images"] | "DecodeAndHash" >> DecodeAndHash(**manifest.decode)
     deduped = decoded["images"] | "Deduplicate" >> Deduplicate(
         {name: s.dedup_scope for name, s in sources.items()}, manifest.dedup["threshold"])
-    contexts = deduped["images"] | "GroupContexts" >> GroupContexts(sources, manifest.seed, manifest.grouping)
-    drafted = contexts | "Draft" >> Draft(manifest.drafter, sources, manifest.seed, manifest.decode)
+    grouped = deduped["images"] | "GroupContexts" >> GroupContexts(sources, manifest.seed, manifest.grouping)
+    drafted = grouped["contexts"] | "Draft" >> Draft(manifest.drafter, sources, manifest.seed, manifest.decode)
     validated = drafted["samples"] | "Validate" >> Validate()
     scored = validated["samples"] | "ScoreDifficulty" >> ScoreDifficulty(manifest.difficulty)
 
@@ -31,8 +31,9 @@ def build_pipeline(pipeline, manifest, output: str):
     return {
         "samples": scored,
         "images": (deduped["audit"], image_rejects) | "ImageRows" >> beam.Flatten(),
-        "rejects": ((listed["rejects"], decoded["rejects"], drafted["rejects"], validated["rejects"])
+        "rejects": ((listed["rejects"], decoded["rejects"], grouped["rejects"], drafted["rejects"],
+                     validated["rejects"])
                     | "AllRejects" >> beam.Flatten()),
         "listed": listed["images"],
-        "contexts": contexts,
+        "contexts": grouped["made"],
     } | "WriteShards" >> WriteShards(output, manifest)

@@ -4,9 +4,9 @@ import json
 import time
 
 import apache_beam as beam
-from jsonschema import Draft202012Validator
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+from jsonschema import Draft202012Validator
 
 from .flow import build_pipeline
 from .llm.accounting import drafter_report

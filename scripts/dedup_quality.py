@@ -20,8 +20,8 @@ import numpy as np
 import skimage.data
 from PIL import Image, ImageEnhance
 
+from pipeline.images.near_duplicates import HashTable, closest_match, cluster_keepers, near_duplicate_pairs
 from pipeline.images.phash import hash_image
-from pipeline.images.near_duplicates import closest_match, cluster_keepers, HashTable, near_duplicate_pairs
 from pipeline.schemas import load_schema
 
 # The images scikit-image ships inside its wheel (no download); "cat" is left out, being chelsea.

@@ -41,14 +41,12 @@ import shutil
 import sys
 from pathlib import Path
 
+import matplotlib
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
-import matplotlib
-
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-
 import skimage  # noqa: E402
 import sklearn  # noqa: E402
 from sklearn import datasets as skdatasets  # noqa: E402

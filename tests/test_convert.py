@@ -7,8 +7,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline.output.arrow_schema import arrow_schema
 from pipeline.cli import main
+from pipeline.output.arrow_schema import arrow_schema
 from pipeline.samples.judge import validate_record
 from pipeline.samples.mir_format import read_options, render_region2region, render_text2region
 from tests.mir_fixtures import dump, json_sample, mir_list_style, mir_record, sample_record, write_images

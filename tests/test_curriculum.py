@@ -6,7 +6,7 @@ import pathlib
 import pyarrow.parquet as pq
 
 from pipeline.cli import main
-from pipeline.readback.curriculum import LEVELS, ordered_variants, STAGES, step_components, STEPS
+from pipeline.readback.curriculum import LEVELS, STAGES, STEPS, ordered_variants, step_components
 from pipeline.readback.shards import shard_paths
 from tests.conftest import make_photo
 from tests.markup_build import build, samples  # noqa: F401 (fixtures)

@@ -11,11 +11,11 @@ from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 from PIL import Image
 
-from pipeline.stages.decode_and_hash import DecodeAndHash
 from pipeline.images.decode import ImageRejected, decode_image, decode_pixels
 from pipeline.images.derive import _pixel_box
-from pipeline.images.phash import CROP_BOXES, hamming, HASH_ALGORITHM, hash_image
+from pipeline.images.phash import CROP_BOXES, HASH_ALGORITHM, hamming, hash_image
 from pipeline.records import ImageRef
+from pipeline.stages.decode_and_hash import DecodeAndHash
 from tests.conftest import make_photo
 
 LIMITS = dict(max_pixels=4_000_000, min_side=32)

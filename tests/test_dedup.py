@@ -11,13 +11,12 @@ from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 from PIL import Image
 
+from pipeline.images.near_duplicates import BLOCK_COLUMNS, HashTable, closest_match, cluster_keepers, near_duplicate_pairs
+from pipeline.images.phash import CROP_BOXES, hamming
+from pipeline.records import HashedImage, ImageRef
 from pipeline.stages.decode_and_hash import DecodeAndHash
 from pipeline.stages.deduplicate import Deduplicate
-from pipeline.images.phash import CROP_BOXES, hamming
-from pipeline.images.near_duplicates import BLOCK_COLUMNS, closest_match, cluster_keepers, HashTable, near_duplicate_pairs
-from pipeline.records import HashedImage, ImageRef
 from tests.conftest import ROOT, make_photo
-
 
 K = 1 + len(CROP_BOXES)
 

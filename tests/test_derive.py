@@ -12,9 +12,8 @@ from PIL import Image, ImageFilter
 
 from pipeline.images.derive import apply_transform, encode_jpeg
 from pipeline.images.phash import hamming, pixels_phash
-from pipeline.records import sha256_hex
 from pipeline.images.views import materialize
-from pipeline.records import Context, ContextImage, HashedImage
+from pipeline.records import Context, ContextImage, HashedImage, sha256_hex
 from tests.conftest import make_photo
 
 

@@ -8,9 +8,9 @@ from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 from PIL import Image
 
+from pipeline.manifest import parse_manifest
 from pipeline.stages.decode_and_hash import DecodeAndHash
 from pipeline.stages.deduplicate import Deduplicate
-from pipeline.manifest import parse_manifest
 from pipeline.stages.read_sources import ReadSources
 from tests.conftest import make_photo
 from tests.test_sources import _write_video

@@ -5,10 +5,10 @@ import hashlib
 import apache_beam as beam
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import BeamAssertException, assert_that, equal_to
-
 from conftest import region
-from pipeline.stages.group_contexts import chunk_sizes, GroupContexts, window_starts
+
 from pipeline.manifest import Source
+from pipeline.stages.group_contexts import GroupContexts, chunk_sizes, window_starts
 
 GROUPING = {"min_images": 4, "target_images": 6, "max_images": 8, "test_fraction": 0.5}
 SOURCES = {"gen": Source(name="gen", kind="folder", location="/gen", licence="CC0-1.0", attribution="tests",
@@ -36,7 +36,7 @@ def _collection() -> list:
 
 
 def _grouped(p, label: str, seed: int, images: list):
-    return p | f"Create{label}" >> beam.Create(images) | f"Group{label}" >> GroupContexts(SOURCES, seed, GROUPING)
+    return (p | f"Create{label}" >> beam.Create(images) | f"Group{label}" >> GroupContexts(SOURCES, seed, GROUPING))["contexts"]
 
 
 def _fingerprint(contexts) -> list:
@@ -50,11 +50,15 @@ def test_chunk_sizes_stay_within_bounds_near_target():
     assert chunk_sizes(3, 6, 4, 8) == []
 
 
-def test_windows_cover_every_frame():
+def test_windows_step_half_a_window_and_never_overlap_more():
+    assert window_starts(6, 6) == [0]
+    assert window_starts(8, 6) == [0]          # a window at 2 would share 4 of its 6 frames
+    assert window_starts(9, 6) == [0, 3]
+    assert window_starts(10, 6) == [0, 3]      # ending at the last frame (4) would overlap 3 by 5
+    assert window_starts(12, 6) == [0, 3, 6]
     for n in range(6, 30):
         starts = window_starts(n, 6)
-        covered = {s + k for s in starts for k in range(6)}
-        assert covered == set(range(n)) and starts[0] == 0 and starts[-1] == n - 6
+        assert starts[0] == 0 and all(b - a >= 3 for a, b in zip(starts, starts[1:]))
     assert window_starts(5, 6) == []
 
 
@@ -81,6 +85,9 @@ def _context_properties(contexts):
         orders = [slot.image.metadata["order"] for slot in c.images]
         assert len(c.images) == 6 and orders == list(range(orders[0], orders[0] + 6))
         assert len({slot.image.metadata["sequence"] for slot in c.images}) == 1
+    # No two contexts of any tasks show the same images.
+    image_sets = [frozenset((slot.image.id, str(slot.transform)) for slot in c.images) for c in contexts]
+    assert len(set(image_sets)) == len(image_sets)
     for c in by_task["cooking_process"]:
         orders = [slot.image.metadata["order"] for slot in c.images]
         assert sorted(orders) == list(range(min(orders), min(orders) + 6)) and orders != sorted(orders)
@@ -102,6 +109,42 @@ def _context_properties(contexts):
     assert {c.split for c in contexts} == {"train", "test"}
 
 
+def _shared_group_of_six() -> list:
+    """Six photos every group task can use (weights, sizes, depths, regions) and one clip of
+    nine frames that both tracking tasks can use."""
+    photos = [_image(f"shared{p}", {"group": "six", "regions": [region(
+        f"thing {p}", [0.1, 0.1, 0.5, 0.5], weight_kg=p + 1.0, real_size_m=p + 0.5, depth_m=p + 2.0)]})
+        for p in range(6)]
+    frames = [_image(f"clip_{k}", {"sequence": "clip", "order": k, "timestamp": k * 0.5,
+                                   "regions": [region("ball", [0.1, 0.1, 0.3, 0.3], track_id="ball")]})
+              for k in range(9)]
+    return photos + frames
+
+
+def _distinct_sets_per_task(contexts):
+    try:
+        # Single-photo tasks (tiles, zooms) derive their own images; the rest share the six photos.
+        shared = [c for c in contexts if c.group == "six" and len({slot.image.id for slot in c.images}) > 1]
+        group_tasks = {c.task for c in shared}
+        assert group_tasks == {"weight_comparison", "forced_perspective", "depth_relationship",
+                               "location_relationship"}, group_tasks
+        sets = [frozenset(slot.image.id for slot in c.images) for c in contexts]
+        assert len(set(sets)) == len(sets)
+        # One keeps all six photos; each other task leaves a different one out.
+        assert sorted(len(c.images) for c in shared) == [5, 5, 5, 6]
+        # The clip's two windows (frames 0-5 and 3-8) go one to each tracking task.
+        tracking = [c for c in contexts if c.task in ("motion_detection", "speed_comparison")]
+        assert sorted(c.task for c in tracking) == ["motion_detection", "speed_comparison"]
+        assert sorted(c.images[0].image.metadata["order"] for c in tracking) == [0, 3]
+    except AssertionError as failure:
+        raise BeamAssertException(str(failure)) from failure
+
+
+def test_tasks_sharing_images_get_distinct_image_sets():
+    with TestPipeline() as p:
+        assert_that(_grouped(p, "", 5, _shared_group_of_six()), _distinct_sets_per_task)
+
+
 def test_grouping_is_deterministic_under_the_seed():
     images = _collection()
     with TestPipeline() as p:
@@ -112,3 +155,29 @@ def test_grouping_is_deterministic_under_the_seed():
                                                        _fingerprint(a) == _fingerprint(other)),
                            *(beam.pvalue.AsSingleton(runs[k]) for k in ("a", "again", "other"))))
         assert_that(same, equal_to([(True, False)]))
+
+
+def test_a_set_too_small_to_vary_is_rejected_for_all_but_one_task():
+    """Four photos (the minimum) that three tasks can use (weights, sizes, regions): leaving one
+    out would go under min_images, so two of the three contexts are rejected, naming the first."""
+    photos = [_image(f"few{p}", {"group": "four", "regions": [region(f"thing {p}", [0.1, 0.1, 0.5, 0.5],
+                                                                        weight_kg=p + 1.0, real_size_m=p + 0.5)]})
+              for p in range(4)]
+
+    def check(found):
+        try:
+            contexts = [c for c in found if not isinstance(c, dict)]
+            rejects = [r for r in found if isinstance(r, dict)]
+            shared = [c for c in contexts if len({slot.image.id for slot in c.images}) > 1]
+            assert len(shared) == 1 and len(shared[0].images) == 4
+            assert sorted((r["stage"], r["reason"], r["subject_kind"]) for r in rejects) == [
+                ("group_contexts", "repeated_image_set", "context")] * 2
+            assert {shared[0].task, *(r["task"] for r in rejects)} == {
+                "weight_comparison", "forced_perspective", "location_relationship"}
+            assert all(shared[0].id in r["detail"] for r in rejects)
+        except AssertionError as failure:
+            raise BeamAssertException(str(failure)) from failure
+
+    with TestPipeline() as p:
+        out = p | beam.Create(photos) | GroupContexts(SOURCES, 5, GROUPING)
+        assert_that((out["contexts"], out["rejects"]) | beam.Flatten(), check)

@@ -5,7 +5,7 @@ import math
 import pytest
 
 from pipeline.samples import mir_format
-from pipeline.samples.judge import ImageChecker, Judge, MAX_DEPTH, MAX_TEXT_CHARS, Problem, validate_record
+from pipeline.samples.judge import MAX_DEPTH, MAX_TEXT_CHARS, ImageChecker, Judge, Problem, validate_record
 from pipeline.samples.safe_input import KeyedDict
 from pipeline.schemas import load_schema
 from tests.mir_fixtures import json_sample, mir_list_style, mir_record, sample_record, write_images

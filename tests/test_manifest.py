@@ -3,11 +3,10 @@ import subprocess
 import sys
 
 import pytest
-
 from apache_beam.options.pipeline_options import StandardOptions
 
-from pipeline.manifest import load_manifest, ManifestError
-from pipeline.run import beam_options, BuildError
+from pipeline.manifest import ManifestError, load_manifest
+from pipeline.run import BuildError, beam_options
 from tests.conftest import ROOT
 
 

@@ -7,23 +7,22 @@ import apache_beam as beam
 import pytest
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
-
 from conftest import make_photo, region, write_sidecar
 from fake_openai_server import FakeOpenAIServer
-from pipeline.stages.draft import Draft
+
 from pipeline.drafters import make_drafter
 from pipeline.drafters.base import DraftRejected
-from pipeline.llm.calls import backoff, RateLimiter
 from pipeline.drafters.openai_drafter import relabelled
 from pipeline.drafters.prompting import load_prompt
-from pipeline.llm.requests import strict_schema
 from pipeline.images.phash import phash_hex
-from pipeline.records import sha256_hex
-from pipeline.manifest import parse_manifest, Source
 from pipeline.images.views import materialize
-from pipeline.records import content_id, Context, ContextImage, HashedImage
+from pipeline.llm.calls import RateLimiter, backoff
+from pipeline.llm.requests import strict_schema
+from pipeline.manifest import Source, parse_manifest
+from pipeline.records import Context, ContextImage, HashedImage, content_id, sha256_hex
 from pipeline.run import run_build
 from pipeline.schemas import load_schema, task_ids
+from pipeline.stages.draft import Draft
 
 KEY = "sk-test-do-not-leak-7f3a9c"
 # fault -> what must become of a context that carries it

@@ -6,15 +6,14 @@ from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to, is_not_empty
 from PIL import Image
 
+from pipeline.manifest import load_manifest
+from pipeline.records import ImageRef, sha256_hex
+from pipeline.samples.judge import validate_record
 from pipeline.stages.decode_and_hash import DecodeAndHash
 from pipeline.stages.deduplicate import Deduplicate
 from pipeline.stages.draft import Draft
 from pipeline.stages.group_contexts import GroupContexts
-from pipeline.records import sha256_hex
-from pipeline.samples.judge import validate_record
-from pipeline.manifest import load_manifest
 from pipeline.stages.read_sources import ReadSources
-from pipeline.records import ImageRef
 from pipeline.stages.score_difficulty import ScoreDifficulty
 from pipeline.stages.validate import Validate
 from tests.conftest import make_photo, write_sidecar
@@ -93,7 +92,7 @@ def _build_stages(p, manifest):
     listed = p | ReadSources(manifest.sources)
     hashed = (listed["images"] | DecodeAndHash(**manifest.decode))["images"]
     kept = (hashed | Deduplicate({n: s.dedup_scope for n, s in sources.items()}, 8))["images"]
-    contexts = kept | GroupContexts(sources, manifest.seed, manifest.grouping)
+    contexts = (kept | GroupContexts(sources, manifest.seed, manifest.grouping))["contexts"]
     drafted = contexts | Draft(manifest.drafter, sources, manifest.seed, manifest.decode)
     return contexts, drafted
 

@@ -9,19 +9,19 @@ import apache_beam as beam
 import pytest
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that
-
 from fake_openai_server import FakeOpenAIServer, completion
+
 from pipeline import cli
-from pipeline.stages.draft import Draft
+from pipeline.difficulty.heuristic import heuristic_level
+from pipeline.difficulty.solver import level
+from pipeline.manifest import ManifestError, load_manifest, parse_manifest
+from pipeline.readback.shards import iter_samples, shard_paths
 from pipeline.stages.decode_and_hash import DecodeAndHash
 from pipeline.stages.deduplicate import Deduplicate
+from pipeline.stages.draft import Draft
 from pipeline.stages.group_contexts import GroupContexts
-from pipeline.manifest import load_manifest, ManifestError, parse_manifest
 from pipeline.stages.read_sources import ReadSources
-from pipeline.difficulty.heuristic import heuristic_level
 from pipeline.stages.score_difficulty import ScoreDifficulty
-from pipeline.readback.shards import iter_samples, shard_paths
-from pipeline.difficulty.solver import level
 from pipeline.stages.validate import Validate
 
 FIRST = "first option"
@@ -92,7 +92,7 @@ def score(manifest, difficulty: dict, check) -> dict:
     pipeline = TestPipeline()
     hashed = (pipeline | ReadSources(manifest.sources))["images"] | DecodeAndHash(**manifest.decode)
     kept = hashed["images"] | Deduplicate({n: s.dedup_scope for n, s in sources.items()}, 8)
-    contexts = kept["images"] | GroupContexts(sources, manifest.seed, manifest.grouping)
+    contexts = (kept["images"] | GroupContexts(sources, manifest.seed, manifest.grouping))["contexts"]
     drafted = contexts | Draft(manifest.drafter, sources, manifest.seed, manifest.decode)
     scored = (drafted["samples"] | Validate())["samples"] | ScoreDifficulty(difficulty)
     assert_that(scored | beam.Map(lambda s: (dict(s, difficulty=None), s["difficulty"])), check)

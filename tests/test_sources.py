@@ -11,13 +11,13 @@ import pytest
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import BeamAssertException, assert_that, equal_to
 
-from pipeline.stages.decode_and_hash import DecodeAndHash
-from pipeline.stages.deduplicate import Deduplicate
 from pipeline.images.decode import decode_image
 from pipeline.manifest import parse_manifest
-from pipeline.stages.read_sources import ReadSources
 from pipeline.sources import list_source, read_image_bytes
 from pipeline.sources.video import frame_uri
+from pipeline.stages.decode_and_hash import DecodeAndHash
+from pipeline.stages.deduplicate import Deduplicate
+from pipeline.stages.read_sources import ReadSources
 from tests.conftest import make_photo, region
 
 LIMITS = dict(max_pixels=10_000_000, min_side=16)

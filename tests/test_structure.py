@@ -238,7 +238,8 @@ def room_drawing(edges: dict) -> str:
             if room(target) != room(name):
                 imported.setdefault(room(name), set()).add(room(target))
     order = [r for line in LAYERS for r in line]
-    return "\n".join(f"{r:<11} -> {', '.join(t for t in order if t in imported.get(r, ())) or '(nothing)'}"
+    width = max(map(len, order))
+    return "\n".join(f"{r:<{width}} -> {', '.join(t for t in order if t in imported.get(r, ())) or '(nothing)'}"
                      for r in order)
 
 

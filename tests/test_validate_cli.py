@@ -14,8 +14,8 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from pipeline.output.arrow_schema import arrow_schema
 from pipeline.cli import main
+from pipeline.output.arrow_schema import arrow_schema
 from tests.mir_fixtures import dump, json_sample, mir_list_style, mir_record, sample_record, write_images
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent

@@ -10,12 +10,12 @@ back. An unreadable reply or a failed request counts as a wrong answer (counted 
 """
 import functools
 
-from .answers import extract_choice
 from ..llm.accounting import counted, llm_report
 from ..llm.calls import CallFailed
-from ..llm.requests import Prompt, data_url, prompt_file
 from ..llm.endpoint import ChatEndpoint
-from ..readback.shards import image_bytes, ImageError
+from ..llm.requests import Prompt, data_url, prompt_file
+from ..readback.shards import ImageError, image_bytes
+from .answers import extract_choice
 
 NAMESPACE = "solver"
 PLACEHOLDER = "<image>"

@@ -5,7 +5,7 @@ import random
 from ..interleaving import text_only_choice
 from ..records import content_id
 from ..tasks import TASKS
-from ..tasks.base import answer_ignores_images, leaks_answer, TaskContext
+from ..tasks.base import TaskContext, answer_ignores_images, leaks_answer
 from .base import Drafted, DraftRejected
 from .options import label_options
 

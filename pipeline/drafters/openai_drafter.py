@@ -9,15 +9,15 @@ Draft stage runs many at once; what it counted is collected with ``drain_stats()
 import json
 import re
 
-from ..samples.judge import CONCLUSION_ANSWER
+from ..llm.calls import CallFailed
 from ..llm.endpoint import ChatEndpoint, strings_mapped
+from ..llm.requests import messages, reask
 from ..llm.text import unfenced
+from ..samples.judge import CONCLUSION_ANSWER
 from ..schemas import load_schema
 from .base import Drafted, DraftRejected
-from ..llm.calls import CallFailed
 from .grounded import GroundedDrafter
 from .options import label_options
-from ..llm.requests import messages, reask
 from .prompting import load_prompt, user_content
 from .sample import draft_problems
 

@@ -7,10 +7,10 @@ import math
 import numpy as np
 
 from ..records import sha256_hex
+from ..sources import read_unchanged_image
 from .decode import decode_pixels
 from .derive import apply_transform, describe_transform, encode_jpeg
 from .phash import pixels_phash
-from ..sources import read_unchanged_image
 
 
 def _source_entry(image, data) -> dict:

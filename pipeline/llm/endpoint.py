@@ -16,9 +16,9 @@ import threading
 
 import openai
 
+from .cache import ResponseCache, cache_key
 from .calls import CallFailed, RateLimiter, RetryBudget, with_retries
 from .requests import response_format
-from .cache import cache_key, ResponseCache
 
 
 def strings_mapped(node, fn):

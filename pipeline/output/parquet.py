@@ -6,8 +6,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
-from .arrow_schema import arrow_schema, leaf_columns
 from ..storage import write_bytes
+from .arrow_schema import arrow_schema, leaf_columns
 
 # Rows per Parquet row group: what a writer holds in memory at once (samples embed images).
 ROWS_PER_GROUP = 8

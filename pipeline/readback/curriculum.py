@@ -13,7 +13,7 @@ import posixpath
 from apache_beam.io.filesystems import FileSystems
 
 from ..samples.mir_format import box_text
-from .shards import ImageFiles, iter_samples, shard_paths, shard_split, ShardsError
+from .shards import ImageFiles, ShardsError, iter_samples, shard_paths, shard_split
 
 STEPS = ("summary", "captions", "text2region", "region2region", "conclusion")
 _TITLES = {"summary": "Summary", "captions": "Caption", "text2region": "Text2Region",

@@ -9,8 +9,8 @@ from html import escape
 
 from apache_beam.io.filesystems import FileSystems
 
-from .curriculum import STEPS
 from ..storage import write_text
+from .curriculum import STEPS
 from .shards import ImageFiles, iter_samples, read_ids, row_count, shard_paths, shard_split, shard_task
 
 BOX_COLOUR = "#ff00ff"  # one vivid colour that photos rarely hold, so boxes stand out

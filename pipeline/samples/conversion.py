@@ -16,8 +16,7 @@ from ..images.phash import phash_hex
 from ..output.arrow_schema import arrow_schema
 from ..records import sha256_hex
 from .judge import ImageChecker, json_form, validate_record
-from .mir_format import (ConversionError, SampleDefaults, detect, image_extension, relative_image_path, to_mir,
-                         to_sample)
+from .mir_format import ConversionError, SampleDefaults, detect, image_extension, relative_image_path, to_mir, to_sample
 from .safe_input import Unreadable, read_records
 
 

@@ -21,9 +21,9 @@ import re
 import string
 import warnings
 
-from . import mir_format
 from ..schemas import conforms, validator
 from ..tasks import category_of
+from . import mir_format
 
 CONCLUSION_ANSWER = re.compile(r"Answer:\s*([A-Z])\s*\.?\s*$")
 MAX_TEXT_CHARS = 100_000     # any one text; image bytes excepted

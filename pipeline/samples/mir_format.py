@@ -21,7 +21,7 @@ import string
 
 from .. import __version__
 from ..records import content_id, sha256_hex
-from ..tasks import category_of, TASKS
+from ..tasks import TASKS, category_of
 
 MIR_KEYS = ("summary", "caption", "text2img", "img2img")
 SAMPLE_KEYS = ("context_id", "provenance", "difficulty", "ground_truth")

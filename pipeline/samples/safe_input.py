@@ -22,8 +22,8 @@ import dataclasses
 import json
 import os
 import stat
-from typing import Any
 from collections.abc import Iterator
+from typing import Any
 
 DEFAULT_MAX_RECORD_BYTES = 64 * 1024 * 1024
 EXTENSIONS = {".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}

@@ -3,8 +3,7 @@ import apache_beam as beam
 
 from ..images.decode import ImageRejected
 from ..images.phash import HASH_ALGORITHM, hash_image
-from ..records import sha256_hex
-from ..records import HashedImage, reject
+from ..records import HashedImage, reject, sha256_hex
 from ..sources import read_image_bytes
 from .base import REJECTS, to_rejects
 

@@ -7,8 +7,8 @@ must not delete each other). One image is kept per cluster; every other one is r
 import apache_beam as beam
 from apache_beam.pvalue import AsSingleton
 
+from ..images.near_duplicates import HashTable, closest_match, cluster_keepers, near_duplicate_pairs
 from ..output.audit import duplicate_row, kept_row
-from ..images.near_duplicates import closest_match, cluster_keepers, HashTable, near_duplicate_pairs
 
 AUDIT = "audit"
 # Query rows per work item: each item compares QUERY_ROWS hashes with the whole table.

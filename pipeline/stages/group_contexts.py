@@ -2,16 +2,23 @@
 
 Deterministic under the seed. Splits are decided per source group (sequence, group key, or the
 image itself), before any task is considered, so an image and everything grouped with it land
-in one split whichever tasks use them.
+in one split whichever tasks use them. No two contexts of a build show the same images: tasks
+cut a group in their own seeded orders, tasks sharing a sequence take turns at its windows
+(which overlap by at most half), and a context whose image set another already has is rejected
+(``repeated_image_set``) rather than drafted twice.
 """
+import dataclasses
 import math
 import random
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
-from ..records import content_id, Context, ContextImage
+from ..records import Context, ContextImage, content_id, reject
 from ..tasks import TASKS
+from .base import REJECTS, to_rejects
+
+STAGE = "group_contexts"
 
 
 def split_of(image, seed: int, test_fraction: float) -> str:
@@ -32,12 +39,14 @@ def chunk_sizes(n: int, target: int, low: int, high: int) -> list:
 
 
 def window_starts(n: int, size: int) -> list:
-    """Starts of windows of ``size`` consecutive frames over ``n`` frames: every half window,
-    the last one ending at the last frame, so every frame is in a window."""
+    """Starts of windows of ``size`` consecutive frames over ``n`` frames: every half window, plus
+    one ending at the last frame when it overlaps the one before by at most half (a window
+    shifted by a frame or two would ask the same question again)."""
     if n < size:
         return []
-    starts = list(range(0, n - size + 1, max(1, size // 2)))
-    return starts if starts[-1] == n - size else starts + [n - size]
+    step = max(1, size // 2)
+    starts = list(range(0, n - size + 1, step))
+    return starts + [n - size] if n - size - starts[-1] >= size - step else starts
 
 
 def _display_order(frames: list, seed: int, group: str) -> list:
@@ -61,6 +70,14 @@ def derive_share(grouping: dict) -> float:
     return 1 / grouping["target_images"] if share is None else share
 
 
+def _window_turns(task, images: list, sources: dict) -> tuple:
+    """(turn, turns): the sequence tasks that all of ``images`` can feed take turns at the
+    sequence's windows, so no two of them ask about the same frames."""
+    sharing = [t.id for t in TASKS.values()
+               if t.grouping == "sequence" and all(_eligible(t, im, sources) for im in images)]
+    return (sharing.index(task.id), len(sharing)) if task.id in sharing else (0, 1)
+
+
 def _eligible(task, image, sources: dict) -> bool:
     listed = image.metadata.get("tasks")
     return (sources[image.source].feeds(task.id) and (not listed or task.id in listed)
@@ -80,8 +97,8 @@ class KeyByTaskGroup(beam.DoFn):
 
 
 class MakeContexts(beam.DoFn):
-    def __init__(self, seed: int, grouping: dict):
-        self.seed, self.grouping = seed, grouping
+    def __init__(self, sources: dict, seed: int, grouping: dict):
+        self.sources, self.seed, self.grouping = sources, seed, grouping
         self.unused = Metrics.counter("group_contexts", "images_unused")
 
     def _slots(self, task, group: str, images: list) -> list:
@@ -91,7 +108,8 @@ class MakeContexts(beam.DoFn):
         low = task.min_images or self.grouping["min_images"]
         if task.grouping == "sequence":
             return self._windows(task, group, images, low)
-        ordered = sorted(images, key=lambda im: content_id("shuffle", self.seed, group, im.id))
+        # Seeded per task, so tasks that share a group cut it into different contexts.
+        ordered = sorted(images, key=lambda im: content_id("shuffle", self.seed, task.id, group, im.id))
         sizes = chunk_sizes(len(ordered), self.grouping["target_images"], low, self.grouping["max_images"])
         self.unused.inc(len(ordered) - sum(sizes))
         starts = [sum(sizes[:i]) for i in range(len(sizes))]
@@ -115,7 +133,12 @@ class MakeContexts(beam.DoFn):
             self.unused.inc(len(ordered))
             return []
         size = min(len(ordered), self.grouping["target_images"])
-        frames = [ordered[s:s + size] for s in window_starts(len(ordered), size)]
+        turn, turns = _window_turns(task, ordered, self.sources)
+        # Where the turns start rotates per sequence, so each task gets some of a collection's
+        # single-window sequences.
+        first = int(content_id("window_turns", self.seed, group), 16) % turns
+        starts = [s for w, s in enumerate(window_starts(len(ordered), size)) if (w + first) % turns == turn]
+        frames = [ordered[s:s + size] for s in starts]
         if task.shuffled:
             frames = [_display_order(f, self.seed, group) for f in frames]
         return [[ContextImage(im) for im in f] for f in frames]
@@ -130,15 +153,69 @@ class MakeContexts(beam.DoFn):
                           task=task_id, split=split, group=group, images=tuple(slots))
 
 
+def _image_set(context) -> str:
+    return content_id(sorted(content_id(slot.image.id, slot.transform) for slot in context.images))
+
+
+class DistinctImageSets(beam.DoFn):
+    """Of the contexts showing one image set, the one with the smallest id (a seeded draw, not a
+    task's name) keeps it. With ``leave_out``, each other context of a ``group`` task leaves out
+    a different image of the set (seeded), while it keeps ``min_images``: a small group then
+    still feeds every task that can use it, each with its own images. What remains repeated
+    goes to rejects."""
+
+    def __init__(self, seed: int, grouping: dict, leave_out: bool):
+        self.seed, self.grouping, self.leave_out = seed, grouping, leave_out
+
+    def process(self, keyed):
+        _, contexts = keyed
+        first, *others = sorted(contexts, key=lambda c: c.id)
+        yield first
+        ids = [slot.image.id for slot in first.images]
+        left_out = sorted(ids, key=lambda i: content_id("leave_out", self.seed, first.id, i))
+        for n, context in enumerate(others):
+            task = TASKS[context.task]
+            low = task.min_images or self.grouping["min_images"]
+            if self.leave_out and task.grouping == "group" and n < len(left_out) and len(ids) - 1 >= low:
+                yield _without(context, left_out[n])
+            else:
+                yield to_rejects(reject(STAGE, "repeated_image_set",
+                                        f"the same images as context {first.id} ({first.task})", subject=context.id,
+                                        kind="context", source=",".join(context.sources), task=context.task))
+
+
+def _without(context, image_id: str):
+    images = tuple(slot for slot in context.images if slot.image.id != image_id)
+    return dataclasses.replace(context, id=content_id(context.id, "without", image_id), images=images)
+
+
 class GroupContexts(beam.PTransform):
-    """Kept HashedImage -> Context."""
+    """Kept HashedImage -> {"contexts": Context to draft, "rejects": rejects records, "made": every
+    Context made (what report.json counts as contexts)}."""
 
     def __init__(self, sources: dict, seed: int, grouping: dict):
         super().__init__()
         self.sources, self.seed, self.grouping = dict(sources), seed, dict(grouping)
 
     def expand(self, images):
-        return (images
+        made = (images
                 | "KeyByTaskGroup" >> beam.ParDo(KeyByTaskGroup(self.sources, self.seed, self.grouping["test_fraction"]))
                 | "CollectGroups" >> beam.GroupByKey()
-                | "MakeContexts" >> beam.ParDo(MakeContexts(self.seed, self.grouping)))
+                | "MakeContexts" >> beam.ParDo(MakeContexts(self.sources, self.seed, self.grouping)))
+        varied = made | "VaryRepeatedSets" >> _Distinct(self.seed, self.grouping, leave_out=True)
+        # A varied context could meet another's images by chance: a second pass rejects it then.
+        unique = varied.contexts | "RejectRepeatedSets" >> _Distinct(self.seed, self.grouping, leave_out=False)
+        rejects = (varied[REJECTS], unique[REJECTS]) | "RepeatedSetRejects" >> beam.Flatten()
+        return {"contexts": unique.contexts, "rejects": rejects, "made": made}
+
+
+class _Distinct(beam.PTransform):
+    def __init__(self, seed: int, grouping: dict, leave_out: bool):
+        super().__init__()
+        self.fn = DistinctImageSets(seed, grouping, leave_out)
+
+    def expand(self, contexts):
+        return (contexts
+                | "KeyByImageSet" >> beam.Map(lambda c: (_image_set(c), c))
+                | "CollectImageSets" >> beam.GroupByKey()
+                | "KeepDistinct" >> beam.ParDo(self.fn).with_outputs(REJECTS, main="contexts"))

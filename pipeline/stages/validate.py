@@ -1,8 +1,8 @@
 """Validate: every sample goes through the one judge (schemas + semantic rules)."""
 import apache_beam as beam
 
-from ..samples.judge import validate_record
 from ..records import reject
+from ..samples.judge import validate_record
 from .base import REJECTS, to_rejects
 
 STAGE = "validate"

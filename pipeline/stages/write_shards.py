@@ -14,9 +14,9 @@ from apache_beam.pvalue import AsDict
 from ..output import report as facts
 from ..output.card import render_card
 from ..output.parquet import write_jsonl, write_parquet
-from ..storage import write_text
 from ..schemas import load_schema
 from ..sources import read_unchanged_image
+from ..storage import write_text
 
 REJECT_STAGES = tuple(load_schema("reject")["properties"]["stage"]["enum"])
 
