@@ -11,6 +11,7 @@ token ``fault:<name>`` anywhere in the request (tests put it in an image caption
   length       finish_reason=length                     refusal       a refusal
   wrong_answer picks a candidate the facts do not support
   fenced       the JSON wrapped in a Markdown ```json fence, as many models reply
+  front_loaded every reply lists the images before the question   front_loaded_once  the re-ask interleaves
 """
 import collections
 import json
@@ -45,7 +46,8 @@ def model_draft(body: dict, wrong: bool = False) -> dict:
         question, candidates = grounded["question"], grounded["candidates"]
         answer, t2r, r2r = _pick(grounded, wrong), grounded["text2region"], grounded["region2region"]
     else:
-        question = " ".join(f"Image {i}: <image>" for i in range(1, n + 1)) + " Are these images in colour?"
+        question = " ".join(f"<image> is picture number {i} of the set." for i in range(1, n + 1)) + \
+            " Are these images in colour?"
         candidates, answer, t2r, r2r = ["Yes", "No"], 0, [], []
     labels = "ABCDEFGH"
     other = labels[(answer + 1) % len(candidates)]
@@ -130,6 +132,11 @@ class FakeOpenAIServer:
             return 200, {}, completion(json.dumps(model_draft(body))[:40], finish_reason="length")
         if fault == "refusal":
             return 200, {}, completion(None, refusal="I can't help with that.")
+        if fault == "front_loaded" or fault == "front_loaded_once" and not entry["reask"]:
+            draft = model_draft(body)
+            listed = " ".join(f"Image {i}: <image>" for i in range(1, draft["question"].count("<image>") + 1))
+            draft["question"] = f"{listed} {' '.join(draft['question'].replace('<image>', ' ').split())}"
+            return 200, {}, completion(json.dumps(draft))
         if fault == "fenced":
             return 200, {}, completion("```json\n" + json.dumps(model_draft(body)) + "\n```")
         return 200, {}, completion(json.dumps(model_draft(body, wrong=fault == "wrong_answer")))

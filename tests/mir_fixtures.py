@@ -27,6 +27,11 @@ def image_entry(data: bytes, uri: str) -> dict:
             "derived_from": None, "transform": None}
 
 
+def interleaved_question(count: int, question: str) -> str:
+    """Each image in a sentence of its own, then the question: interleaved as MIR's are."""
+    return " ".join(f"Photo {i} was taken in room {chr(64 + i)}: <image>." for i in range(1, count + 1)) + " " + question
+
+
 def sample_record(count: int = 3) -> dict:
     """A valid sample in this project's format, images embedded as raw bytes (as in the
     pipeline and in Parquet)."""
@@ -34,7 +39,7 @@ def sample_record(count: int = 3) -> dict:
     images[-1]["uri"] = f"derived:{images[-1]['sha256']}"
     images[-1]["derived_from"] = images[0]["sha256"]
     images[-1]["transform"] = "crop [0.100,0.100,0.600,0.600]"
-    question = " ".join(f"Image {i}: <image>" for i in range(1, count + 1)) + " Which image shows the red ball?"
+    question = interleaved_question(count, "Which image shows the red ball?")
     return {
         "id": "location_relationship-0123456789abcdef", "context_id": "fedcba9876543210",
         "task": "location_relationship", "category": "spatial", "split": "test",
@@ -83,7 +88,7 @@ def mir_record(images: list, **changes) -> dict:
     count = len(images)
     record = {
         "images": list(images),
-        "question": " ".join(f"Image {i}: <image>" for i in range(1, count + 1)) + " Which image is brightest?",
+        "question": interleaved_question(count, "Which image is brightest?"),
         "options": {label: f"Image {i}" for i, label in enumerate("ABCDEF"[:count], start=1)},
         "summary": "Several photos; the question asks which is the brightest.",
         "caption": [f"A photo, number {i}." for i in range(1, count + 1)],
@@ -102,7 +107,8 @@ def mir_list_style(images: list) -> dict:
     return {
         "id": 17, "task": "Depth Relationship", "category": "Spatial",
         "images": list(images),
-        "question": " ".join(f"<image{i}>" for i in range(1, count + 1)) + " Which image shows the nearest car?",
+        "question": " ".join(f"The car in <image{i}> is parked on street {i}." for i in range(1, count + 1))
+                    + " Which image shows the nearest car?",
         "options": [f"{label}. Image {i}" for i, label in enumerate("ABCDEF"[:count], start=1)],
         "answer": "C",
         "summary": "Photos of cars at different distances.",

@@ -29,7 +29,9 @@ KEY = "sk-test-do-not-leak-7f3a9c"
 EXPECTED = {None: "sample", "rate_limit": "sample", "server_error": "sample", "slow": "sample", "drop": "sample",
             "invalid_json_once": "sample", "always_500": "server_error", "invalid_json": "invalid_json",
             "schema_invalid": "invalid_draft", "length": "truncated", "refusal": "refused",
-            "wrong_answer": "answer_mismatch", "fenced": "sample"}
+            "wrong_answer": "answer_mismatch", "fenced": "sample",
+            # A question that lists the images up front is re-asked once, then rejected.
+            "front_loaded_once": "sample", "front_loaded": "not_interleaved"}
 BOXES = ([0.05, 0.1, 0.25, 0.3], [0.4, 0.5, 0.6, 0.7], [0.75, 0.8, 0.95, 0.97])
 
 

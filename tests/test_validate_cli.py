@@ -68,6 +68,24 @@ def test_valid_files_of_every_kind(capsys, dataset):
     assert (code, problems, summary) == (0, [], (5, 5, 0))
 
 
+def test_a_front_loaded_record_is_valid_with_a_warning(capsys, dataset):
+    """MIR's own records are accepted as they are; one that lists its images before the question
+    gets a warning line and stays valid (exit 0)."""
+    folder, images = dataset
+    listed = " ".join(f"Image {i}: <image>" for i in range(1, len(images) + 1)) + " Which image is brightest?"
+    dump(folder / "listed.json", [mir_record(images, id="m1"), mir_record(images, id="m2", question=listed)])
+    code = main(["validate", str(folder / "listed.json")])
+    out = capsys.readouterr().out.splitlines()
+    assert code == 0
+    assert out == [f"{folder / 'listed.json'}:1: $.question: warning: not interleaved: no text of its own between "
+                   "some two images (MIR places each image in the prose that mentions it)",
+                   "2 records, 2 valid, 0 invalid, 1 warnings"]
+    assert main(["validate", "--format", "json", str(folder / "listed.json")]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert (report["problems"], report["valid"], report["exit_status"]) == ([], 2, 0)
+    assert [(w["record"], w["path"]) for w in report["warnings"]] == [(1, "$.question")]
+
+
 def test_folders_are_walked_recursively(capsys, dataset):
     folder, images = dataset
     dump(folder / "a" / "b" / "deep.json", mir_record(images))

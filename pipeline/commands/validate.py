@@ -4,6 +4,7 @@ import json
 import os
 import sys
 
+from ..interleaving import is_interleaved
 from ..samples.safe_input import DEFAULT_MAX_RECORD_BYTES
 from . import fail, one_line
 
@@ -16,13 +17,17 @@ PARSER_ARGS = {
                    "the answer, image files, unique ids, task and category.",
     "epilog": "Output: one line per problem, FILE:RECORD: JSON-PATH: message, where RECORD is the line of a "
               ".jsonl file, the index in a .json list (0 for a file holding one record or for a problem with "
-              "the whole file) or the row of a .parquet file; then 'N records, N valid, N invalid'. "
+              "the whole file) or the row of a .parquet file; a valid record whose question lists its images before "
+              "the text instead of interleaving them gets a line FILE:RECORD: $.question: warning: ... (it stays "
+              "valid); then 'N records, N valid, N invalid' (', N warnings' when there are any). "
               "Exit status: 0 every record valid, 1 some record invalid, 2 bad arguments or input that "
               "cannot be read (a missing file, not JSON or not Parquet, invalid UTF-8, truncated, too large, "
               "nested too deeply).",
     "formatter_class": argparse.RawDescriptionHelpFormatter,
 }
 EXIT_VALID, EXIT_INVALID, EXIT_UNREADABLE = 0, 1, 2
+FRONT_LOADED = ("not interleaved: no text of its own between some two images (MIR places each image in the "
+                "prose that mentions it)")
 
 
 def add_arguments(parser) -> None:
@@ -37,14 +42,13 @@ def add_arguments(parser) -> None:
                         help="largest record (a JSON document, list element or line) read (default: %(default)g)")
 
 
-
-
 class _Report:
     """Problems out as they are found (text lines or one streamed JSON document)."""
 
     def __init__(self, fmt: str, out):
         self.fmt, self.out = fmt, out
         self.records = self.valid = self.invalid = 0
+        self.warnings = []   # (file, record, path, message): few, kept for the JSON summary
         self.unreadable = False
         self._first = True
         if fmt == "json":
@@ -57,6 +61,15 @@ class _Report:
             self._first = False
         else:
             self.out.write(f"{one_line(file)}:{record}: {one_line(path)}: {one_line(message)}\n")
+
+    def warning(self, file: str, record: int, path: str, message: str) -> None:
+        """Worth knowing, not wrong: the record stays valid and the exit status is not touched."""
+        if self.fmt == "json":
+            self.warnings.append({"file": one_line(file), "record": record, "path": one_line(path),
+                                  "message": one_line(message)})
+        else:
+            self.out.write(f"{one_line(file)}:{record}: {one_line(path)}: warning: {one_line(message)}\n")
+            self.warnings.append(None)
 
     def counted(self, ok: bool) -> None:
         self.records += 1
@@ -74,9 +87,12 @@ class _Report:
         status = self.status()
         if self.fmt == "json":
             summary = {"records": self.records, "valid": self.valid, "invalid": self.invalid, "exit_status": status}
+            if self.warnings:
+                summary["warnings"] = self.warnings
             self.out.write(("\n" if not self._first else "") + "], " + json.dumps(summary)[1:] + "\n")
         else:
-            self.out.write(f"{self.records} records, {self.valid} valid, {self.invalid} invalid\n")
+            warned = f", {len(self.warnings)} warnings" if self.warnings else ""
+            self.out.write(f"{self.records} records, {self.valid} valid, {self.invalid} invalid{warned}\n")
         self.out.flush()
         return status
 
@@ -114,6 +130,8 @@ def validate_paths(args, out) -> int:
                 problems = judge.check(item.record, f"{path}:{item.number}", images)
                 for problem in problems:
                     report.problem(path, item.number, problem.path, problem.message)
+                if not problems and not is_interleaved(item.record["question"]):
+                    report.warning(path, item.number, "$.question", FRONT_LOADED)
                 report.counted(not problems)
         except Unreadable as exc:
             report.unreadable = True

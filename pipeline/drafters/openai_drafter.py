@@ -12,6 +12,7 @@ import re
 from ..llm.calls import CallFailed
 from ..llm.endpoint import ChatEndpoint, strings_mapped
 from ..llm.requests import messages, reask
+from ..interleaving import is_interleaved
 from ..llm.text import unfenced
 from ..samples.judge import CONCLUSION_ANSWER
 from ..schemas import load_schema
@@ -22,6 +23,9 @@ from .prompting import load_prompt, user_content
 from .sample import draft_problems
 
 CITATION = re.compile(r"\[option ([A-H])\]")
+NOT_INTERLEAVED = ("$.question: the images are listed before the question instead of placed in its text: write "
+                   "each image's own text around its <image> (the facts bound to it next to it), with text of its "
+                   "own between every two images")
 
 
 def _normal(text: str) -> str:
@@ -87,7 +91,12 @@ class OpenAIDrafter:
         except ValueError:
             return None, ["the reply is not a JSON object"], "invalid_json"
         problems = [str(p) for p in draft_problems(context, as_drafted(draft), images)]
-        return draft, problems or citation_problems(draft), "invalid_draft"
+        problems = problems or citation_problems(draft)
+        if problems:
+            return draft, problems, "invalid_draft"
+        if not is_interleaved(draft["question"]):
+            return draft, [NOT_INTERLEAVED], "not_interleaved"
+        return draft, [], ""
 
     def _checked_draft(self, context, images, sent: list, as_drafted) -> dict:
         reply = self._reply(sent)
