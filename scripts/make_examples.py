@@ -694,12 +694,12 @@ STEEL = (170, 175, 185)
 MUG = (60, 110, 180)
 
 
-def _panel(step: int, total: int, text: str, bg=(250, 246, 236)):
+def _panel(bg=(250, 246, 236)):
+    """A blank step picture with its table. No step number or instruction is printed on it: the
+    question's text gives the instructions, and the picture must be matched to them by what it
+    shows."""
     im = Image.new("RGB", (PW, PH), bg)
     d = ImageDraw.Draw(im)
-    d.rectangle([0, 0, PW, 58], fill=(45, 45, 60))
-    d.text((14, 8), f"Step {step} of {total}", fill=(255, 210, 90), font=font(16, bold=True))
-    d.text((14, 30), text, fill=(255, 255, 255), font=font(19))
     # table line
     d.rectangle([0, 400, PW, PH], fill=(205, 170, 125))
     d.line([0, 400, PW, 400], fill=(150, 115, 75), width=3)
@@ -775,9 +775,8 @@ def _timer(d, x, y, text):
 
 
 def tea_steps():
-    n = 6
     out = []
-    im, d = _panel(1, n, "Fill the kettle with water and boil it.")
+    im, d = _panel()
     d.rectangle([170, 385, 430, 400], fill=(60, 60, 60))  # hob
     for i in range(3):
         d.polygon([(230 + i * 60, 385), (245 + i * 60, 360), (260 + i * 60, 385)], fill=(40, 110, 255))
@@ -785,26 +784,26 @@ def tea_steps():
     _steam(d, 410, 225)
     out.append((im, "Fill the kettle with water and boil it."))
 
-    im, d = _panel(2, n, "Put a tea bag into the empty mug.")
+    im, d = _panel()
     _mug(d, 260, 395)
     _teabag(d, 295, 310, 390, 270)
     d.text((428, 270), "tea bag", fill=(80, 80, 80), font=font(18))
     out.append((im, "Put a tea bag into the empty mug."))
 
-    im, d = _panel(3, n, "Pour the boiling water into the mug.")
+    im, d = _panel()
     _mug(d, 320, 395, fill=TEA, level=0.45)
     _teabag(d, 385, 320, 470, 265)
     tx, ty = _paste_rotated(im, _kettle_sprite(), -35, (215, 225))
     d.line([tx, ty, tx + 8, ty + 40, tx + 18, 330], fill=(120, 170, 230), width=7, joint="curve")
     out.append((im, "Pour the boiling water into the mug."))
 
-    im, d = _panel(4, n, "Let the tea steep for three minutes.")
+    im, d = _panel()
     _mug(d, 200, 395, fill=TEA, level=0.8)
     _teabag(d, 230, 290, 330, 240)
     _timer(d, 430, 150, "3:00")
     out.append((im, "Let the tea steep for three minutes."))
 
-    im, d = _panel(5, n, "Lift the tea bag out with a spoon.")
+    im, d = _panel()
     _mug(d, 220, 395, fill=TEA, level=0.8)
     d.line([300, 190, 470, 110], fill=STEEL, width=8)
     d.ellipse([270, 175, 320, 205], fill=STEEL)
@@ -813,7 +812,7 @@ def tea_steps():
         d.ellipse([292 + i * 6, 260 + i * 22, 300 + i * 6, 272 + i * 22], fill=TEA)
     out.append((im, "Lift the tea bag out with a spoon."))
 
-    im, d = _panel(6, n, "Add a splash of milk and stir.")
+    im, d = _panel()
     _mug(d, 250, 395, fill=MILKTEA, level=0.85)
     tx, ty = _paste_rotated(im, _jug_sprite(), 35, (470, 190))
     d.line([tx, ty, tx - 20, ty + 40, 345, 285], fill=(255, 255, 255), width=6, joint="curve")
@@ -840,16 +839,15 @@ def _board(d):
 
 
 def sandwich_steps():
-    n = 6
     out = []
     left, right, top = 110, 370, 190
 
-    def base(step, text):
-        im, d = _panel(step, n, text)
+    def base():
+        im, d = _panel()
         _board(d)
         return im, d
 
-    im, d = base(1, "Lay two slices of bread on the board.")
+    im, d = base()
     _slice(d, left, top)
     _slice(d, right, top)
     out.append((im, "Lay two slices of bread on the board."))
@@ -860,7 +858,7 @@ def sandwich_steps():
         for x in (left, right):
             d.rounded_rectangle([x + 18, top + 18, x + 132, top + 132], radius=18, fill=BUTTER)
 
-    im, d = base(2, "Spread butter on both slices.")
+    im, d = base()
     buttered(d)
     d.polygon([(405, 262), (505, 218), (512, 232), (412, 276)], fill=STEEL, outline=(90, 90, 100))
     d.polygon([(505, 215), (578, 184), (586, 202), (512, 234)], fill=(60, 40, 30))
@@ -871,7 +869,7 @@ def sandwich_steps():
             d.ellipse([left + 5 + i * 22, top + 10 + (i % 2) * 20, left + 70 + i * 17, top + 140],
                       fill=LETTUCE, outline=(50, 120, 30))
 
-    im, d = base(3, "Put lettuce leaves on the left slice.")
+    im, d = base()
     buttered(d)
     lettuce(d)
     out.append((im, "Put lettuce leaves on the left slice."))
@@ -882,7 +880,7 @@ def sandwich_steps():
         for cx, cy in ((left + 50, top + 50), (left + 100, top + 95), (left + 60, top + 110)):
             d.ellipse([cx - 7, cy - 7, cx + 7, cy + 7], fill=(230, 175, 30))
 
-    im, d = base(4, "Lay a slice of cheese on the lettuce.")
+    im, d = base()
     buttered(d)
     lettuce(d)
     cheese(d)
@@ -893,14 +891,14 @@ def sandwich_steps():
             d.ellipse([cx - 30, cy - 30, cx + 30, cy + 30], fill=TOMATO, outline=(160, 20, 20), width=3)
             d.ellipse([cx - 10, cy - 10, cx + 10, cy + 10], fill=(250, 120, 100))
 
-    im, d = base(5, "Add tomato slices on top of the cheese.")
+    im, d = base()
     buttered(d)
     lettuce(d)
     cheese(d)
     tomato(d)
     out.append((im, "Add tomato slices on top of the cheese."))
 
-    im, d = base(6, "Close the sandwich and cut it diagonally.")
+    im, d = base()
     # two triangular halves pulled apart, the filling showing along each cut edge
     s_ = 180
     a = (160, 168)
@@ -942,9 +940,10 @@ def make_procedures() -> int:
 
 **Synthetic illustrations, not photographs.** Each step of two everyday procedures
 (`tea`: make a mug of tea with milk; `sandwich`: make a cheese, lettuce and tomato
-sandwich) is a 640x480 PNG drawn with Pillow primitives by `scripts/make_examples.py`,
-with the step number and the step text printed at the top. No photographs were used.
-The step text is also the image's `caption`; `order` is 0-based.
+sandwich) is a 640x480 PNG drawn with Pillow primitives by `scripts/make_examples.py`.
+Nothing is printed on the pictures (no step number, no instruction), so a step is recognised
+by what it shows. The step's instruction is the image's `caption`; `order` is 0-based.
+No photographs were used.
 
 Licence: {SYNTH_LICENCE} ({SYNTH_ATTRIBUTION}). Text font: DejaVu Sans (bundled with
 matplotlib; Bitstream Vera / DejaVu licence - only the rendered glyphs appear in the images).
