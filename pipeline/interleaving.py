@@ -53,3 +53,33 @@ def text_only_choice(question: str, options: list):
     scores = text_only_scores(question, options)
     best = max(scores, default=0)
     return scores.index(best) if best and scores.count(best) == 1 else None
+
+
+# --- what the reasoning may cite ------------------------------------------------------------
+
+_IMAGE_NUMBERS = re.compile(r"\b(?:images?|photos?|frames?|views?|tiles?|charts?|panels?) \d+(?:(?:, | and | or )\d+)*",
+                            re.I)
+_NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d+)?(?![\w.])")
+
+
+def _numbers(text: str) -> set:
+    return set(_NUMBER.findall(_IMAGE_NUMBERS.sub(" ", text)))
+
+
+def unstated_numbers(draft: dict) -> set:
+    """Numbers the reasoning cites (image numbers aside) that neither the question's text nor an
+    option states: facts a reader of the question and the images could not have (a depth, a
+    weight, a timestamp from the metadata). Captions are left out: they describe what the picture
+    shows, and a number written in the picture (a price tag) is there to be read."""
+    reasoning = draft["reasoning"]
+    steps = [reasoning["summary"], reasoning["conclusion"].rsplit("Answer:", 1)[0],
+             *(e["text"] for e in reasoning["text2region"]),
+             *(f"{e['relation']} {e['explanation']}" for e in reasoning["region2region"])]
+    stated = _numbers(" ".join([draft["question"], *(o["text"] for o in draft["options"])]))
+    return _numbers(" ".join(steps)) - stated
+
+
+def singles_out(text: str, answer: str, distractors: list) -> bool:
+    """``text`` holds the answer's text while some distractor's is absent: it gives the answer away."""
+    lowered = text.lower()
+    return answer.lower() in lowered and not all(d.lower() in lowered for d in distractors)

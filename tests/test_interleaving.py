@@ -50,3 +50,59 @@ def test_report_counts_interleaved_samples_and_the_images_their_grounding_reache
                                              "grounded_two_or_more_share": 1.0}
     assert figures["all"] == {"samples": 3, "interleaved_share": 0.6667, "mean_grounded_images": 2.0,
                               "grounded_two_or_more_share": 0.6667}
+
+
+def test_unstated_numbers_are_those_the_reasoning_cites_beyond_the_question():
+    from pipeline.interleaving import unstated_numbers
+    draft = {"question": "<image> was taken at 0.5 s. <image> follows 1 s later. Which is faster?",
+             "options": [{"label": "A", "text": "the car"}, {"label": "B", "text": "2 times"}],
+             "reasoning": {"summary": "Frames 1 and 2 are 1 s apart.",
+                           "captions": ["A tag reading 50% off.", "A car."],   # read off the picture
+                           "text2region": [{"text": "the car at 3 m"}],
+                           "region2region": [{"relation": "moves 40 px", "explanation": "depth 1.4 vs 2 m"}],
+                           "conclusion": "It moved 2 times as far in 0.5 s. Answer: B"}}
+    assert unstated_numbers(draft) == {"3", "40", "1.4"}
+
+
+def _refusal(monkeypatch, **question_fields) -> str:
+    """Why the grounded drafter refuses a fixed question (one template, three images)."""
+    import dataclasses
+
+    from pipeline.drafters import grounded
+    from pipeline.drafters.base import DraftRejected
+    from pipeline.records import Context, ContextImage, HashedImage
+    from pipeline.tasks import TASKS
+    from pipeline.tasks.base import Question
+
+    fields = dict(template="fixed", text="In <image> a cup stands. In <image> a cat sleeps. In <image> a dog runs. "
+                                         "Which animal is asleep?",
+                  answer="the cat", distractors=["the cup", "the dog"], summary="Three photos, three things.",
+                  captions=["A cup.", "An animal asleep.", "An animal running."],
+                  text2region=[{"text": "a cat", "image": 2, "bbox": [0, 0, 1, 1], "label": "cat"},
+                               {"text": "a dog", "image": 3, "bbox": [0, 0, 1, 1], "label": "dog"}],
+                  region2region=[], rationale="The cat lies still.", verified_by="test")
+    fields.update(question_fields)
+
+    def fixed(ctx, rng):
+        return Question(**fields)
+
+    monkeypatch.setitem(grounded.TASKS, "weight_comparison",
+                        dataclasses.replace(TASKS["weight_comparison"], templates=(fixed,)))
+    images = tuple(ContextImage(HashedImage(id=f"{i:064x}", uri=f"/x/{i}.jpg", source="s", width=10, height=10,
+                                            phash="0" * 16, metadata={})) for i in range(3))
+    drafter = grounded.GroundedDrafter(seed=1)
+    drafter.setup()
+    context = Context(id="c", task="weight_comparison", split="train", group="g", images=images)
+    try:
+        drafter.draft(context, [{"width": 10, "height": 10}] * 3)
+    except DraftRejected as rejected:
+        return str(rejected)
+    return ""
+
+
+def test_the_grounded_drafter_refuses_captions_that_give_the_answer_and_unstated_numbers(monkeypatch):
+    assert _refusal(monkeypatch) == ""
+    assert "fixed: answer_in_captions" in _refusal(monkeypatch, captions=["A cup.", "The cat asleep.", "A dog."])
+    assert "fixed: unstated_number" in _refusal(monkeypatch, rationale="The cat, 4 kg, lies still.")
+    assert "fixed: answer_in_text" in _refusal(monkeypatch, text="In <image> a table. In <image> a sleeping cat. "
+                                                                 "In <image> a garden. Which animal is asleep?")

@@ -2,7 +2,7 @@
 import inspect
 import random
 
-from ..interleaving import text_only_choice
+from ..interleaving import singles_out, text_only_choice, unstated_numbers
 from ..records import content_id
 from ..tasks import TASKS
 from ..tasks.base import TaskContext, answer_ignores_images, leaks_answer
@@ -23,13 +23,18 @@ PROBES = 6   # extra draws per template to see whether its answer depends on the
 def _unfair(template, question, ctx, probe_rngs) -> str:
     """Why a question must not be asked ("" when it may): its text singles out the answer, the
     text-only baseline (``interleaving.text_only_choice``: the option the question's words support
-    best) picks the answer, or the answer is the same whatever images the template draws (in
-    each case answerable without the images)."""
+    best) picks the answer, a caption singles it out, or the answer is the same whatever images
+    the template draws (in each case answerable without the images); or its reasoning cites a
+    number the question does not state (a fact no reader could have)."""
     if leaks_answer(question):
         return "answer_in_question"
     options = [question.answer, *question.distractors]
     if text_only_choice(question.text, options) == 0:
         return "answer_in_text"
+    if any(singles_out(caption, question.answer, question.distractors) for caption in question.captions):
+        return "answer_in_captions"
+    if unstated_numbers(to_draft(question, [{"label": "", "text": t} for t in options], "")):
+        return "unstated_number"
     if answer_ignores_images(template, ctx, probe_rngs):
         return "answer_ignores_images"
     return ""

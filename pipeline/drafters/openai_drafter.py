@@ -12,7 +12,7 @@ import re
 from ..llm.calls import CallFailed
 from ..llm.endpoint import ChatEndpoint, strings_mapped
 from ..llm.requests import messages, reask
-from ..interleaving import is_interleaved
+from ..interleaving import is_interleaved, unstated_numbers
 from ..llm.text import unfenced
 from ..samples.judge import CONCLUSION_ANSWER
 from ..schemas import load_schema
@@ -91,7 +91,9 @@ class OpenAIDrafter:
         except ValueError:
             return None, ["the reply is not a JSON object"], "invalid_json"
         problems = [str(p) for p in draft_problems(context, as_drafted(draft), images)]
-        problems = problems or citation_problems(draft)
+        problems = problems or citation_problems(draft) or [
+            f"$.reasoning: cites {n}, which neither the question's text nor an option states: cite only facts the "
+            "text states or a reader can see" for n in sorted(unstated_numbers(draft))]
         if problems:
             return draft, problems, "invalid_draft"
         if not is_interleaved(draft["question"]):
