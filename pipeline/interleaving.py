@@ -25,6 +25,15 @@ def text_between_images(question: str) -> list:
     return PLACEHOLDER.split(question)[1:-1]
 
 
+def image_sentences(question: str) -> list:
+    """Per placeholder, in order, the sentence of the question that holds it: the text bound to
+    that image (a sentence holding two placeholders is given to both)."""
+    found = []
+    for sentence in re.split(r"(?<=[.?!;])\s+", question):
+        found += [sentence.strip()] * len(PLACEHOLDER.findall(sentence))
+    return found
+
+
 def own_words(text: str) -> list:
     return _WORD.findall(_LABEL.sub(" ", text))
 
@@ -57,8 +66,9 @@ def text_only_choice(question: str, options: list):
 
 # --- what the reasoning may cite ------------------------------------------------------------
 
-_IMAGE_NUMBERS = re.compile(r"\b(?:images?|photos?|frames?|views?|tiles?|charts?|panels?) \d+(?:(?:, | and | or )\d+)*",
-                            re.I)
+# "Image 2", "images 1, 3 and 4", "the 6 images": which images, or how many, never a fact.
+_IMAGE_NUMBERS = re.compile(r"\b(?:images?|photos?|frames?|views?|tiles?|charts?|panels?) \d+(?:(?:, | and | or )\d+)*"
+                            r"|\b\d+ (?:images|photos|frames|views|tiles|charts|panels)\b", re.I)
 _NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d+)?(?![\w.])")
 
 

@@ -56,7 +56,7 @@ def test_unstated_numbers_are_those_the_reasoning_cites_beyond_the_question():
     from pipeline.interleaving import unstated_numbers
     draft = {"question": "<image> was taken at 0.5 s. <image> follows 1 s later. Which is faster?",
              "options": [{"label": "A", "text": "the car"}, {"label": "B", "text": "2 times"}],
-             "reasoning": {"summary": "Frames 1 and 2 are 1 s apart.",
+             "reasoning": {"summary": "Frames 1 and 2 of the 2 images are 1 s apart.",
                            "captions": ["A tag reading 50% off.", "A car."],   # read off the picture
                            "text2region": [{"text": "the car at 3 m"}],
                            "region2region": [{"relation": "moves 40 px", "explanation": "depth 1.4 vs 2 m"}],
@@ -106,3 +106,10 @@ def test_the_grounded_drafter_refuses_captions_that_give_the_answer_and_unstated
     assert "fixed: unstated_number" in _refusal(monkeypatch, rationale="The cat, 4 kg, lies still.")
     assert "fixed: answer_in_text" in _refusal(monkeypatch, text="In <image> a table. In <image> a sleeping cat. "
                                                                  "In <image> a garden. Which animal is asleep?")
+
+
+def test_each_placeholder_gets_the_sentence_that_holds_it():
+    from pipeline.interleaving import image_sentences
+    question = "<image> was taken at 0 s. Half a second later comes <image>; then <image> and <image> close it. Why?"
+    assert image_sentences(question) == ["<image> was taken at 0 s.", "Half a second later comes <image>;",
+                                         "then <image> and <image> close it.", "then <image> and <image> close it."]

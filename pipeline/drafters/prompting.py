@@ -7,6 +7,7 @@ and the ``response_format`` (``llm.requests``) is a strict variant derived from 
 import functools
 import json
 
+from ..interleaving import image_sentences
 from ..llm.requests import Prompt, data_url, prompt_file
 from ..schemas import load_schema
 
@@ -29,16 +30,20 @@ def grounded_facts(grounded) -> dict:
 
 
 def user_content(context, images, grounded, *, vision: bool, side: int) -> list:
-    """The interleaved user message: task, facts as JSON, then each image with its metadata."""
+    """The user message: task and grounded facts as JSON, then each image with its metadata and
+    the sentence of the grounded question bound to it (the fact to keep next to that image)."""
     facts = {"task": context.task, "image_count": len(images),
              "grounded": grounded_facts(grounded) if grounded else None}
     parts = [{"type": "text", "text": "Draft one question for this context.\n```json\n"
                                       + json.dumps(facts, sort_keys=True) + "\n```"}]
+    bound = image_sentences(grounded.draft["question"]) if grounded else []
     for number, (slot, image) in enumerate(zip(context.images, images), start=1):
         meta = {k: v for k, v in slot.image.metadata.items() if k not in ("licence", "attribution")}
         parts.append({"type": "text", "text": f"Image {number}: metadata {json.dumps(meta, sort_keys=True)}"
                                               + (f", derived by {json.dumps(slot.transform, sort_keys=True)}"
-                                                 if slot.transform else "")})
+                                                 if slot.transform else "")
+                                              + (f"; the grounded question's text for it: {json.dumps(bound[number - 1])}"
+                                                 if number <= len(bound) else "")})
         if vision:
             parts.append({"type": "image_url", "image_url": {"url": data_url(image["bytes"], side)}})
     return parts
