@@ -37,10 +37,13 @@ def _box(rng, side=0.25):
 
 
 def _objects(rng, key, n=6):
-    """One image per object, values far apart so every comparison has a clear winner."""
+    """One image per object, values far apart so every comparison has a clear winner, boxes of
+    sizes far apart (forced_perspective compares how much of its photo each object takes up)."""
     values = rng.sample([0.5, 2, 8, 30, 120, 500, 2000], n)
-    return [{"caption": f"Object {i}.", "group": "g",
-             "regions": [region(f"thing {chr(97 + i)}", _box(rng), **{key: v})]} for i, v in enumerate(values)]
+    sides = rng.sample([0.12, 0.2, 0.3, 0.45, 0.65, 0.9], n)
+    return [{"caption": f"A photo of thing {chr(97 + i)}.", "group": "g",
+             "regions": [region(f"thing {chr(97 + i)}", _box(rng, side), **{key: v})]}
+            for i, (v, side) in enumerate(zip(values, sides))]
 
 
 def _depth(rng):
@@ -50,9 +53,14 @@ def _depth(rng):
 
 
 def _location(rng):
-    xs = rng.sample([0.05, 0.2, 0.35, 0.5, 0.65], 5)
-    return [{"group": "g", "regions": [region(f"item {chr(97 + i)}", [x, x, x + 0.3, x + 0.3])]}
-            for i, x in enumerate(xs)]
+    """Five images, x and y of their items drawn apart; the first image has a second item, so which
+    one its text names is drawn too."""
+    xs, ys = (rng.sample([0.05, 0.2, 0.35, 0.5, 0.65], 5) for _ in range(2))
+    out = [{"group": "g", "regions": [region(f"item {chr(97 + i)}", [x, y, x + 0.3, y + 0.3])]}
+           for i, (x, y) in enumerate(zip(xs, ys))]
+    zx, zy = (rng.choice([0.125, 0.275, 0.425, 0.575]) for _ in range(2))   # between the items' places
+    out[0]["regions"].append(region("item z", [zx, zy, zx + 0.3, zy + 0.3]))
+    return out
 
 
 def _sequence(rng):
@@ -69,6 +77,26 @@ def _sequence(rng):
     return frames
 
 
+def _motion_sequence(rng):
+    """Frames with a horizontal, a vertical, a diagonal, a nearly horizontal (just diagonal) and a
+    still object, so that which-way questions meet every kind of move; some clips have no
+    timestamps (their frames are named by place)."""
+    sx, sy = rng.choice([-1, 1]), rng.choice([-1, 1])
+    timed = rng.random() >= 0.5
+    velocities = {"ball": (20 * sx, 0), "kite": (0, 10 * sy), "bee": (-14 * sx, 14 * sy), "leaf": (18 * sy, 8 * sx),
+                  "box": (0, 0)}
+    starts = {"ball": (0.3, 0.05), "kite": (0.05, 0.4), "bee": (0.4, 0.4), "leaf": (0.6, 0.6), "box": (0.75, 0.1)}
+    frames = []
+    for k in range(6):
+        t = 0.5 * k
+        regions = [region(f"red {name}", [round(sx0 + vx * t / SIZE[0], 4), round(sy0 + vy * t / SIZE[1], 4),
+                                          round(sx0 + vx * t / SIZE[0] + 0.15, 4), round(sy0 + vy * t / SIZE[1] + 0.15, 4)],
+                          track_id=name) for name, ((sx0, sy0), (vx, vy)) in
+                   ((n, (starts[n], velocities[n])) for n in sorted(velocities))]
+        frames.append({"sequence": "s", "order": k, **({"timestamp": t} if timed else {}), "regions": regions})
+    return frames
+
+
 def _procedure(rng):
     """Steps with captions only, shown shuffled as the grouping shows them."""
     steps = [{"sequence": "s", "order": k, "caption": f"Step {k}: do {k}."} for k in range(6)]
@@ -82,19 +110,23 @@ def _views(rng):
 
 
 def _charts(rng):
-    cats = ["a", "b", "c"]
+    cats = ["alder", "birch", "cedar"]   # names no other word of the text contains
     out = []
     for k in range(5):
         values = [round(rng.uniform(1, 3), 2) for _ in cats]
-        values[k % 3] = 10.0 + k   # category k % 3 tops chart k; "a" and "b" top two charts, "c" one
-        out.append({"group": "c", "data": {"title": f"chart {k}", "columns": ["cat", "v"],
+        values[k % 3] = 10.0 + k   # category k % 3 tops chart k; "alder" and "birch" top two charts, "cedar" one
+        out.append({"group": "c", "data": {"title": f"chart {k}", "columns": ["tree", "v"],
                                            "rows": [[c, v] for c, v in zip(cats, values)]}})
+        if k % 2:
+            out[-1]["attributes"] = {"chart_type": "bar", "y_label": f"quantity {k} (m)"}
     return out
 
 
 def _satire(rng):
-    return [{"group": "y", "caption": f"Left: promise {i}. Right: reality {i}.", "contrast": f"Irony number {i}."}
-            for i in rng.sample(range(20), 5)]
+    things = ["apple", "bridge", "candle", "drum", "engine", "fence", "glove", "harbour", "island", "jacket"]
+    return [{"group": "y", "caption": f"Left: the {t} promised. Right: the {t} delivered.", "contrast": f"Irony of the {t}.",
+             "attributes": {"layout": "two panels: YES right, BUT left" if k == 2 else "two panels: YES left, BUT right"}}
+            for k, t in enumerate(rng.sample(things, 5))]
 
 
 METADATA = {
@@ -103,7 +135,7 @@ METADATA = {
     "depth_relationship": _depth,
     "location_relationship": _location,
     "speed_comparison": _sequence,
-    "motion_detection": _sequence,
+    "motion_detection": _motion_sequence,
     "cooking_process": _procedure,
     "view_3d": _views,
     "chart_analysis": _charts,
@@ -142,16 +174,46 @@ def _regions_by_label(context):
     return {r["label"]: (i, r) for i, m in enumerate(_meta(context), start=1) for r in m.get("regions", [])}
 
 
-def _listed(question):
-    return re.search(r"one of the following: (.*)\. Which", question).group(1).replace("the ", "").split(", ")
+def _stated_and_named(question, stated):
+    """From an interleaved question: (image, label) of the reference whose text matches ``stated``
+    (a regex on the text after its placeholder, the label being the noun phrase before the
+    placeholder unless ``stated`` captures it), and image -> label of every "<image> shows X."."""
+    parts = question.split("<image>")
+    reference, shown = None, {}
+    for image in range(1, len(parts)):
+        before, after = parts[image - 1], parts[image]
+        if m := re.match(r" shows (?:the )?(.+?)\.(?: |$)", after):
+            shown[image] = m.group(1)
+        elif m := re.match(stated, after):
+            label = m.groupdict().get("label") or re.fullmatch(r"\s*(?:The )?(.+) in ", before.split(". ")[-1]).group(1)
+            reference = (image, re.sub(r"^the ", "", label))
+    return reference, shown
 
 
-def _extreme_image(key, pick):
+def _beyond_stated(key, stated, beyond):
+    """The one named object that ``beyond(its region, the reference's region)`` accepts."""
     def answer(context, question):
-        found = _regions_by_label(context)
-        best = pick(_listed(question), key=lambda label: found[label][1]["attributes"][key])
-        return f"Image {found[best][0]}"
+        (ref_image, ref_label), shown = _stated_and_named(question, stated)
+        by_label = {i: {r["label"]: r for r in m.get("regions", [])} for i, m in enumerate(_meta(context), start=1)}
+        ref = by_label[ref_image][ref_label]
+        assert f"{ref['attributes'][key]:g}" in question   # the reference's value is the one the text states
+        found = [i for i, label in shown.items() if beyond(by_label[i][label], ref)]
+        assert len(found) == 1, (found, question)
+        return f"Image {found[0]}"
     return answer
+
+
+def _area(r):
+    return (r["bbox"][2] - r["bbox"][0]) * (r["bbox"][3] - r["bbox"][1])
+
+
+def _attr(key):
+    return lambda r: r["attributes"][key]
+
+
+_WEIGHED = r" weighs [\d.]+ kg\."
+_MEASURED = r" is [\d.]+ m long"
+_DISTANCE = r", (?P<label>.+?) is [\d.]+ m from the camera\."
 
 
 def _centre_px(context, image, box):
@@ -167,33 +229,54 @@ def _track_move(context, label):
     return x1 - x0, y1 - y0, dt
 
 
-def _direction_words(dx, dy):
-    if abs(dx) > abs(dy):
-        return "to the right" if dx > 0 else "to the left"
-    return "downwards" if dy > 0 else "upwards"
+def _own_text(question, phrase):
+    """The image (1-based) whose own text, right after its placeholder, begins with ``phrase``."""
+    return next(k for k, part in enumerate(question.split("<image>")) if k and part.startswith(phrase))
 
 
 def _view_after_turn(context, question):
-    start, turn = map(int, re.search(r"viewpoint of Image (\d+), the camera circles the object (\d+)", question).groups())
+    start = _own_text(question, " is the view the camera starts from")
+    turn = float(re.search(r"circles the object ([\d.]+) degrees counter-clockwise", question).group(1))
     az = [m["camera"]["azimuth_deg"] for m in _meta(context)]
     return f"Image {az.index((az[start - 1] + turn) % 360) + 1}"
 
 
 def _circle_order(context, question):
-    start = int(re.search(r"viewpoint of Image (\d+)", question).group(1))
+    start = _own_text(question, " is the view the camera starts from")
     az = [m["camera"]["azimuth_deg"] for m in _meta(context)]
     return ", ".join(str(i) for i in sorted(range(1, len(az) + 1), key=lambda i: (az[i - 1] - az[start - 1]) % 360))
 
 
+def _turn_to_view(context, question):
+    start = _own_text(question, " is the view the camera starts from")
+    target = int(re.search(r"to see the object as in Image (\d+)\?", question).group(1))
+    az = [m["camera"]["azimuth_deg"] for m in _meta(context)]
+    return f"{(az[target - 1] - az[start - 1]) % 360:g} degrees"
+
+
+def _tables(context):
+    return [{str(row[0]): row[1] for row in m["data"]["rows"]} for m in _meta(context)]
+
+
 def _unique_top(context, question):
-    category = re.search(r"'(\w+)' have the highest", question).group(1)
-    tops = [max(m["data"]["rows"], key=lambda row: row[1])[0] for m in _meta(context)]
+    category = re.search(r"'([^']+)' have the highest", question).group(1)
+    tops = [max(t, key=t.get) for t in _tables(context)]
     return f"Image {tops.index(category) + 1}"
 
 
-def _read_value(context, question):
-    image, category = re.search(r"Image (\d+), what value is shown for the cat '(\w+)'", question).groups()
-    return f"{dict(_meta(context)[int(image) - 1]['data']['rows'])[category]:g}"
+def _rank_rise(context, question):
+    a, b = map(int, re.search(r"higher place in Image (\d+) than in Image (\d+)\?", question).groups())
+    tables = _tables(context)
+    place = [{c: sorted(t.values(), reverse=True).index(v) for c, v in t.items()} for t in tables]
+    rising = [c for c in tables[a - 1] if place[a - 1][c] < place[b - 1][c]]
+    assert len(rising) == 1, rising
+    return rising[0]
+
+
+def _largest_ratio(context, question):
+    top, base = re.search(r"value for '([^']+)' to the value for '([^']+)'", question).groups()
+    ratios = [t[top] / t[base] for t in _tables(context)]
+    return f"Image {ratios.index(max(ratios)) + 1}"
 
 
 def _step_order(context, question):
@@ -201,10 +284,26 @@ def _step_order(context, question):
     return ", ".join(str(orders.index(k) + 1) for k in sorted(orders))
 
 
+def _marked_image(question, phrase):
+    """The image whose own text (right after its placeholder) opens with ``phrase``."""
+    after = question.split("<image>")[1:]
+    marked = [i for i, text in enumerate(after, start=1) if text.startswith(phrase)]
+    assert len(marked) == 1, question
+    return marked[0]
+
+
 def _next_step(context, question):
     orders = [m["order"] for m in _meta(context)]
-    current = int(re.search(r"after the step in Image (\d+)", question).group(1))
+    current = _marked_image(question, " shows the step the cook has just finished")
     return f"Image {orders.index(sorted(orders)[sorted(orders).index(orders[current - 1]) + 1]) + 1}"
+
+
+def _image_of_step(context, question):
+    number, said = re.search(r'Which image shows step \((\d+)\), "(.*)"\?', question).groups()
+    steps = [m["caption"].rstrip(".") for m in _meta(context)]
+    image = steps.index(said) + 1
+    assert sorted(m["order"] for m in _meta(context)).index(_meta(context)[image - 1]["order"]) + 1 == int(number)
+    return f"Image {image}"
 
 
 def _speed(context, label):
@@ -217,43 +316,87 @@ def _fastest(context, question):
     return f"the {max(labels, key=lambda label: _speed(context, label))}"
 
 
-def _speed_ratio(context, question):
-    fast, slow = re.search(r"speed of the (.+) compare with that of the (.+)\?", question).groups()
-    ratio = _speed(context, fast) / _speed(context, slow)
-    return f"It moves about {min((1.5, 2, 2.5, 3, 4, 5, 6, 8, 10), key=lambda m: abs(math.log(ratio / m))):g} times as fast"
+def _frame_at(context, seconds):
+    """The image taken at ``seconds`` (as the text writes it)."""
+    times = [m["timestamp"] for m in _meta(context)]
+    return times.index(float(seconds)) + 1
 
 
-def _direction(context, question):
-    label = re.search(r"does the (.+) move across", question).group(1)
-    dx, dy, _ = _track_move(context, label)
-    return _direction_words(dx, dy)
+def _move_between(context, label, a, b):
+    """(dx, dy) in pixels of ``label``'s box centre from image ``a`` to image ``b``; None if not in both."""
+    boxes = {i: r["bbox"] for i, m in enumerate(_meta(context), start=1) for r in m["regions"] if r["label"] == label}
+    if a not in boxes or b not in boxes:
+        return None
+    (x0, y0), (x1, y1) = _centre_px(context, a, boxes[a]), _centre_px(context, b, boxes[b])
+    return x1 - x0, y1 - y0
 
 
-def _object_moving(context, question):
-    wanted = re.search(r"Which object moves (.+) across", question).group(1)
+def _faster_over_intervals(context, question):
+    found = re.search(r"Follow the (.+?) from the frame taken at ([\d.]+) s to the one taken at ([\d.]+) s, and "
+                      r"the (.+?) from the frame taken at ([\d.]+) s to the one taken at ([\d.]+) s\.", question).groups()
+    speeds = {}
+    for label, start, end in (found[:3], found[3:]):
+        a, b = _frame_at(context, start), _frame_at(context, end)
+        speeds[label] = math.hypot(*_move_between(context, label, a, b)) / (float(end) - float(start))
+    fast, slow = sorted(speeds, key=speeds.get, reverse=True)
+    assert speeds[fast] >= 1.3 * speeds[slow]
+    return f"the {fast}"
+
+
+def _compass(dx, dy):
+    """A move in eight directions (y grows downwards) or none: diagonal when the move's angle to the
+    horizontal lies between asin(0.4) and acos(0.4)."""
+    if math.hypot(dx, dy) < 4:
+        return "it does not move"
+    angle = math.degrees(math.atan2(abs(dy), abs(dx)))
+    across, up_down = ("to the right" if dx > 0 else "to the left"), ("down" if dy > 0 else "up")
+    if math.degrees(math.asin(0.4)) < angle < math.degrees(math.acos(0.4)):
+        return f"{up_down} and {across}"
+    return across if angle <= 45 else f"{up_down}wards"
+
+
+def _named_frames(context, question):
+    """The two frames the question names, by time or (clips without timestamps) by place."""
+    timed = re.search(r"Between the frame taken at ([\d.]+) s and the frame taken at ([\d.]+) s", question)
+    if timed:
+        return tuple(_frame_at(context, seconds) for seconds in timed.groups())
+    places = ["first", "second", "third", "fourth", "fifth", "sixth"]
+    assert "is the third frame." in question   # the text gives each frame its place
+    return tuple(places.index(p) + 1 for p in re.search(r"Between the (\w+) frame and the (\w+) frame", question).groups())
+
+
+def _direction_between_times(context, question):
+    label = re.search(r"does the (.+) travel, judging", question).group(1)
+    return _compass(*_move_between(context, label, *_named_frames(context, question)))
+
+
+def _object_moving_between_times(context, question):
+    wanted = re.search(r"which object moves (.+), judging", question).group(1)
     labels = sorted({r["label"] for m in _meta(context) for r in m["regions"]})
-    return next(f"the {label}" for label in labels if _direction_words(*_track_move(context, label)[:2]) == wanted)
-
-
-def _nearest_within(context, question):
-    image = int(re.search(r"Look at Image (\d+)", question).group(1))
-    named = re.search(r"camera: (.*)\?", question).group(1).replace("the ", "").split(", ")
-    depth = {r["label"]: r["attributes"]["depth_m"] for r in _meta(context)[image - 1]["regions"]}
-    return f"the {min(named, key=depth.get)}"
+    moves = {label: _move_between(context, label, *_named_frames(context, question)) for label in labels}
+    matching = [label for label, move in moves.items() if move is not None and _compass(*move) == wanted]
+    assert len(matching) == 1, (wanted, moves)
+    return f"the {matching[0]}"
 
 
 def _extreme_location(direction):
     axis, sign = {"leftmost": (0, 1), "rightmost": (0, -1), "highest": (1, 1), "lowest": (1, -1)}[direction]
 
     def answer(context, question):
-        named = re.findall(r"the (item \w) in Image (\d+)", question)
-        best = min(named, key=lambda n: sign * sum(_regions_by_label(context)[n[0]][1]["bbox"][axis::2]))
-        return f"the {best[0]} in Image {best[1]}"
+        found = _regions_by_label(context)
+        best = min(re.findall(r"the (item \w)", question), key=lambda n: sign * sum(found[n][1]["bbox"][axis::2]))
+        return f"Image {found[best][0]}"
     return answer
 
 
+def _relative_position(context, question):
+    a, b = re.search(r"where does the (item \w) sit in its picture compared with where the (item \w)", question).groups()
+    (xa, ya), (xb, yb) = [[sum(_regions_by_label(context)[n][1]["bbox"][k::2]) for k in (0, 1)] for n in (a, b)]
+    return f"{'higher' if ya < yb else 'lower'} and {'further left' if xa < xb else 'further right'}"
+
+
 def _image_of_contrast(context, question):
-    said = re.search(r'show this: "(.*)"\?', question).group(1)
+    said = re.search(r'in this way: "(.*)"\?', question).group(1)
     return f"Image {[m['contrast'].rstrip('.') for m in _meta(context)].index(said) + 1}"
 
 
@@ -267,17 +410,38 @@ def _transforms(context):
 
 def _restore_order(context, question):
     cells = {(t["row"], t["col"]): i for i, t in enumerate(_transforms(context), start=1)}
+    place = re.search(r"is the tile from (the [\w-]+ corner|the middle of the \w+ row)\.", question).group(1)
+    assert cells[_PLACES[place]] == _marked_image(question, f" is the tile from {place}.")   # placed truly
     return ", ".join(str(cells[key]) for key in sorted(cells))
 
 
-def _tile_at(context, question):
-    row, col = map(int, re.search(r"at row (\d+), column (\d+)", question).groups())
-    return f"Image {[(t['row'] + 1, t['col'] + 1) for t in _transforms(context)].index((row, col)) + 1}"
+_PLACES = {"the top-left corner": (0, 0), "the middle of the top row": (0, 1), "the top-right corner": (0, 2),
+           "the bottom-left corner": (1, 0), "the middle of the bottom row": (1, 1), "the bottom-right corner": (1, 2)}
+_SIDES = {"directly to the right of": (0, 1), "directly to the left of": (0, -1), "directly below": (1, 0),
+          "directly above": (-1, 0)}
+
+
+def _tile_next_to(context, question):
+    side, place = re.search(r"Which image belongs (directly (?:to the right of|to the left of|below|above)) the tile "
+                            r"from (.+)\?", question).groups()
+    anchor = _marked_image(question, f" is the tile from {place}.")
+    cells = [(t["row"], t["col"]) for t in _transforms(context)]
+    assert cells[anchor - 1] == _PLACES[place]   # the text places the tile truly
+    (row, col), (dr, dc) = _PLACES[place], _SIDES[side]
+    return f"Image {cells.index((row + dr, col + dc)) + 1}"
 
 
 def _order_by_zoom(context, question):
+    """The crops between the whole photo and the closest crop (both named in the text), least magnified first."""
     zooms = [t["zoom"] for t in _transforms(context)]
-    return ", ".join(str(i) for i in sorted(range(1, len(zooms) + 1), key=lambda i: zooms[i - 1]))
+    order = sorted(range(1, len(zooms) + 1), key=lambda i: zooms[i - 1])
+    assert f"closest crop of the photo, magnified {zooms[order[-1] - 1]:g} times" in question
+    return ", ".join(str(i) for i in order[1:-1])
+
+
+def _zoom_of_view(context, question):
+    image = int(re.search(r"By about how much is Image (\d+) magnified", question).group(1))
+    return f"about {_transforms(context)[image - 1]['zoom']:g} times"
 
 
 def _most_blurred(context, question):
@@ -286,18 +450,25 @@ def _most_blurred(context, question):
 
 
 EXPECTED = {
-    "heaviest_object": _extreme_image("weight_kg", max), "lightest_object": _extreme_image("weight_kg", min),
-    "largest_in_reality": _extreme_image("real_size_m", max), "smallest_in_reality": _extreme_image("real_size_m", min),
-    "nearest_across_images": _extreme_image("depth_m", min), "nearest_within_image": _nearest_within,
+    "heavier_than_stated": _beyond_stated("weight_kg", _WEIGHED, lambda r, ref: _attr("weight_kg")(r) > _attr("weight_kg")(ref)),
+    "lighter_than_stated": _beyond_stated("weight_kg", _WEIGHED, lambda r, ref: _attr("weight_kg")(r) < _attr("weight_kg")(ref)),
+    "larger_yet_looks_smaller": _beyond_stated("real_size_m", _MEASURED, lambda r, ref: _attr("real_size_m")(r) > _attr(
+        "real_size_m")(ref) and _area(r) < _area(ref)),
+    "smaller_yet_looks_larger": _beyond_stated("real_size_m", _MEASURED, lambda r, ref: _attr("real_size_m")(r) < _attr(
+        "real_size_m")(ref) and _area(r) > _area(ref)),
+    "nearer_than_stated": _beyond_stated("depth_m", _DISTANCE, lambda r, ref: _attr("depth_m")(r) < _attr("depth_m")(ref)),
+    "farther_than_stated": _beyond_stated("depth_m", _DISTANCE, lambda r, ref: _attr("depth_m")(r) > _attr("depth_m")(ref)),
     "view_after_turn": _view_after_turn, "circle_order": _circle_order,
-    "unique_top": _unique_top, "read_value": _read_value,
-    "step_order": _step_order, "next_step": _next_step,
-    "fastest_object": _fastest, "speed_ratio": _speed_ratio,
-    "direction_of_object": _direction, "object_moving": _object_moving,
+    "turn_to_view": _turn_to_view,
+    "unique_top": _unique_top, "rank_rise": _rank_rise, "largest_ratio": _largest_ratio,
+    "step_order": _step_order, "next_step": _next_step, "image_of_step": _image_of_step,
+    "fastest_object": _fastest, "faster_over_intervals": _faster_over_intervals,
+    "direction_between_times": _direction_between_times, "object_moving_between_times": _object_moving_between_times,
     "image_of_contrast": _image_of_contrast, "contrast_of_image": _contrast_of_image,
-    "restore_order": _restore_order, "tile_at": _tile_at,
-    "order_by_zoom": _order_by_zoom, "most_blurred": _most_blurred,
+    "restore_order": _restore_order, "tile_next_to": _tile_next_to,
+    "order_by_zoom": _order_by_zoom, "most_blurred": _most_blurred, "zoom_of_view": _zoom_of_view,
     **{f"{d}_object": _extreme_location(d) for d in ("leftmost", "rightmost", "highest", "lowest")},
+    "relative_position": _relative_position,
 }
 
 TEMPLATES = [(task_id, template) for task_id, task in sorted(TASKS.items()) for template in task.templates]

@@ -206,42 +206,75 @@ def displacement(ctx, seen: list) -> tuple:
     return x1 - x0, y1 - y0
 
 
-def superlative_question(ctx, rng, *, template: str, key: str, largest: bool, quality: str, relation: str,
-                         unit: str, hint: str = "", avoid_words=(), ratio: float = 1.3, verified_by: str):
-    """"Which image shows the <quality> of these objects?" over one region per image.
+def named(label: str) -> str:
+    """A label as a noun phrase: "the tabby cat", but "Grace Hopper" for a name."""
+    words = label.split()
+    return label if len(words) >= 2 and all(w[:1].isupper() for w in words[:2]) else f"the {label}"
 
-    The objects are listed in alphabetical order, not image order, so the text never ties an
-    object to an image: the solver must find each object in the images and compare them. The
-    winner must beat the runner-up by ``ratio`` (or lose by it, for the smallest), or no question.
+
+def reference_question(ctx, rng, *, template: str, usable, judge, stated, ask, relation, explain, rationale,
+                       summary: str, verified_by: str):
+    """A stated reference against objects named in the other images: "The tabby cat in <image> weighs
+    4 kg. <image> shows the tripod. ... Of the objects named for the other images only one is
+    heavier than the tabby cat. Which image shows it?"
+
+    The reference's value is the one number the text states (``stated(region)``: the reference
+    image's own text, with its ``<image>`` placeholder); every other image's text names one object
+    it shows (or says that it is left out), so the answer needs the stated fact together with what
+    the pictures show. ``judge((image, ref), (image, region))`` is True when a region clearly meets
+    the condition, False when it clearly does not, None when too close to call (never named).
+    Exactly one named object meets it and at least two clearly do not, or no question.
+    ``ask``, ``relation``, ``explain`` and ``rationale`` word the question and the steps; none of
+    them may cite a value the text does not state.
     """
-    picks = one_region_each(ctx, rng, keep=lambda r: (attribute(r, key) or 0) > 0
-                            and not mentions(r["label"], avoid_words))
-    labels = [r["label"] for _, r in picks]
-    if len(picks) < 3 or len(set(labels)) < len(labels):
-        return None
-    ranked = sorted(picks, key=lambda p: attribute(p[1], key), reverse=largest)
-    values = [attribute(r, key) for _, r in ranked]
-    if not clear_winner(values if largest else [1 / v for v in values], ratio):
-        return None
-    best_image, best = ranked[0]
-    listed = ", ".join(f"the {label}" for label in sorted(labels))
-    return Question(
-        template=template,
-        text=f"{image_list(len(ctx))} Some of these images each show one of the following: {listed}. "
-             f"Which image shows the one of these objects that is {quality}?{hint}",
-        answer=f"Image {best_image}",
-        distractors=[f"Image {i}" for i, _ in ranked[1:]],
-        summary=f"The question lists {len(picks)} objects, each shown in a different image, and asks which "
-                f"image holds the {quality} of them.",
-        captions=[caption_of(m) for m in ctx.metadata],
-        text2region=[text2region(f"the {r['label']}", i, r) for i, r in picks],
-        region2region=[link(region_ref(best_image, best), region_ref(i, r), relation,
-                            f"{sentence(region_name(best_image, best))} ({number(attribute(best, key))} {unit}) "
-                            f"against {region_name(i, r)} ({number(attribute(r, key))} {unit}).")
-                       for i, r in ranked[1:]],
-        rationale=f"Comparing the objects found in the images, {region_name(best_image, best)} is the {quality} "
-                  f"({number(attribute(best, key))} {unit}).",
-        verified_by=verified_by)
+    usable_by_image = {i: [r for r in regions(m) if usable(r)] for i, m in enumerate(ctx.metadata, start=1)}
+    references = [(i, r) for i, found in usable_by_image.items() for r in found]
+    rng.shuffle(references)
+    for ref_image, ref in references:
+        verdicts = {}
+        for i, found in usable_by_image.items():
+            if i == ref_image:
+                continue
+            judged = [(judge((ref_image, ref), (i, r)), r) for r in found if r["label"] != ref["label"]]
+            verdicts[i] = ([r for v, r in judged if v is True], [r for v, r in judged if v is False])
+        meeting = [i for i, (yes, _) in verdicts.items() if yes]
+        if not meeting:
+            continue
+        answer_image = rng.choice(meeting)
+        answer = rng.choice(verdicts[answer_image][0])
+        picks, labels = [], {ref["label"], answer["label"]}
+        for i in sorted(verdicts):
+            unused = [r for r in verdicts[i][1] if r["label"] not in labels]
+            if i != answer_image and unused:
+                picks.append((i, rng.choice(unused)))
+                labels.add(picks[-1][1]["label"])
+        if len(picks) < 2:
+            continue
+        named_by_image = {i: r for i, r in [(answer_image, answer), *picks]}
+        per_image = []
+        for i in range(1, len(ctx) + 1):
+            if i == ref_image:
+                per_image.append(stated(ref))
+            elif i in named_by_image:
+                per_image.append(f"<image> shows {named(named_by_image[i]['label'])}.")
+            else:
+                per_image.append("<image> is another photo from the same set, with nothing named in it.")
+        distractors = rng.sample(picks, min(3, len(picks)))
+        return Question(
+            template=template,
+            text=interleaved(per_image, ask(ref_image, ref)),
+            answer=f"Image {answer_image}",
+            distractors=[f"Image {i}" for i, _ in distractors],
+            summary=summary,
+            captions=[caption_of(m) for m in ctx.metadata],
+            text2region=[text2region(named(ref["label"]), ref_image, ref)]
+                        + [text2region(named(r["label"]), i, r) for i, r in sorted(named_by_image.items())],
+            region2region=[link(region_ref(i, r), region_ref(ref_image, ref), relation(i == answer_image),
+                                explain((i, r), (ref_image, ref), i == answer_image))
+                           for i, r in [(answer_image, answer), *distractors]],
+            rationale=rationale((answer_image, answer), (ref_image, ref)),
+            verified_by=verified_by)
+    return None
 
 
 # --- checks the drafter applies to every question (fair multiple choice) -----------------------

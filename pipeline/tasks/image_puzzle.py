@@ -1,10 +1,28 @@
-"""image_puzzle: the context is the tiles of one photo, shuffled; questions ask how they fit."""
-from .base import (Question, Task, caption_of, image_distractors, image_list, permutation_distractors,
-                   sequence_text)
+"""image_puzzle: the context is the tiles of one photo, shuffled; questions ask how they fit.
+
+The text says what the photo shows and where one tile came from ("<image> is the tile from the
+top-left corner."); every other tile gets a neutral phrase, so where a tile belongs is for the
+pictures to show. Captions describe what a tile shows (the photo's regions its crop box holds),
+never where it lies in the grid.
+"""
+import re
+
+from .base import Question, Task, caption_of, interleaved, regions, sentence, sequence_text, whole_image
 
 ROWS, COLS = 2, 3
 TILE_SIDE = 448  # a tile's longer side at most: tiles of a large photo are shrunk to this
 EDGE = 0.08  # width of the strip that shows where two tiles meet
+_ROW_NAMES = ("top", "bottom")
+_COL_NAMES = ("left", "middle", "right")
+_COUNT = {6: "six"}
+_ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth")
+# (row step, column step) -> how the question says it, the anchor's edge that meets the answer's
+# opposite edge, and the two edge strips.
+_SIDES = {(0, 1): ("directly to the right of", "right", "left", [1 - EDGE, 0.0, 1.0, 1.0], [0.0, 0.0, EDGE, 1.0]),
+          (0, -1): ("directly to the left of", "left", "right", [0.0, 0.0, EDGE, 1.0], [1 - EDGE, 0.0, 1.0, 1.0]),
+          (1, 0): ("directly below", "bottom", "top", [0.0, 1 - EDGE, 1.0, 1.0], [0.0, 0.0, 1.0, EDGE]),
+          (-1, 0): ("directly above", "top", "bottom", [0.0, 0.0, 1.0, EDGE], [0.0, 1 - EDGE, 1.0, 1.0])}
+_NEUTRAL = ("<image> is another tile.", "<image> is one more tile.")   # the first tile shown: "one of the tiles"
 
 
 def _tile_size(image) -> dict:
@@ -25,8 +43,11 @@ def derive(image, rng) -> list:
             for r, c in (cells[i] for i in order)]
 
 
-def _position(transform) -> str:
-    return f"row {transform['row'] + 1}, column {transform['col'] + 1}"
+def _place(row: int, col: int) -> str:
+    """A grid cell in words: "the top-left corner", "the middle of the bottom row"."""
+    if col in (0, COLS - 1):
+        return f"the {_ROW_NAMES[row]}-{_COL_NAMES[col]} corner"
+    return f"the {_COL_NAMES[col]} of the {_ROW_NAMES[row]} row"
 
 
 def _image_at(ctx) -> dict:
@@ -34,65 +55,151 @@ def _image_at(ctx) -> dict:
     return {(t["row"], t["col"]): i for i, t in enumerate(ctx.transforms, start=1)}
 
 
+def _named(label: str) -> str:
+    """A region's label as a noun phrase ("the US flag", but "Grace Hopper" for a name), without any
+    note in brackets: "coin (bottom left)" would tell where the tile lies."""
+    label = re.sub(r"\s*\([^)]*\)", "", label).strip()
+    words = label.split()
+    return label if len(words) >= 2 and all(w[:1].isupper() for w in words[:2]) else f"the {label}"
+
+
+def _shows(ctx, image: int) -> str:
+    """What a tile shows of the photo's regions, judged by how much of each region's box its crop
+    box holds (nothing about where the tile lies)."""
+    x0, y0, x1, y1 = ctx.transforms[image - 1]["box"]
+    tile_area = (x1 - x0) * (y1 - y0)
+    parts = []
+    for region in regions(ctx.metadata[image - 1]):
+        rx0, ry0, rx1, ry1 = region["bbox"]
+        area = (rx1 - rx0) * (ry1 - ry0)
+        inside = max(0.0, min(x1, rx1) - max(x0, rx0)) * max(0.0, min(y1, ry1) - max(y0, ry0))
+        if area <= 0 or inside <= 0:
+            continue
+        share, fills = inside / area, inside / tile_area
+        if share >= 0.95:
+            parts.append((share, f"all of {_named(region['label'])}"))
+        elif share >= 0.6:
+            parts.append((share, f"most of {_named(region['label'])}"))
+        elif share >= 0.25 or fills >= 0.25:
+            parts.append((share, f"part of {_named(region['label'])}"))
+        elif share >= 0.05 and fills >= 0.03:
+            parts.append((share, f"a small part of {_named(region['label'])}"))
+    if not parts:
+        return "none of the photo's main objects"
+    named = list(dict.fromkeys(text for _, text in sorted(parts, key=lambda p: -p[0])))
+    return named[0] if len(named) == 1 else f"{', '.join(named[:-1])} and {named[-1]}"
+
+
 def _captions(ctx) -> list:
-    photo = caption_of(ctx.metadata[0]).rstrip(".")
-    return [f"A tile cut from a photo ({photo[0].lower() + photo[1:]}); it is the tile at {_position(t)}."
-            for t in ctx.transforms]
+    """What each tile shows; tiles that show the same (often, none of the photo's regions) are told
+    apart by their place in the shown order, never by their place in the grid."""
+    shows = [_shows(ctx, i) for i in range(1, len(ctx) + 1)]
+    out = []
+    for i, text in enumerate(shows):
+        caption = f"A tile of the photo showing {text}"
+        if shows.count(text) > 1:
+            caption += f" (the {_ORDINALS[shows[:i].count(text)]} such tile shown)"
+        out.append(caption + ".")
+    return out
+
+
+def _texts(ctx, anchors: dict) -> list:
+    """Per tile its text: the first opens with what the photo shows and how it was cut; a tile in
+    ``anchors`` (image -> cell) is placed, every other one gets a neutral phrase."""
+    n = len(ctx)
+    photo = sentence(caption_of(ctx.metadata[0]).strip())
+    photo = photo if photo.endswith(".") else photo + "."
+    out = []
+    for i in range(1, n + 1):
+        text = (f"<image> is the tile from {_place(*anchors[i])}." if i in anchors
+                else "<image> is one of the tiles." if i == 1 else _NEUTRAL[i % len(_NEUTRAL)])
+        if i == 1:
+            text = (f"{photo} This photo was cut on a {ROWS} by {COLS} grid into {_COUNT.get(n, n)} tiles, "
+                    f"shown here in a shuffled order. {text}")
+        out.append(text)
+    return out
+
+
+def _edge_link(a: int, b: int, step: tuple, where: str) -> dict:
+    _, edge, opposite, from_box, to_box = _SIDES[step]
+    return {"from": {"image": a, "label": f"{edge} edge", "bbox": list(from_box)},
+            "to": {"image": b, "label": f"{opposite} edge", "bbox": list(to_box)},
+            "relation": "continues into",
+            "explanation": f"The {edge} edge of Image {a} continues into the {opposite} edge of Image {b}: "
+                           f"they are neighbours {where}."}
 
 
 def _neighbour_links(ctx) -> list:
-    """Region2Region: every pair of horizontally adjacent tiles, matched along their shared edge."""
+    """Region2Region: every pair of adjacent tiles, matched along their shared edge."""
     at = _image_at(ctx)
-    links = []
-    for r in range(ROWS):
-        for c in range(COLS - 1):
-            left, right = at[(r, c)], at[(r, c + 1)]
-            links.append({
-                "from": {"image": left, "label": "right edge", "bbox": [1 - EDGE, 0.0, 1.0, 1.0]},
-                "to": {"image": right, "label": "left edge", "bbox": [0.0, 0.0, EDGE, 1.0]},
-                "relation": "continues into",
-                "explanation": f"The right edge of image {left} continues into the left edge of image "
-                               f"{right}: they are neighbours in row {r + 1}."})
+    links = [_edge_link(at[(r, c)], at[(r, c + 1)], (0, 1), f"in the {_ROW_NAMES[r]} row")
+             for r in range(ROWS) for c in range(COLS - 1)]
+    links += [_edge_link(at[(r, c)], at[(r + 1, c)], (1, 0), f"in the {_COL_NAMES[c]} column")
+              for r in range(ROWS - 1) for c in range(COLS)]
     return links
-
-
-def _tiles_text2region(ctx) -> list:
-    return [{"text": "tiles of one photo", "image": i, "bbox": [0.0, 0.0, 1.0, 1.0],
-             "label": f"tile at {_position(t)}"} for i, t in enumerate(ctx.transforms, start=1)]
 
 
 def restore_order(ctx, rng):
     at = _image_at(ctx)
     correct = [at[(r, c)] for r in range(ROWS) for c in range(COLS)]
+    anchor_cell = rng.choice(sorted(at))
+    anchor = at[anchor_cell]
+    fixed = correct.index(anchor)
+    # Wrong orders keep the placed tile where the text puts it, so the text rules none of them out.
+    free = [k for k in range(len(correct)) if k != fixed]
+    seen, wrong = {tuple(correct)}, []
+    while len(wrong) < 3:
+        candidate = list(correct)
+        for _ in range(rng.choice((1, 2))):
+            i, j = rng.sample(free, 2)
+            candidate[i], candidate[j] = candidate[j], candidate[i]
+        if tuple(candidate) not in seen:
+            seen.add(tuple(candidate))
+            wrong.append(candidate)
+    named = {anchor: f"the tile from {_place(*anchor_cell)}"}
     return Question(
         template="restore_order",
-        text=f"{image_list(len(ctx))} These {len(ctx)} images are the tiles of one photo, cut on a "
-             f"{ROWS} by {COLS} grid and shuffled. Which order of the images, read left to right and "
-             "top to bottom, puts the photo back together?",
+        text=interleaved(_texts(ctx, {anchor: anchor_cell}),
+                         "Reading the grid left to right along the top row and then along the bottom row, which "
+                         "order of the images puts the photo back together?"),
         answer=sequence_text(correct),
-        distractors=[sequence_text(p) for p in permutation_distractors(correct, rng)],
-        summary=f"The {len(ctx)} images are shuffled tiles of a single photo; the task is to find the "
-                "arrangement in which the content continues across every tile edge.",
-        captions=_captions(ctx), text2region=_tiles_text2region(ctx), region2region=_neighbour_links(ctx),
-        rationale=f"Matching the content along the tile edges row by row gives the order {sequence_text(correct)}.",
+        distractors=[sequence_text(p) for p in wrong],
+        summary=f"The {_COUNT.get(len(ctx), len(ctx))} images are shuffled tiles of a single photo and the text "
+                "places one of them; the task is to find the arrangement in which the content continues across "
+                "every tile edge.",
+        captions=_captions(ctx),
+        text2region=[whole_image(named.get(i, "tiles"), i, "tile") for i in range(1, len(ctx) + 1)],
+        region2region=_neighbour_links(ctx),
+        rationale=f"Starting from Image {anchor}, placed by the text, and matching the content along the tile "
+                  f"edges row by row gives the order {sequence_text(correct)}.",
         verified_by="derivation:tile_grid")
 
 
-def tile_at(ctx, rng):
-    r, c = rng.randrange(ROWS), rng.randrange(COLS)
-    answer = _image_at(ctx)[(r, c)]
-    place = f"row {r + 1}, column {c + 1}"
+def tile_next_to(ctx, rng):
+    """The text places one tile; which image belongs on a drawn side of it?"""
+    at = _image_at(ctx)
+    choices = [(cell, step) for cell in sorted(at) for step in sorted(_SIDES)
+               if (cell[0] + step[0], cell[1] + step[1]) in at]
+    cell, step = rng.choice(choices)
+    anchor, answer = at[cell], at[(cell[0] + step[0], cell[1] + step[1])]
+    side, edge, opposite = _SIDES[step][:3]
+    place = _place(*cell)
+    asked = f"Which image belongs {side} the tile from {place}"
+    others = [i for i in range(1, len(ctx) + 1) if i not in (anchor, answer)]
     return Question(
-        template="tile_at",
-        text=f"{image_list(len(ctx))} These images are the tiles of one photo, cut on a {ROWS} by {COLS} "
-             f"grid and shuffled. Which image belongs at {place} of the original photo?",
+        template="tile_next_to",
+        text=interleaved(_texts(ctx, {anchor: cell}), f"{asked}?"),
         answer=f"Image {answer}",
-        distractors=[f"Image {i}" for i in image_distractors(answer, len(ctx), rng)],
-        summary=f"The images are shuffled tiles of one photo; the task is to find the tile at {place}.",
-        captions=_captions(ctx), text2region=_tiles_text2region(ctx), region2region=_neighbour_links(ctx),
-        rationale=f"Reassembling the photo from the matching edges puts image {answer} at {place}.",
+        distractors=[f"Image {i}" for i in rng.sample(others, min(3, len(others)))],
+        summary=f"The images are shuffled tiles of one photo and the text says which one comes from {place}; "
+                f"the task is to find the tile {side} it.",
+        captions=_captions(ctx),
+        text2region=[whole_image(f"the tile from {place}", anchor, "tile"), whole_image(asked, answer, "tile")],
+        region2region=[_edge_link(anchor, answer, step, "across that cut")],
+        rationale=f"The content along the {edge} edge of Image {anchor}, the tile from {place}, runs on across the "
+                  f"{opposite} edge of Image {answer} and of no other tile, so Image {answer} belongs {side} it.",
         verified_by="derivation:tile_grid")
 
 
 TASK = Task(id="image_puzzle", category="sequential", grouping="single", needs=lambda metadata: True,
-            templates=(restore_order, tile_at), derive=derive)
+            templates=(restore_order, tile_next_to), derive=derive)

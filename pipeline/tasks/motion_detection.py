@@ -1,15 +1,31 @@
-"""motion_detection: frames of one clip in time order; what moved and in which direction."""
-import math
+"""motion_detection: frames of one clip in time order, each with the time it was taken; what moved,
+and which way, between two frames the question names by their times.
 
-from .base import (Question, Task, attribute, caption_of, displacement, image_list, link, region_ref, regions,
-                   text2region, tracks)
+The text binds each frame's time to it ("<image> was taken at 1.5 s."; frames without a time get
+their place, "<image> is the third frame."); the question names two frames that way only, so a
+reader has to find them through the text and compare the boxes in the pictures. Reasoning steps
+describe moves in words (a share of the frame's width or height), never in pixels.
+"""
+import math
+import re
+
+from .base import (Question, Task, attribute, caption_of, displacement, interleaved, link, region_ref, regions,
+                   sentence, text2region, tracks)
 
 STILL_PX = 4           # a track whose centre moves less than this many pixels did not move
+VISIBLE = 0.05         # a move under this share of the frame's width (and not still) is too small to judge
 DIAGONAL = 0.4         # both components above this share of the distance: a diagonal move
+NEAR_EDGE = (0.3, 0.55)  # minor component's share of the distance where a diagonal and a straight move blur
 STILL = "it does not move"
 DIRECTIONS = ("to the left", "to the right", "upwards", "downwards", "up and to the left", "up and to the right",
               "down and to the left", "down and to the right", STILL)
 NONE_OF_THEM = "none of the objects"
+# A frame's sidecar caption may open with "Frame 3 (t = 1.5 s) of seq_a:"; the text states the
+# time itself, and the frame's index in its clip is no fact the question gives.
+_FRAME_PREFIX = re.compile(r"^\s*frame\s+\d+\s*(?:\([^)]*\))?\s*(?:of\s+[^:]+)?:\s*", re.I)
+_SHARES = ((1 / 10, "about a tenth"), (1 / 8, "about an eighth"), (1 / 6, "about a sixth"),
+           (1 / 5, "about a fifth"), (1 / 4, "about a quarter"), (1 / 3, "about a third"), (1 / 2, "about half"),
+           (2 / 3, "about two thirds"), (3 / 4, "about three quarters"), (1.0, "about the whole"))
 
 
 def direction(dx: float, dy: float) -> str:
@@ -24,71 +40,182 @@ def direction(dx: float, dy: float) -> str:
     return horizontal if abs(dx) >= abs(dy) else f"{vertical}wards"
 
 
-def _moves(ctx) -> list:
-    """(track label, direction, first (image, region), last (image, region)) per track."""
-    found = tracks(ctx)
-    out = [(f"the {seen[0][1]['label']}", direction(*displacement(ctx, seen)), seen[0], seen[-1])
-           for seen in found.values()]
-    labels = [m[0] for m in out]
+def defensible(dx: float, dy: float) -> set:
+    """Every direction a reader could defend for a move: its own, and, when the move runs close to
+    the line between a diagonal and a straight direction, the neighbour across that line."""
+    moved = direction(dx, dy)
+    distance = math.hypot(dx, dy)
+    if moved == STILL or not NEAR_EDGE[0] < min(abs(dx), abs(dy)) / distance < NEAR_EDGE[1]:
+        return {moved}
+    vertical = "up" if dy < 0 else "down"
+    horizontal = "to the left" if dx < 0 else "to the right"
+    straight = horizontal if abs(dx) >= abs(dy) else f"{vertical}wards"
+    return {moved, straight, f"{vertical} and {horizontal}"}
+
+
+_ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth",
+             "eleventh", "twelfth", "thirteenth", "fourteenth", "fifteenth", "sixteenth")
+
+
+def _seconds(t) -> str:
+    return f"{t:g} s"
+
+
+def _timed(ctx) -> bool:
+    """Can the text name every frame by its time (each frame has one, and no two share it)?"""
+    times = [m.get("timestamp") for m in ctx.metadata]
+    return all(isinstance(t, (int, float)) for t in times) and len(set(times)) == len(times)
+
+
+def _frame(ctx, image: int) -> str:
+    """How the text names a frame: by the time it was taken, or (frames without times) by its place."""
+    if _timed(ctx):
+        return f"the frame taken at {_seconds(ctx.metadata[image - 1]['timestamp'])}"
+    return f"the {_ORDINALS[image - 1]} frame"
+
+
+def _told(ctx) -> str:
+    return "when each frame was taken" if _timed(ctx) else "where each frame comes in the clip"
+
+
+def _frame_texts(ctx) -> list:
+    """Per frame, in time order, the time it was taken (or its place): how the question's frames are found."""
+    out = []
+    for i, metadata in enumerate(ctx.metadata, start=1):
+        fact = f"was taken at {_seconds(metadata['timestamp'])}" if _timed(ctx) else f"is the {_ORDINALS[i - 1]} frame"
+        if i == 1:
+            out.append(f"These frames come from one clip, in time order. <image> {fact}.")
+        elif i == len(ctx):
+            out.append(f"The last frame, <image>, {fact}.")
+        else:
+            out.append(f"<image> {fact}.")
+    return out
+
+
+def _captions(ctx) -> list:
+    """What each frame shows, opened by how the text names it (so captions of similar frames differ)."""
+    return [f"{sentence(_frame(ctx, i))}: {_FRAME_PREFIX.sub('', caption_of(m)).strip()}"
+            for i, m in enumerate(ctx.metadata, start=1)]
+
+
+def _extent(ctx, image: int, dx: float, dy: float) -> str:
+    """A move of (dx, dy) pixels in ``image`` as words: the share of the frame's width (or, for a
+    mostly vertical move, of its height) it spans."""
+    width, height = ctx.sizes[image - 1]
+    side, length = ("height", height) if abs(dy) > abs(dx) else ("width", width)
+    share = math.hypot(dx, dy) / length
+    if share < 0.06:
+        return "only a little"
+    return f"{min(_SHARES, key=lambda s: abs(math.log(share / s[0])))[1]} of the frame's {side}"
+
+
+def _moves(ctx, a: int, b: int) -> list:
+    """Per track seen in both image ``a`` and image ``b`` (labels distinct): a dict with its label, its
+    boxes there, its direction, the directions a reader could defend and whether the move is clear
+    (still, or large enough to judge); none when labels repeat."""
+    out = []
+    for seen in tracks(ctx).values():
+        at = dict(seen)
+        if a not in at or b not in at:
+            continue
+        dx, dy = displacement(ctx, [(a, at[a]), (b, at[b])])
+        clear = not STILL_PX <= math.hypot(dx, dy) < VISIBLE * ctx.sizes[a - 1][0]
+        out.append({"label": f"the {at[a]['label']}", "a": a, "b": b, "first": at[a], "last": at[b], "clear": clear,
+                    "direction": direction(dx, dy), "defensible": defensible(dx, dy), "extent": _extent(ctx, a, dx, dy)})
+    labels = [m["label"] for m in out]
     return out if len(set(labels)) == len(labels) else []
 
 
-def _grounding(moves) -> tuple:
+def _said(ctx, move) -> str:
+    if move["direction"] == STILL:
+        return f"{move['label']} stays where it is"
+    return f"{move['label']} moves {move['direction']}, by {move['extent']}"
+
+
+def _grounding(ctx, moves) -> tuple:
     t2r, r2r = [], []
-    for label, moved, (a, first), (b, last) in moves:
-        t2r += [text2region(label, a, first), text2region(label, b, last)]
-        r2r.append(link(region_ref(a, first), region_ref(b, last), "moves to" if moved != STILL else "stays at",
-                        f"From Image {a} to Image {b}, {label} {'moves ' + moved if moved != STILL else 'stays put'}."))
+    for move in moves:
+        a, b = move["a"], move["b"]
+        t2r += [text2region(move["label"], a, move["first"]), text2region(move["label"], b, move["last"])]
+        r2r.append(link(region_ref(a, move["first"]), region_ref(b, move["last"]),
+                        "stays at" if move["direction"] == STILL else "moves to",
+                        f"From {_frame(ctx, a)} to {_frame(ctx, b)}, {_said(ctx, move)}."))
     return t2r, r2r
 
 
-def _intro(ctx) -> str:
-    return f"{image_list(len(ctx))} The images are frames of one clip, in time order."
+def _between(ctx, a: int, b: int) -> str:
+    return f"Between {_frame(ctx, a)} and {_frame(ctx, b)}"
 
 
-def direction_of_object(ctx, rng):
-    moves = _moves(ctx)
-    if not moves:
+def _pairs(ctx) -> list:
+    """Frame pairs (earlier, later) the text can name."""
+    if not _timed(ctx) and len(ctx) > len(_ORDINALS):
+        return []
+    return [(a, b) for a in range(1, len(ctx) + 1) for b in range(a + 1, len(ctx) + 1)]
+
+
+def direction_between_times(ctx, rng):
+    """Which way one object goes between two frames named by their times."""
+    choices = [m for a, b in _pairs(ctx) for m in _moves(ctx, a, b) if m["clear"]]
+    if not choices:
         return None
-    move = rng.choice(moves)
-    label, moved = move[0], move[1]
-    t2r, r2r = _grounding([move])
-    plausible = [d for d in DIRECTIONS if d != moved and (d == STILL or " and " not in d or " and " in moved)]
+    move = rng.choice(choices)
+    moved = move["direction"]
+    t2r, r2r = _grounding(ctx, [move])
+    # Straight moves against straight options (and staying put); diagonal ones against all, except
+    # the neighbours a reader could also defend.
+    plausible = [d for d in DIRECTIONS if d not in move["defensible"]
+                 and (d == STILL or " and " not in d or " and " in moved)]
     return Question(
-        template="direction_of_object",
-        text=f"{_intro(ctx)} In which direction does {label} move across these frames?",
+        template="direction_between_times",
+        text=interleaved(_frame_texts(ctx),
+                         f"{_between(ctx, move['a'], move['b'])}, in which direction, if any, does "
+                         f"{move['label']} travel, judging by the centre of its box?"),
         answer=moved,
         distractors=rng.sample(plausible, 3),
-        summary=f"The frames follow {label}; its position in the first and last frame gives its direction.",
-        captions=[caption_of(m) for m in ctx.metadata], text2region=t2r, region2region=r2r,
-        rationale=f"Comparing its position in Image {move[2][0]} and Image {move[3][0]}, {label} "
-                  f"{'moves ' + moved if moved != STILL else 'does not move'}.",
+        summary=f"The text says {_told(ctx)}; the two frames it names are found that way, and "
+                f"the position of {move['label']} in them gives its direction.",
+        captions=_captions(ctx), text2region=t2r, region2region=r2r,
+        rationale=f"{_between(ctx, move['a'], move['b'])}, {_said(ctx, move)}.",
         verified_by="metadata:track_boxes")
 
 
-def object_moving(ctx, rng):
-    """Which object moves in a drawn direction (one that exactly one object takes)."""
-    moves = _moves(ctx)
-    taken = [m[1] for m in moves]
-    unique = sorted(d for d in set(taken) if d != STILL and taken.count(d) == 1)
-    if len(moves) < 2 or not unique:
+def object_moving_between_times(ctx, rng):
+    """Which object moves in a drawn direction between two frames named by their times: one that
+    exactly one object takes and that no other object's move could be read as."""
+    choices = []
+    for a, b in _pairs(ctx):
+        moves = _moves(ctx, a, b)
+        if len(moves) < 2 or not all(m["clear"] for m in moves):
+            continue
+        for move in moves:
+            wanted = move["direction"]
+            if wanted != STILL and not any(wanted in other["defensible"] for other in moves if other is not move):
+                choices.append((moves, move))
+    if not choices:
         return None
-    wanted = rng.choice(unique)
-    winner = next(m for m in moves if m[1] == wanted)
-    t2r, r2r = _grounding(moves)
+    moves, winner = rng.choice(choices)
+    wanted = winner["direction"]
+    others = [m for m in moves if m is not winner]
+    # Up to two other objects and "none of them": four options at most, the objects in track order.
+    picked = rng.sample(others, min(2, len(others)))
+    shown = [m for m in moves if m is winner or any(m is p for p in picked)]
+    t2r, r2r = _grounding(ctx, shown)
     return Question(
-        template="object_moving",
-        text=f"{_intro(ctx)} Which object moves {wanted} across these frames?",
-        answer=winner[0],
-        distractors=[m[0] for m in moves if m is not winner] + [NONE_OF_THEM],
-        summary=f"The frames follow {len(moves)} objects; tracking each from the first to the last frame shows "
-                "which way it goes.",
-        captions=[caption_of(m) for m in ctx.metadata], text2region=t2r, region2region=r2r,
-        rationale=f"Only {winner[0]} moves {wanted}: " + "; ".join(f"{m[0]} {m[1] if m[1] != STILL else 'stays put'}"
-                                                                 for m in moves) + ".",
+        template="object_moving_between_times",
+        text=interleaved(_frame_texts(ctx),
+                         f"{_between(ctx, winner['a'], winner['b'])}, which object moves {wanted}, judging by "
+                         "the centre of its box?"),
+        answer=winner["label"],
+        distractors=[m["label"] for m in shown if m is not winner] + [NONE_OF_THEM],
+        summary=f"The text says {_told(ctx)}; in the two frames it names, the tracked objects' "
+                "positions show which way each goes.",
+        captions=_captions(ctx), text2region=t2r, region2region=r2r,
+        rationale=f"{_between(ctx, winner['a'], winner['b'])}, " + "; ".join(_said(ctx, m) for m in shown)
+                  + f". Only {winner['label']} moves {wanted}.",
         verified_by="metadata:track_boxes")
 
 
 TASK = Task(id="motion_detection", category="sequential", grouping="sequence",
             needs=lambda metadata: any(attribute(r, "track_id") for r in regions(metadata)),
-            templates=(direction_of_object, object_moving))
+            templates=(direction_between_times, object_moving_between_times))

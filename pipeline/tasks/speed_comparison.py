@@ -1,96 +1,206 @@
-"""speed_comparison: frames of one clip with timestamps; which tracked object moves faster."""
-import math
+"""speed_comparison: frames of one clip, each with the time it was taken; which tracked object is faster.
 
-from .base import (Question, Task, attribute, caption_of, displacement, image_list, link, region_ref, regions,
+The text binds each frame's time to it ("<image> was taken at 0.5 s."), so a reader has to
+combine the times the text states with the distances the pictures show. Reasoning steps describe
+distances in words (a share of the frame's width or height), never in pixels.
+"""
+import hashlib
+import math
+import re
+
+from .base import (Question, Task, attribute, caption_of, displacement, interleaved, link, region_ref, regions,
                    sentence, text2region, tracks)
 
-RATIO = 1.3                                      # the fastest must beat the runner-up by this factor
-MULTIPLES = (1.5, 2, 2.5, 3, 4, 5, 6, 8, 10)     # answer options of the "how many times" template
+RATIO = 1.3                 # the faster speed must beat the slower by this factor
+MISLEADS = 1.25             # "longer run" questions: the slower object covers this much more ground
+LONGER = 1.5                # the two runs of a question last at least this many times as long as each other
+VISIBLE = 0.04              # a run shorter than this share of the frame's width is too small to judge
 SAME_SPEED = "They move at about the same speed"
+# A frame's sidecar caption may open with "Frame 3 (t = 1.5 s) of seq_a:"; the text states the
+# time itself, and the frame's index in its clip is no fact the question gives.
+_FRAME_PREFIX = re.compile(r"^\s*frame\s+\d+\s*(?:\([^)]*\))?\s*(?:of\s+[^:]+)?:\s*", re.I)
+_SHARES = ((1 / 10, "about a tenth"), (1 / 8, "about an eighth"), (1 / 6, "about a sixth"),
+           (1 / 5, "about a fifth"), (1 / 4, "about a quarter"), (1 / 3, "about a third"), (1 / 2, "about half"),
+           (2 / 3, "about two thirds"), (3 / 4, "about three quarters"), (1.0, "about the whole"))
 
 
-def _speeds(ctx) -> list:
-    """(pixels per second, track id, [(image, region)]) per track, fastest first."""
-    times = [m.get("timestamp") for m in ctx.metadata]
+def _seconds(t) -> str:
+    return f"{t:g} s"
+
+
+def _time(ctx, image: int) -> float:
+    return ctx.metadata[image - 1]["timestamp"]
+
+
+def _frame_texts(ctx) -> list:
+    """Per frame, in time order, the time it was taken (the facts the question's arithmetic uses)."""
     out = []
-    for track, seen in tracks(ctx).items():
-        elapsed = times[seen[-1][0] - 1] - times[seen[0][0] - 1]
-        if elapsed > 0:
-            out.append((math.hypot(*displacement(ctx, seen)) / elapsed, track, seen))
-    return sorted(out, key=lambda s: s[0], reverse=True)
+    for i, metadata in enumerate(ctx.metadata, start=1):
+        when = _seconds(metadata["timestamp"])
+        if i == 1:
+            out.append(f"These frames come from one clip. <image> was taken at {when}.")
+        elif i == len(ctx):
+            out.append(f"The last frame, <image>, was taken at {when}.")
+        else:
+            out.append(f"<image> was taken at {when}.")
+    return out
+
+
+def frame_caption(metadata: dict) -> str:
+    """What the frame shows, with the time the text gives for it (so captions of similar frames differ)."""
+    shown = _FRAME_PREFIX.sub("", caption_of(metadata)).strip()
+    return f"The frame taken at {_seconds(metadata['timestamp'])}: {shown}"
+
+
+def extent(ctx, image: int, dx: float, dy: float) -> str:
+    """A move of (dx, dy) pixels in ``image`` as words: the share of the frame's width (or, for a
+    mostly vertical move, of its height) it spans."""
+    width, height = ctx.sizes[image - 1]
+    side, length = ("height", height) if abs(dy) > abs(dx) else ("width", width)
+    share = math.hypot(dx, dy) / length
+    if share < 0.06:
+        return "only a little"
+    words = min(_SHARES, key=lambda s: abs(math.log(share / s[0])))[1]
+    return f"{words} of the frame's {side}"
 
 
 def _label(seen) -> str:
     return f"the {seen[0][1]['label']}"
 
 
-def _frames_text(ctx) -> str:
-    stamps = ", ".join(f"{m['timestamp']:g}" for m in ctx.metadata)
-    return f"{image_list(len(ctx))} The images are frames of one clip, in time order, taken at {stamps} seconds."
+def _run(ctx, seen, a: int, b: int) -> dict:
+    """The run of one track from image ``a`` to image ``b``: distance (px), time, speed (px/s)."""
+    at = dict(seen)
+    dx, dy = displacement(ctx, [(a, at[a]), (b, at[b])])
+    distance, elapsed = math.hypot(dx, dy), _time(ctx, b) - _time(ctx, a)
+    return {"label": _label(seen), "a": a, "b": b, "first": at[a], "last": at[b], "distance": distance,
+            "extent": extent(ctx, a, dx, dy), "elapsed": elapsed, "speed": distance / elapsed if elapsed > 0 else 0.0}
 
 
-def _grounding(ctx, ranked) -> tuple:
-    """Text2Region on each track's first and last box; Region2Region from each first box to its last."""
+def _tracks(ctx) -> list:
+    """Tracks (each [(image, region)] in time order) with distinct labels, or none; none either
+    unless every frame has its own time, later frames later (the text names frames by time)."""
+    times = [m.get("timestamp") for m in ctx.metadata]
+    if not all(isinstance(t, (int, float)) for t in times) or any(b <= a for a, b in zip(times, times[1:])):
+        return []
+    found = list(tracks(ctx).values())
+    labels = [_label(seen) for seen in found]
+    return found if len(found) >= 2 and len(set(labels)) == len(labels) else []
+
+
+def _grounding(ctx, runs) -> tuple:
+    """Text2Region on each run's first and last box; Region2Region from each first box to its last."""
     t2r, r2r = [], []
-    for speed, _, seen in ranked:
-        (a, first), (b, last) = seen[0], seen[-1]
-        distance = math.hypot(*displacement(ctx, seen))
-        t2r += [text2region(_label(seen), a, first), text2region(_label(seen), b, last)]
-        r2r.append(link(region_ref(a, first), region_ref(b, last), "moves to",
-                        f"{sentence(_label(seen))} travels {distance:.0f} px from Image {a} to Image {b}: "
-                        f"{speed:.0f} px/s."))
+    for run in runs:
+        t2r += [text2region(run["label"], run["a"], run["first"]), text2region(run["label"], run["b"], run["last"])]
+        r2r.append(link(region_ref(run["a"], run["first"]), region_ref(run["b"], run["last"]), "moves to",
+                        f"From the frame taken at {_seconds(_time(ctx, run['a']))} to the one taken at "
+                        f"{_seconds(_time(ctx, run['b']))}, {run['label']} moves "
+                        f"{run['extent']}."))
     return t2r, r2r
 
 
-def _usable(ctx) -> list:
-    ranked = _speeds(ctx)
-    labels = [_label(seen) for _, _, seen in ranked]
-    return ranked if len(ranked) >= 2 and len(set(labels)) == len(labels) else []
-
-
 def fastest_object(ctx, rng):
-    ranked = _usable(ctx)
-    if not ranked or ranked[0][0] < RATIO * ranked[1][0]:
+    """Which object covers the most ground per second, each over the frames it appears in."""
+    found = _tracks(ctx)
+    runs = sorted((_run(ctx, seen, seen[0][0], seen[-1][0]) for seen in found), key=lambda r: r["speed"], reverse=True)
+    if not runs or any(r["elapsed"] <= 0 for r in runs) or runs[0]["speed"] < RATIO * runs[1]["speed"]:
         return None
-    t2r, r2r = _grounding(ctx, ranked)
-    winner = _label(ranked[0][2])
+    if runs[0]["distance"] < VISIBLE * ctx.sizes[0][0]:
+        return None   # even the fastest hardly moves: nothing to see
+    winner = runs[0]
+    same_span = len({(r["a"], r["b"]) for r in runs}) == 1
+    t2r, r2r = _grounding(ctx, runs)
     return Question(
         template="fastest_object",
-        text=f"{_frames_text(ctx)} Which object moves fastest across these frames?",
-        answer=winner,
-        distractors=[_label(seen) for _, _, seen in ranked[1:]] + ([SAME_SPEED] if len(ranked) == 2 else []),
-        summary=f"The frames follow {len(ranked)} moving objects; comparing how far each travels in the same time "
-                "gives the fastest.",
-        captions=[caption_of(m) for m in ctx.metadata], text2region=t2r, region2region=r2r,
-        rationale=f"Over the same time {winner} covers the longest distance ({ranked[0][0]:.0f} px/s).",
+        text=interleaved(_frame_texts(ctx),
+                         "Judging by the centre of each object's box, which object covers the most ground per "
+                         "second between the first and the last frame it appears in?"),
+        answer=winner["label"],
+        distractors=[r["label"] for r in runs[1:]] + ([SAME_SPEED] if len(runs) == 2 else []),
+        summary="The frames follow the tracked objects and the text gives the time of each frame; how far "
+                "each object travels, set against the time between its frames, gives the fastest.",
+        captions=[frame_caption(m) for m in ctx.metadata], text2region=t2r, region2region=r2r,
+        rationale=(f"Every object is followed over the same frames, from {_seconds(_time(ctx, winner['a']))} to "
+                   f"{_seconds(_time(ctx, winner['b']))}, and {winner['label']} covers clearly the most ground in "
+                   f"that time ({winner['extent']}), so it is the fastest."
+                   if same_span else
+                   f"Setting each object's distance against the time between its own first and last frame, "
+                   f"{winner['label']} covers clearly the most ground per second."),
         verified_by="metadata:track_boxes+timestamps")
 
 
-def speed_ratio(ctx, rng):
-    ranked = _usable(ctx)
-    if not ranked or ranked[1][0] <= 0:
+def _pick(ctx, candidates: list, salt: str):
+    """One candidate, the same whichever rng the template is given (the question's subject is fixed by
+    the context), drawn by a hash of the context's labels and times."""
+    key = repr((salt, [(r["label"], r["bbox"]) for m in ctx.metadata for r in regions(m)],
+                [m["timestamp"] for m in ctx.metadata]))
+    digest = int(hashlib.sha256(key.encode()).hexdigest(), 16)
+    return candidates[digest % len(candidates)] if candidates else None
+
+
+def faster_over_intervals(ctx, rng):
+    """Two objects, each followed between two frames named by their times (runs of different
+    lengths): which is faster? About half the questions give the faster object the shorter run,
+    over which it covers less ground than the slower one covers in its longer run, so neither
+    "the one that moved farther" nor "the one timed over less" answers them; the times the text
+    gives and the distances the frames show must be combined."""
+    found = _tracks(ctx)
+    kinds = {True: [], False: []}   # faster object on the shorter run, or on the longer one
+    for fast_seen in found:
+        for slow_seen in found:
+            if fast_seen is slow_seen:
+                continue
+            fast_runs = [_run(ctx, fast_seen, a, b) for a, _ in fast_seen for b, _ in fast_seen if a < b]
+            slow_runs = [_run(ctx, slow_seen, a, b) for a, _ in slow_seen for b, _ in slow_seen if a < b]
+            for fast in fast_runs:
+                for slow in slow_runs:
+                    if min(fast["distance"], slow["distance"]) < VISIBLE * ctx.sizes[0][0]:
+                        continue
+                    if fast["elapsed"] <= 0 or slow["elapsed"] <= 0 or fast["speed"] < RATIO * slow["speed"]:
+                        continue
+                    longer = max(fast["elapsed"], slow["elapsed"]) / min(fast["elapsed"], slow["elapsed"])
+                    if longer < LONGER:
+                        continue
+                    if fast["elapsed"] < slow["elapsed"] and slow["distance"] >= MISLEADS * fast["distance"]:
+                        kinds[True].append((fast, slow))
+                    elif fast["elapsed"] > slow["elapsed"]:
+                        kinds[False].append((fast, slow))
+    kind = _pick(ctx, [k for k in (True, False) if kinds[k]], "kind")
+    if kind is None:
         return None
-    fast, slow = ranked[rng.randrange(len(ranked) - 1)], ranked[-1]
-    ratio = fast[0] / slow[0]
-    nearest = min(MULTIPLES, key=lambda m: abs(math.log(ratio / m)))
-    if abs(math.log(ratio / nearest)) > math.log(1.12):
-        return None   # not close enough to any offered multiple to be a fair answer
-    options = sorted(MULTIPLES, key=lambda m: abs(math.log(m / nearest)))[1:4]
-    t2r, r2r = _grounding(ctx, [fast, slow])
-    phrase = "about {:g} times as fast"
+    fast, slow = _pick(ctx, kinds[kind], "runs")
+    first, second = sorted([fast, slow], key=lambda r: (r["a"], r["b"], r["label"]))
+    t2r, r2r = _grounding(ctx, [first, second])
+
+    def span(run):
+        return (f"from the frame taken at {_seconds(_time(ctx, run['a']))} to the one taken at "
+                f"{_seconds(_time(ctx, run['b']))}")
+
+    def follow(run):
+        return f"{run['label']} {span(run)}"
+
+    moved = "; ".join(f"{span(run)}, {run['label']} moves {run['extent']}"
+                      for run in (first, second))
+    comparison = (f"{slow['label']} covers more ground, but over a much longer time, so per second "
+                  f"{fast['label']} covers more" if kind else
+                  f"{fast['label']} covers so much more ground that, even over its longer time, it "
+                  "covers more per second")
     return Question(
-        template="speed_ratio",
-        text=f"{_frames_text(ctx)} How does the speed of {_label(fast[2])} compare with that of {_label(slow[2])}?",
-        answer=f"It moves {phrase.format(nearest)}",
-        distractors=[f"It moves {phrase.format(m)}" for m in options],
-        summary="The frames follow two moving objects; the distances they travel over the same time give the "
-                "ratio of their speeds.",
-        captions=[caption_of(m) for m in ctx.metadata], text2region=t2r, region2region=r2r,
-        rationale=f"{sentence(_label(fast[2]))} moves at {fast[0]:.0f} px/s and {_label(slow[2])} at "
-                  f"{slow[0]:.0f} px/s, a ratio of {ratio:.2f}, about {nearest:g}.",
+        template="faster_over_intervals",
+        text=interleaved(_frame_texts(ctx),
+                         f"Follow {follow(first)}, and {follow(second)}. Judging by how far the centre of each "
+                         "box travels per second, which of the two moves faster, or do they move at about the "
+                         "same speed?"),
+        answer=fast["label"],
+        distractors=[slow["label"], SAME_SPEED],
+        summary="The text gives each frame's time and names two objects, each followed between two frames; "
+                "each object's distance in the frames divided by the time between its frames gives its speed.",
+        captions=[frame_caption(m) for m in ctx.metadata], text2region=t2r, region2region=r2r,
+        rationale=f"{sentence(moved)}. {sentence(comparison)}: {fast['label']} is the faster.",
         verified_by="metadata:track_boxes+timestamps")
 
 
 TASK = Task(id="speed_comparison", category="sequential", grouping="sequence",
             needs=lambda metadata: "timestamp" in metadata and any(attribute(r, "track_id") for r in regions(metadata)),
-            templates=(fastest_object, speed_ratio))
+            templates=(fastest_object, faster_over_intervals))

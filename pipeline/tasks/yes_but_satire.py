@@ -1,20 +1,53 @@
-"""yes_but_satire: two-panel images, YES (how it looks) on the left, BUT (how it is) on the right;
-what the contrast shows."""
-from .base import Question, Task, caption_of, image_list, image_options, link
+"""yes_but_satire: two-panel images, YES (how it looks) on one side, BUT (how it is) on the other;
+what the contrast shows. Each image's text says which panel is which; what the panels show, and
+so which contrast belongs to which image, is left to the pictures (any description of a panel in
+the text would match its contrast word for word)."""
+from .base import Question, Task, caption_of, image_options, interleaved
 
-YES_PANEL = [0.0, 0.0, 0.5, 1.0]
-BUT_PANEL = [0.5, 0.0, 1.0, 1.0]
-
-
-def _panels(image: int) -> list:
-    return [{"text": "the YES panel", "image": image, "bbox": list(YES_PANEL), "label": "YES panel"},
-            {"text": "the BUT panel", "image": image, "bbox": list(BUT_PANEL), "label": "BUT panel"}]
+LEFT = [0.0, 0.0, 0.5, 1.0]
+RIGHT = [0.5, 0.0, 1.0, 1.0]
 
 
-def _contrast_link(ctx, image: int) -> dict:
-    return link({"image": image, "label": "YES panel", "bbox": list(YES_PANEL)},
-                {"image": image, "label": "BUT panel", "bbox": list(BUT_PANEL)},
-                "is contradicted by", ctx.metadata[image - 1]["contrast"])
+def _swapped(metadata) -> bool:
+    """Does the sidecar say the YES panel is on the right?"""
+    layout = str(metadata.get("attributes", {}).get("layout", "")).upper()
+    return "YES RIGHT" in layout or "BUT LEFT" in layout
+
+
+def _sides(metadata) -> tuple:
+    """((YES side, box), (BUT side, box))."""
+    return (("right", RIGHT), ("left", LEFT)) if _swapped(metadata) else (("left", LEFT), ("right", RIGHT))
+
+
+def _layout_texts(ctx) -> list:
+    """Per image, which side is its YES panel and which its BUT panel."""
+    texts = []
+    for i, metadata in enumerate(ctx.metadata):
+        (yes, _), (but, _) = _sides(metadata)
+        if i and _swapped(metadata) == _swapped(ctx.metadata[i - 1]):
+            texts.append("<image> keeps the same layout.")
+        elif i:
+            texts.append(f"<image> has its YES panel on the {yes} and its BUT panel on the {but}.")
+        else:
+            texts.append(f"In <image>, the {yes} panel is the YES panel and the {but} panel the BUT panel.")
+    return texts
+
+
+def _panel(ctx, image: int, which: str) -> dict:
+    (yes, yes_box), (but, but_box) = _sides(ctx.metadata[image - 1])
+    side, box = (yes, yes_box) if which == "YES" else (but, but_box)
+    return {"text": f"the {side} panel", "image": image, "bbox": list(box), "label": f"{which} panel"}
+
+
+def _contrast_link(ctx, image: int, relation: str, explanation: str) -> dict:
+    yes, but = _panel(ctx, image, "YES"), _panel(ctx, image, "BUT")
+    return {"from": {"image": image, "label": "YES panel", "bbox": yes["bbox"]},
+            "to": {"image": image, "label": "BUT panel", "bbox": but["bbox"]},
+            "relation": relation, "explanation": explanation}
+
+
+def _contrast(ctx, image: int) -> str:
+    return ctx.metadata[image - 1]["contrast"]
 
 
 def _satire(ctx) -> list:
@@ -23,24 +56,34 @@ def _satire(ctx) -> list:
     return [i for i, c in enumerate(contrasts, start=1) if contrasts.count(c) == 1]
 
 
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:]
+
+
 def image_of_contrast(ctx, rng):
     candidates = _satire(ctx)
     if len(candidates) < 3:
         return None
     image = rng.choice(candidates)
-    contrast = ctx.metadata[image - 1]["contrast"].rstrip(".")
+    contrast = _contrast(ctx, image).rstrip(".")
+    distractors = image_options(image, len(ctx), rng, among=candidates)
+    others = [int(d.split()[-1]) for d in distractors]
     return Question(
         template="image_of_contrast",
-        text=f"{image_list(len(ctx))} Each image has two panels: YES on the left, BUT on the right. In which "
-             f"image does the contrast between the panels show this: \"{contrast}\"?",
+        text=interleaved(_layout_texts(ctx),
+                         f"In which image does the BUT panel undercut the YES panel in this way: \"{contrast}\"?"),
         answer=f"Image {image}",
-        distractors=image_options(image, len(ctx), rng, among=candidates),
-        summary="Each image sets an appealing YES panel against a BUT panel that undercuts it; the task is to "
-                "find the image whose contrast matches the statement.",
+        distractors=distractors,
+        summary="Each image sets an appealing YES panel against a BUT panel that undercuts it, the text saying which "
+                "side is which; the task is to find the image whose contrast matches the statement.",
         captions=[caption_of(m) for m in ctx.metadata],
-        text2region=_panels(image),
-        region2region=[_contrast_link(ctx, image)],
-        rationale=f"In Image {image} the BUT panel undercuts the YES panel exactly as the statement says.",
+        text2region=[_panel(ctx, image, "YES"), _panel(ctx, image, "BUT")] + [_panel(ctx, i, "BUT") for i in others],
+        region2region=[_contrast_link(ctx, image, "is contradicted by", _contrast(ctx, image))]
+                      + [_contrast_link(ctx, i, "is undercut in another way by",
+                                        f"Here the point is a different one: {_lower_first(_contrast(ctx, i))}")
+                         for i in others],
+        rationale=f"In Image {image} the BUT panel undercuts the YES panel exactly as the statement says; the BUT "
+                  f"panels of the other images make other points.",
         verified_by="metadata:contrast")
 
 
@@ -49,20 +92,23 @@ def contrast_of_image(ctx, rng):
     if len(candidates) < 2:
         return None
     image = rng.choice(candidates)
-    others = [ctx.metadata[i - 1]["contrast"] for i in candidates if i != image]
+    others = rng.sample([i for i in candidates if i != image], min(3, len(candidates) - 1))
     return Question(
         template="contrast_of_image",
-        text=f"{image_list(len(ctx))} Each image has two panels: YES on the left, BUT on the right. What does "
-             f"the contrast between the two panels of Image {image} show?",
-        answer=ctx.metadata[image - 1]["contrast"],
-        distractors=rng.sample(others, min(3, len(others))),
-        summary=f"Image {image} sets an appealing YES panel against a BUT panel; the task is to state what their "
-                "contrast shows.",
+        text=interleaved(_layout_texts(ctx),
+                         f"What does the contrast between the two panels of Image {image} show?"),
+        answer=_contrast(ctx, image),
+        distractors=[_contrast(ctx, i) for i in others],
+        summary=f"Image {image} sets an appealing YES panel against a BUT panel, the text saying which side is which; "
+                f"the task is to state what their contrast shows, the other options being the points of other "
+                f"images.",
         captions=[caption_of(m) for m in ctx.metadata],
-        text2region=_panels(image),
-        region2region=[_contrast_link(ctx, image)],
-        rationale=f"The BUT panel of Image {image} undercuts its YES panel: "
-                  f"{ctx.metadata[image - 1]['contrast'][0].lower() + ctx.metadata[image - 1]['contrast'][1:]}",
+        text2region=[_panel(ctx, image, "YES"), _panel(ctx, image, "BUT")] + [_panel(ctx, i, "BUT") for i in others],
+        region2region=[_contrast_link(ctx, image, "is contradicted by", _contrast(ctx, image))]
+                      + [_contrast_link(ctx, i, "makes another point than the panels of the asked image",
+                                        f"This contrast belongs to Image {i}: {_lower_first(_contrast(ctx, i))}")
+                         for i in others],
+        rationale=f"The BUT panel of Image {image} undercuts its YES panel: {_lower_first(_contrast(ctx, image))}",
         verified_by="metadata:contrast")
 
 
