@@ -1,6 +1,8 @@
 """What a task is: how its contexts are grouped and how its grounded questions are computed."""
 import dataclasses
+import math
 import random
+import re
 from collections.abc import Callable
 
 
@@ -197,6 +199,48 @@ def centre_px(ctx, image: int, region: dict) -> tuple:
     width, height = ctx.sizes[image - 1]
     x0, y0, x1, y1 = region["bbox"]
     return (x0 + x1) / 2 * width, (y0 + y1) / 2 * height
+
+
+_SHARES = ((1 / 10, "about a tenth"), (1 / 8, "about an eighth"), (1 / 6, "about a sixth"),
+           (1 / 5, "about a fifth"), (1 / 4, "about a quarter"), (1 / 3, "about a third"), (1 / 2, "about half"),
+           (2 / 3, "about two thirds"), (3 / 4, "about three quarters"), (1.0, "about the whole"))
+
+
+def move_in_words(ctx, image: int, dx: float, dy: float) -> str:
+    """A move of (dx, dy) pixels in ``image`` as words, so reasoning never cites pixel counts: the
+    share of the frame's width (or, for a mostly vertical move, of its height) it spans."""
+    width, height = ctx.sizes[image - 1]
+    side, length = ("height", height) if abs(dy) > abs(dx) else ("width", width)
+    share = math.hypot(dx, dy) / length
+    if share < 0.06:
+        return "only a little"
+    return f"{min(_SHARES, key=lambda s: abs(math.log(share / s[0])))[1]} of the frame's {side}"
+
+
+# A frame's sidecar caption may open with "Frame 3 (t = 1.5 s) of seq_a:"; the text states the
+# time itself, and the frame's index in its clip is no fact the question gives.
+_FRAME_PREFIX = re.compile(r"^\s*frame\s+\d+\s*(?:\([^)]*\))?\s*(?:of\s+[^:]+)?:\s*", re.I)
+
+
+def frame_texts(ctx, opening: str, fact) -> list:
+    """Per frame of a clip, in order, the sentence that holds its placeholder: ``opening`` before
+    the first, "The last frame, <image>, ..." for the last; ``fact(i, metadata)`` is what the text
+    states of frame i (its time, or its place in the clip)."""
+    out = []
+    for i, metadata in enumerate(ctx.metadata, start=1):
+        said = fact(i, metadata)
+        if i == 1:
+            out.append(f"{opening} <image> {said}.")
+        elif i == len(ctx):
+            out.append(f"The last frame, <image>, {said}.")
+        else:
+            out.append(f"<image> {said}.")
+    return out
+
+
+def shown_in_frame(metadata: dict) -> str:
+    """A frame's caption without a "Frame k (t = ...) of clip:" opening: what the frame shows."""
+    return _FRAME_PREFIX.sub("", caption_of(metadata)).strip()
 
 
 def displacement(ctx, seen: list) -> tuple:

@@ -7,10 +7,9 @@ reader has to find them through the text and compare the boxes in the pictures. 
 describe moves in words (a share of the frame's width or height), never in pixels.
 """
 import math
-import re
 
-from .base import (Question, Task, attribute, caption_of, displacement, interleaved, link, region_ref, regions,
-                   sentence, text2region, tracks)
+from .base import (Question, Task, attribute, displacement, frame_texts, interleaved, link, move_in_words, region_ref, regions,
+                   sentence, shown_in_frame, text2region, tracks)
 
 STILL_PX = 4           # a track whose centre moves less than this many pixels did not move
 VISIBLE = 0.05         # a move under this share of the frame's width (and not still) is too small to judge
@@ -20,12 +19,6 @@ STILL = "it does not move"
 DIRECTIONS = ("to the left", "to the right", "upwards", "downwards", "up and to the left", "up and to the right",
               "down and to the left", "down and to the right", STILL)
 NONE_OF_THEM = "none of the objects"
-# A frame's sidecar caption may open with "Frame 3 (t = 1.5 s) of seq_a:"; the text states the
-# time itself, and the frame's index in its clip is no fact the question gives.
-_FRAME_PREFIX = re.compile(r"^\s*frame\s+\d+\s*(?:\([^)]*\))?\s*(?:of\s+[^:]+)?:\s*", re.I)
-_SHARES = ((1 / 10, "about a tenth"), (1 / 8, "about an eighth"), (1 / 6, "about a sixth"),
-           (1 / 5, "about a fifth"), (1 / 4, "about a quarter"), (1 / 3, "about a third"), (1 / 2, "about half"),
-           (2 / 3, "about two thirds"), (3 / 4, "about three quarters"), (1.0, "about the whole"))
 
 
 def direction(dx: float, dy: float) -> str:
@@ -80,33 +73,15 @@ def _told(ctx) -> str:
 
 def _frame_texts(ctx) -> list:
     """Per frame, in time order, the time it was taken (or its place): how the question's frames are found."""
-    out = []
-    for i, metadata in enumerate(ctx.metadata, start=1):
-        fact = f"was taken at {_seconds(metadata['timestamp'])}" if _timed(ctx) else f"is the {_ORDINALS[i - 1]} frame"
-        if i == 1:
-            out.append(f"These frames come from one clip, in time order. <image> {fact}.")
-        elif i == len(ctx):
-            out.append(f"The last frame, <image>, {fact}.")
-        else:
-            out.append(f"<image> {fact}.")
-    return out
+    timed = _timed(ctx)
+    return frame_texts(ctx, "These frames come from one clip, in time order.",
+                       lambda i, m: f"was taken at {_seconds(m['timestamp'])}" if timed else f"is the {_ORDINALS[i - 1]} frame")
 
 
 def _captions(ctx) -> list:
     """What each frame shows, opened by how the text names it (so captions of similar frames differ)."""
-    return [f"{sentence(_frame(ctx, i))}: {_FRAME_PREFIX.sub('', caption_of(m)).strip()}"
+    return [f"{sentence(_frame(ctx, i))}: {shown_in_frame(m)}"
             for i, m in enumerate(ctx.metadata, start=1)]
-
-
-def _extent(ctx, image: int, dx: float, dy: float) -> str:
-    """A move of (dx, dy) pixels in ``image`` as words: the share of the frame's width (or, for a
-    mostly vertical move, of its height) it spans."""
-    width, height = ctx.sizes[image - 1]
-    side, length = ("height", height) if abs(dy) > abs(dx) else ("width", width)
-    share = math.hypot(dx, dy) / length
-    if share < 0.06:
-        return "only a little"
-    return f"{min(_SHARES, key=lambda s: abs(math.log(share / s[0])))[1]} of the frame's {side}"
 
 
 def _moves(ctx, a: int, b: int) -> list:
@@ -121,7 +96,7 @@ def _moves(ctx, a: int, b: int) -> list:
         dx, dy = displacement(ctx, [(a, at[a]), (b, at[b])])
         clear = not STILL_PX <= math.hypot(dx, dy) < VISIBLE * ctx.sizes[a - 1][0]
         out.append({"label": f"the {at[a]['label']}", "a": a, "b": b, "first": at[a], "last": at[b], "clear": clear,
-                    "direction": direction(dx, dy), "defensible": defensible(dx, dy), "extent": _extent(ctx, a, dx, dy)})
+                    "direction": direction(dx, dy), "defensible": defensible(dx, dy), "extent": move_in_words(ctx, a, dx, dy)})
     labels = [m["label"] for m in out]
     return out if len(set(labels)) == len(labels) else []
 

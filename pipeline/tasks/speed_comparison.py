@@ -6,22 +6,15 @@ distances in words (a share of the frame's width or height), never in pixels.
 """
 import hashlib
 import math
-import re
 
-from .base import (Question, Task, attribute, caption_of, displacement, interleaved, link, region_ref, regions,
-                   sentence, text2region, tracks)
+from .base import (Question, Task, attribute, displacement, frame_texts, interleaved, link, move_in_words, region_ref, regions,
+                   sentence, shown_in_frame, text2region, tracks)
 
 RATIO = 1.3                 # the faster speed must beat the slower by this factor
 MISLEADS = 1.25             # "longer run" questions: the slower object covers this much more ground
 LONGER = 1.5                # the two runs of a question last at least this many times as long as each other
 VISIBLE = 0.04              # a run shorter than this share of the frame's width is too small to judge
 SAME_SPEED = "They move at about the same speed"
-# A frame's sidecar caption may open with "Frame 3 (t = 1.5 s) of seq_a:"; the text states the
-# time itself, and the frame's index in its clip is no fact the question gives.
-_FRAME_PREFIX = re.compile(r"^\s*frame\s+\d+\s*(?:\([^)]*\))?\s*(?:of\s+[^:]+)?:\s*", re.I)
-_SHARES = ((1 / 10, "about a tenth"), (1 / 8, "about an eighth"), (1 / 6, "about a sixth"),
-           (1 / 5, "about a fifth"), (1 / 4, "about a quarter"), (1 / 3, "about a third"), (1 / 2, "about half"),
-           (2 / 3, "about two thirds"), (3 / 4, "about three quarters"), (1.0, "about the whole"))
 
 
 def _seconds(t) -> str:
@@ -34,34 +27,12 @@ def _time(ctx, image: int) -> float:
 
 def _frame_texts(ctx) -> list:
     """Per frame, in time order, the time it was taken (the facts the question's arithmetic uses)."""
-    out = []
-    for i, metadata in enumerate(ctx.metadata, start=1):
-        when = _seconds(metadata["timestamp"])
-        if i == 1:
-            out.append(f"These frames come from one clip. <image> was taken at {when}.")
-        elif i == len(ctx):
-            out.append(f"The last frame, <image>, was taken at {when}.")
-        else:
-            out.append(f"<image> was taken at {when}.")
-    return out
+    return frame_texts(ctx, "These frames come from one clip.", lambda i, m: f"was taken at {_seconds(m['timestamp'])}")
 
 
 def frame_caption(metadata: dict) -> str:
     """What the frame shows, with the time the text gives for it (so captions of similar frames differ)."""
-    shown = _FRAME_PREFIX.sub("", caption_of(metadata)).strip()
-    return f"The frame taken at {_seconds(metadata['timestamp'])}: {shown}"
-
-
-def extent(ctx, image: int, dx: float, dy: float) -> str:
-    """A move of (dx, dy) pixels in ``image`` as words: the share of the frame's width (or, for a
-    mostly vertical move, of its height) it spans."""
-    width, height = ctx.sizes[image - 1]
-    side, length = ("height", height) if abs(dy) > abs(dx) else ("width", width)
-    share = math.hypot(dx, dy) / length
-    if share < 0.06:
-        return "only a little"
-    words = min(_SHARES, key=lambda s: abs(math.log(share / s[0])))[1]
-    return f"{words} of the frame's {side}"
+    return f"The frame taken at {_seconds(metadata['timestamp'])}: {shown_in_frame(metadata)}"
 
 
 def _label(seen) -> str:
@@ -74,7 +45,7 @@ def _run(ctx, seen, a: int, b: int) -> dict:
     dx, dy = displacement(ctx, [(a, at[a]), (b, at[b])])
     distance, elapsed = math.hypot(dx, dy), _time(ctx, b) - _time(ctx, a)
     return {"label": _label(seen), "a": a, "b": b, "first": at[a], "last": at[b], "distance": distance,
-            "extent": extent(ctx, a, dx, dy), "elapsed": elapsed, "speed": distance / elapsed if elapsed > 0 else 0.0}
+            "extent": move_in_words(ctx, a, dx, dy), "elapsed": elapsed, "speed": distance / elapsed if elapsed > 0 else 0.0}
 
 
 def _tracks(ctx) -> list:
