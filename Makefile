@@ -17,7 +17,7 @@ $(BIN)/mir: setup.py
 install: $(BIN)/mir
 
 sample: install
-	$(BIN)/mir build --manifest data_manifest.yaml --output out
+	$(BIN)/mir build --manifest data_manifest.yaml --output out --overwrite
 
 # The preview test renders pages in Debian's Chromium; where it cannot be installed (no root,
 # no apt) that one test is skipped with its reason.

@@ -11,11 +11,12 @@ from jsonschema import Draft202012Validator
 from .flow import build_pipeline
 from .llm.accounting import drafter_report
 from .manifest import endpoint_settings, load_manifest
+from .output import publish
 from .schemas import load_schema
 from .storage import write_text
 
-# What a build writes under OUT; removed first so no shard of an earlier build survives.
-OUTPUTS = ("data", "rejects", "images.parquet", "report.json", "README.md")
+# Listing rejects that mean a source could not be read at all: the build stops (exit 2).
+UNUSABLE_SOURCE = ("missing_source", "unreadable_source")
 
 
 class BuildError(ValueError):
@@ -37,11 +38,14 @@ def beam_options(beam_args: list) -> PipelineOptions:
     return options
 
 
-def _clear_outputs(output: str) -> None:
-    stale = [FileSystems.join(output, name) for name in OUTPUTS]
-    stale = [path for path in stale if FileSystems.exists(path)]
-    if stale:
-        FileSystems.delete(stale)
+def _missing_sources(manifest) -> list:
+    return [f"source {s.name!r}: {s.location} does not exist" for s in manifest.sources
+            if not FileSystems.exists(s.location)]
+
+
+def _unusable_sources(report: dict) -> list:
+    reasons = report["rejects"].get("read_sources", {})
+    return [reason for reason in UNUSABLE_SOURCE if reasons.get(reason)]
 
 
 def _counters(result) -> dict:
@@ -85,10 +89,12 @@ def _with_solver_settings(difficulty: dict, overrides: dict, output: str) -> dic
 
 
 def run_build(manifest_path: str, output: str, beam_args: list, *, seed=None, drafter=None, llm=None,
-              solver=None) -> dict:
-    """Build, and return the report (also written to OUT/report.json). ``llm`` overrides keys of
-    the manifest's drafter.openai section, ``solver`` keys of difficulty.solver plus ``samples``
-    (None values leave them alone)."""
+              solver=None, overwrite: bool = False) -> dict:
+    """Build into a staging folder, publish it in OUT's place, and return the report (also in
+    OUT/report.json). ``llm`` overrides keys of the manifest's drafter.openai section, ``solver``
+    keys of difficulty.solver plus ``samples`` (None values leave them alone); ``overwrite``
+    allows replacing a previous mir build in OUT. Raises BuildError (nothing published) when a
+    source is missing or unreadable, PublishError when OUT cannot take a build."""
     manifest = load_manifest(manifest_path)
     if seed is not None:
         manifest = dataclasses.replace(manifest, seed=seed)
@@ -97,15 +103,25 @@ def run_build(manifest_path: str, output: str, beam_args: list, *, seed=None, dr
     manifest = dataclasses.replace(manifest, drafter=_with_llm_settings(manifest.drafter, llm, output),
                                    difficulty=_with_solver_settings(manifest.difficulty, solver, output))
     options = beam_options(beam_args)
-    _clear_outputs(output)
+    missing = _missing_sources(manifest)
+    if missing:
+        raise BuildError(missing[0])
+    publish.recover(output)
+    publish.check_output(output, overwrite)
+    staging = publish.new_staging(output)
     started = time.monotonic()
     pipeline = beam.Pipeline(options=options)
-    build_pipeline(pipeline, manifest, output)
+    build_pipeline(pipeline, manifest, staging)
     result = pipeline.run()
     result.wait_until_finish()
-    report_path = FileSystems.join(output, "report.json")
+    report_path = FileSystems.join(staging, "report.json")
     with FileSystems.open(report_path) as f:
         report = json.load(f)
+    unusable = _unusable_sources(report)
+    if unusable:
+        publish.recover(output)   # clears the staging folder: an incomplete dataset is not published
+        raise BuildError(f"a source could not be read ({', '.join(unusable)}; see the rejects of read_sources); "
+                         f"nothing was published to {output}")
     report["timings"] = {"wall_seconds": round(time.monotonic() - started, 3)}
     report["counters"] = _counters(result)
     if manifest.drafter["kind"] == "openai":
@@ -114,4 +130,5 @@ def run_build(manifest_path: str, output: str, beam_args: list, *, seed=None, dr
         from .difficulty.solver import solver_report  # the openai client loads only when a solver ran
         report["solver"] = solver_report(report["counters"], manifest.difficulty)
     write_text(report_path, json.dumps(report, indent=2, sort_keys=True) + "\n")
+    publish.publish(staging, output)
     return report

@@ -223,9 +223,9 @@ drafter:
     assert llm["grounding"] == {"checked": 2, "agreed": 2, "agreement_rate": 1.0}
     assert "drafting (openai):" in capfd.readouterr().err
     calls = len(server.log)
-    again = run_build(str(manifest), str(output), [], llm=overrides)
+    again = run_build(str(manifest), str(output), [], llm=overrides, overwrite=True)
     assert len(server.log) == calls and again["llm"]["calls"] == 0 and again["llm"]["cache_hits"] == 3
-    fresh = run_build(str(manifest), str(output), [], llm=dict(overrides, cache=False))
+    fresh = run_build(str(manifest), str(output), [], llm=dict(overrides, cache=False), overwrite=True)
     assert fresh["llm"]["calls"] >= 3 and fresh["llm"]["cache_hits"] == 0
     written = [p for p in output.rglob("*") if p.is_file()]
     assert any("llm_cache" in str(p) for p in written)

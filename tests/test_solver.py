@@ -176,7 +176,7 @@ def test_build_with_solver_flags_reports_the_solver_and_levels(photo_manifest, t
         assert cli.main(argv) == 0
         report = json.loads((output / "report.json").read_text())
         samples = list(iter_samples(shard_paths(str(output))))
-        assert cli.main(argv) == 0
+        assert cli.main([*argv, "--overwrite"]) == 0
         rerun = json.loads((output / "report.json").read_text())
     assert "solver: " in capsys.readouterr().out
     solver = report["solver"]

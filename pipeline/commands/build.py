@@ -13,7 +13,12 @@ PARSER_ARGS = {
     "epilog": "Any other --flag is passed to Apache Beam as a pipeline option, for example --runner "
               "DataflowRunner --project P --region R --temp_location gs://B/tmp --setup_file ./setup.py, or "
               "--direct_num_workers 2 --direct_running_mode multi_processing for a parallel local run. "
-              "Exit status: 0 built, 1 the build failed or its counts do not add up, 2 bad manifest or arguments.",
+              "The build is written into a staging folder next to OUT and then put in OUT's place, so OUT holds "
+              "the previous complete build or the new one, never a mixture; OUT must be new, empty, or (with "
+              "--overwrite) a previous mir build. Exit status: 0 built, 1 the build failed, wrote no sample, drafted "
+              "too few contexts (--max-failed-share) or its counts do not add up (the last three after publishing "
+              "it), 2 bad manifest, arguments or output folder, or a source that is missing or unreadable "
+              "(nothing published), 130 interrupted.",
     "formatter_class": argparse.RawDescriptionHelpFormatter,
 }
 
@@ -37,6 +42,12 @@ def add_arguments(parser) -> None:
     solver.add_argument("--solver-base-url", help="OpenAI-compatible vision endpoint that answers each sample")
     solver.add_argument("--solver-model", help="solver model name")
     solver.add_argument("--solver-samples", type=int, help="answers asked per sample (default: the manifest's, 10)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace the previous mir build in OUT (only the files it wrote; anything else in OUT "
+                             "is kept). Without it, a build goes only into a new or empty folder")
+    parser.add_argument("--max-failed-share", type=float, default=0.5, metavar="SHARE",
+                        help="exit 1 (after publishing the build and its report) when more than this share of the "
+                             "contexts sent to drafting was rejected there (default: %(default)s)")
     parser.add_argument("--verbose", action="store_true", help="show Beam's progress logging")
     parser.add_argument("--debug", action="store_true", help="show a traceback when the build fails")
 
@@ -64,22 +75,47 @@ def _solver_summary(solver) -> str:
             f"scored, {solver['heuristic_fallbacks']} by heuristic")
 
 
+def _draft_failure_share(report: dict):
+    """Contexts rejected in Draft over the contexts sent to it (None when none were)."""
+    rejects = report["rejects"]
+    sent = report["contexts"]["total"] - sum(rejects.get("group_contexts", {}).values())
+    return sum(rejects.get("draft", {}).values()) / sent if sent else None
+
+
+def _shortfall(report: dict, max_failed_share: float) -> str:
+    """Why a published build still failed (exit 1), or ""."""
+    broken = [name for name, check in report["conservation"].items() if not check["holds"]]
+    if broken:
+        return f"counts do not add up for {', '.join(broken)}: see report.json 'conservation'"
+    if not report["samples"]["written"]:
+        return "the build wrote no sample: see report.json 'rejects' for why"
+    share = _draft_failure_share(report)
+    if share is not None and share > max_failed_share:
+        return (f"{share:.0%} of the contexts were rejected while drafting (over --max-failed-share "
+                f"{max_failed_share:g}): see rejects/draft.jsonl")
+    return ""
+
+
 def run(args, beam_args) -> int:
     # Apache Beam loads only when a build runs.
     from ..manifest import ManifestError
+    from ..output.publish import PublishError
     from ..run import BuildError, run_build
     llm = {"base_url": args.llm_base_url, "model": args.llm_model, "concurrency": args.llm_concurrency,
            "timeout": args.llm_timeout, "max_retries": args.llm_max_retries,
            "cache": False if args.no_cache else None}
     solver = {"base_url": args.solver_base_url, "model": args.solver_model, "samples": args.solver_samples,
               "cache": False if args.no_cache else None}
-    report, code = guarded(args, "build", lambda: run_build(
-        args.manifest, args.output, beam_args, seed=args.seed, drafter=args.drafter, llm=llm, solver=solver),
-        {(ManifestError, BuildError): 2})
+    if not 0 <= args.max_failed_share <= 1:
+        return fail("--max-failed-share must be between 0 and 1", 2)
+    try:
+        report, code = guarded(args, "build", lambda: run_build(
+            args.manifest, args.output, beam_args, seed=args.seed, drafter=args.drafter, llm=llm, solver=solver,
+            overwrite=args.overwrite), {(ManifestError, BuildError, PublishError): 2})
+    except KeyboardInterrupt:
+        return fail(f"interrupted; {args.output} is as it was before this build", 130)
     if code is not None:
         return code
     print(_summary(report, args.output))
-    broken = [name for name, check in report["conservation"].items() if not check["holds"]]
-    if broken:
-        return fail(f"counts do not add up for {', '.join(broken)}: see report.json 'conservation'", 1)
-    return 0
+    shortfall = _shortfall(report, args.max_failed_share)
+    return fail(shortfall, 1) if shortfall else 0
