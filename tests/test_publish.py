@@ -130,3 +130,25 @@ def test_a_build_without_samples_is_published_and_exits_1(capsys, photo_manifest
     assert code == 1 and err == "mir: the build wrote no sample: see report.json 'rejects' for why"
     report = json.loads((out / "report.json").read_text())
     assert report["samples"]["written"] == 0 and report["conservation"]["images"]["holds"]
+
+
+def test_convert_leaves_its_output_alone_when_the_input_cannot_be_read(capsys, tmp_path):
+    out = tmp_path / "out.json"
+    out.write_text('[{"kept": true}]\n')
+    bad = tmp_path / "in.json"
+    bad.write_bytes(b"\xff\xfe not JSON at all")
+    assert main(["convert", "--to", "sample", str(bad), str(out)]) == 2
+    assert out.read_text() == '[{"kept": true}]\n'
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.json", "out.json"]
+
+
+def test_export_replaces_its_file_whole_and_leaves_no_partial_file(capsys, photo_manifest, tmp_path):
+    out = tmp_path / "out"
+    assert build(capsys, photo_manifest, out)[0] == 0
+    target = tmp_path / "train.jsonl"
+    target.write_text("an older export\n")
+    for _ in range(2):
+        assert main(["export", "curriculum", str(out), "--format", "swift", "--output", str(target)]) == 0
+        lines = target.read_text().splitlines()
+        assert lines and all(json.loads(line)["messages"] for line in lines)
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".mir-partial")]

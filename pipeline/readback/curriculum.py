@@ -168,10 +168,14 @@ def export_curriculum(out: str, output: str, fmt: str, split: str = "train") -> 
     samples = [_with_image_paths(sample, images) for sample in iter_samples(paths)]
     to_record = FORMATS[fmt]
     records = 0
-    with FileSystems.create(output, mime_type="application/jsonl", compression_type="uncompressed") as f:
+    # Written whole under a temporary name, then renamed: an interrupted export leaves the
+    # previous file (if any) as it was, never a part of a new one.
+    partial = output + ".mir-partial"
+    with FileSystems.create(partial, mime_type="application/jsonl", compression_type="uncompressed") as f:
         for sample, stage in ordered_variants(samples):
             f.write((json.dumps(to_record(sample, stage), ensure_ascii=False) + "\n").encode("utf-8"))
             records += 1
+    FileSystems.rename([partial], [output])
     levels = {level: sum(s["difficulty"]["level"] == level for s in samples) for level in LEVELS}
     return {"records": records, "samples": len(samples), "stages": len(STAGES), "levels": levels,
             "images": images.count, "images_folder": FileSystems.join(root, f"{stem}_images")}

@@ -161,8 +161,9 @@ def convert_records(in_path: str, kind: str, limit: int, converter: Converter, w
                 for p in problems:
                     report(item.number, p.path, p.message)
         except Unreadable as exc:
-            unreadable = True
             report(0, "$", str(exc))
+            writer.abort()      # the input could not be read: OUT keeps what it held
+            return records, converted, True
         writer.close()
     except BaseException:
         writer.abort()
