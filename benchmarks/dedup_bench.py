@@ -46,7 +46,9 @@ def planted_hashes(n: int, threshold: int, seed: int) -> np.ndarray:
 def table_of(hashes: np.ndarray) -> HashTable:
     n = len(hashes)
     return HashTable(keys=tuple(range(n)), ids=tuple(range(n)), hashes=hashes,
-                     scopes=np.zeros(n, dtype=np.int32), pixels=np.ones(n, dtype=np.int64))
+                     scopes=np.zeros(n, dtype=np.int32), pixels=np.ones(n, dtype=np.int64),
+                     colour=np.ones(n, dtype=bool), encoding=np.zeros(n, dtype=np.int8),
+                     file_size=np.zeros(n, dtype=np.int64))
 
 
 def project_pairs(hashes, threshold):

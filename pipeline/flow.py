@@ -24,15 +24,17 @@ def build_pipeline(pipeline, manifest, output: str):
     validated = drafted["samples"] | "Validate" >> Validate()
     scored = validated["samples"] | "ScoreDifficulty" >> ScoreDifficulty(manifest.difficulty)
 
-    image_rejects = ((listed["rejects"], decoded["rejects"])
+    # An image rejected before or during dedup has no other images.parquet row; one that GroupContexts
+    # rejects has its "kept" row already.
+    image_rejects = ((listed["rejects"], decoded["rejects"], deduped["rejects"])
                      | "ImageStageRejects" >> beam.Flatten()
                      | "ImageRejectsOnly" >> beam.Filter(lambda r: r["subject_kind"] == "image")
                      | "RejectedImageRows" >> beam.Map(rejected_row))
     return {
-        "samples": scored,
+        "samples": scored["samples"],
         "images": (deduped["audit"], image_rejects) | "ImageRows" >> beam.Flatten(),
-        "rejects": ((listed["rejects"], decoded["rejects"], grouped["rejects"], drafted["rejects"],
-                     validated["rejects"])
+        "rejects": ((listed["rejects"], decoded["rejects"], deduped["rejects"], grouped["rejects"],
+                     drafted["rejects"], validated["rejects"], scored["rejects"])
                     | "AllRejects" >> beam.Flatten()),
         "listed": listed["images"],
         "contexts": grouped["made"],

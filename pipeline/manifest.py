@@ -1,6 +1,7 @@
 """Reading ``data_manifest.yaml``: validated against its schema before any work starts."""
 import copy
 import dataclasses
+import os
 import posixpath
 
 import yaml
@@ -24,6 +25,7 @@ class Source:
     tasks: tuple
     frame_rate: float = 1.0  # video: frames sampled per second
     images: str = ""         # coco: folder of the images; "" means the JSON's folder
+    allow_absolute: bool = False  # manifest: rows may name absolute paths and URIs
 
     def feeds(self, task: str) -> bool:
         return not self.tasks or task in self.tasks
@@ -72,11 +74,20 @@ def _filled_value(sub: dict, given: dict, key: str):
         return _filled(sub["then"], given[key]) if given.get(key) is not None else None
     if "properties" in sub or "$ref" in sub:
         return _filled(sub, given.get(key))
-    return given.get(key, sub.get("default"))
+    return given[key] if key in given else _default(sub)
+
+
+def _default(sub: dict):
+    """The value of a key the manifest leaves out: the environment variable the schema names in
+    ``environment`` (such as OPENAI_BASE_URL), when set and not empty, else the schema's default.
+    The command line's overrides come later (run.py), so: flag > manifest > environment > default."""
+    variable = sub.get("environment")
+    return (variable and os.environ.get(variable)) or sub.get("default")
 
 
 def endpoint_settings(given: dict) -> dict:
-    """An endpoint section (``$defs/openai_drafter``) with the schema's defaults filled in."""
+    """An endpoint section (``$defs/openai_drafter``) with the environment's values and the
+    schema's defaults filled in."""
     return _filled({"$ref": "#/$defs/openai_drafter"}, given)
 
 
@@ -107,7 +118,8 @@ def parse_manifest(data, base_dir: str) -> Manifest:
                licence=s["licence"], attribution=s["attribution"],
                dedup_scope=s.get("dedup_scope", scope_default), tasks=tuple(s.get("tasks", ())),
                frame_rate=s.get("frame_rate", Source.frame_rate),
-               images=_absolute(s["images"], base_dir) if "images" in s else "")
+               images=_absolute(s["images"], base_dir) if "images" in s else "",
+               allow_absolute=s.get("allow_absolute", Source.allow_absolute))
         for s in data["sources"])
     grouping = _with_defaults("grouping", data.get("grouping", {}))
     if not grouping["min_images"] <= grouping["target_images"] <= grouping["max_images"]:

@@ -39,6 +39,10 @@ class HashedImage:
     metadata: dict
     hash_algorithm: str = ""  # how ``phash`` was computed (images.phash.HASH_ALGORITHM), versions included
     crop_hashes: tuple = ()  # pHashes of parts of the image (images.phash.CROP_BOXES), so crops match it
+    # What decides which copy of an image dedup keeps (images.near_duplicates.Copy):
+    colour: bool = True  # False for greyscale pixels, whatever the file's mode
+    format: str = ""  # Pillow's name of the file's format: JPEG, PNG, WEBP, ...
+    file_size: int = 0  # bytes of the file
 
     @property
     def pixels(self) -> int:

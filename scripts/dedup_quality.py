@@ -20,7 +20,8 @@ import numpy as np
 import skimage.data
 from PIL import Image, ImageEnhance
 
-from pipeline.images.near_duplicates import HashTable, closest_match, cluster_keepers, near_duplicate_pairs
+from pipeline.images.near_duplicates import (Copy, HashTable, Row, closest_match, cluster_keepers, hash_values,
+                                             near_duplicate_pairs)
 from pipeline.images.phash import hash_image
 from pipeline.schemas import load_schema
 
@@ -84,7 +85,7 @@ def _precision_recall(declared: set, truth: set) -> dict:
 
 def _clustered_pairs(items, hashes, threshold) -> set:
     """Pairs of images the Deduplicate stage puts in one cluster (all in one scope)."""
-    table = HashTable.build((i, h, "global", 1, str(i)) for i, h in enumerate(hashes))
+    table = HashTable.build(Row(i, hash_values(h), "global", str(i), Copy(i)) for i, h in enumerate(hashes))
     keepers = cluster_keepers(table, near_duplicate_pairs(table, threshold, 0, len(table)))
     return {(int(table.keys[a]), int(table.keys[b])) for a, b in itertools.combinations(range(len(table)), 2)
             if a in keepers and keepers.get(b) == keepers[a]}

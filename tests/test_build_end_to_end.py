@@ -89,6 +89,12 @@ def test_duckdb_reads_the_shards(sample_build):
     assert count == report["samples"]["written"] > 0
 
 
+def _source_files(work) -> set:
+    """Every file of the sample's source folders (examples/*/) but their sidecars: each gets a row."""
+    return {str(p.relative_to(work)) for p in (work / "examples").glob("*/**/*")
+            if p.is_file() and p.name != "metadata.jsonl"}
+
+
 def test_report_counts_add_up(sample_build):
     work, stdout = sample_build
     report = json.loads((work / "out" / "report.json").read_text())
@@ -96,8 +102,7 @@ def test_report_counts_add_up(sample_build):
     assert images["in"] == images["kept"] + images["duplicate"] + images["rejected"]
     assert report["contexts"]["total"] == report["samples"]["written"] + report["samples"]["rejected"]
     assert all(check["holds"] for check in report["conservation"].values())
-    listed = [p for p in (work / "examples").rglob("*") if p.suffix in (".jpg", ".png")]
-    assert images["in"] == len(listed)
+    assert images["in"] == len(_source_files(work))
     assert f"{report['samples']['written']} samples" in stdout
 
 
@@ -105,8 +110,8 @@ def test_images_table_lists_every_file_once_with_its_fate(sample_build):
     work, _ = sample_build
     table = pd.read_parquet(work / "out" / "images.parquet")
     assert table["uri"].is_unique
-    listed = {str(p.relative_to(work)) for p in (work / "examples").rglob("*") if p.suffix in (".jpg", ".png")}
-    assert set(table["uri"]) == listed
+    assert set(table["uri"]) == _source_files(work)
+    assert set(table[~table["uri"].str.endswith((".jpg", ".png"))]["reason"]) == {"unsupported_format"}
     broken = table.set_index("uri").loc["examples/photos/broken.jpg"]
     assert broken["status"] == "rejected" and broken["reason"] == "corrupt"
     duplicates = table[table["status"] == "duplicate"]

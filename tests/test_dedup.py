@@ -11,7 +11,8 @@ from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 from PIL import Image
 
-from pipeline.images.near_duplicates import BLOCK_COLUMNS, HashTable, closest_match, cluster_keepers, near_duplicate_pairs
+from pipeline.images.near_duplicates import (BLOCK_COLUMNS, Copy, HashTable, Row, closest_match, cluster_keepers,
+                                             near_duplicate_pairs)
 from pipeline.images.phash import CROP_BOXES, hamming
 from pipeline.records import HashedImage, ImageRef
 from pipeline.stages.decode_and_hash import DecodeAndHash
@@ -41,8 +42,10 @@ def _random_table(n: int, seed: int) -> HashTable:
             hashes[i, 0] = near(hashes[i - 1, slot])
     for i in range(1, n, 11):
         hashes[i, 2] = near(hashes[i - 1, 1])
-    rows = [(f"u{i:06d}", tuple(f"{int(h):016x}" for h in row), "ab"[i % 3 == 0], int(rng.integers(1, 9)),
-             f"{i:064x}") for i, row in enumerate(hashes)]
+    rows = [Row(f"u{i:06d}", tuple(int(h) for h in row), "ab"[i % 3 == 0], f"{i:064x}",
+                Copy(f"u{i:06d}", colour=bool(rng.integers(0, 4)), pixels=int(rng.integers(1, 9)),
+                     encoding=int(rng.integers(0, 3)), file_size=int(rng.integers(1, 4))))
+            for i, row in enumerate(hashes)]
     return HashTable.build(rows)
 
 
@@ -88,7 +91,9 @@ def test_clusters_and_keepers_do_not_depend_on_pair_order():
     random.Random(0).shuffle(pairs)
     assert cluster_keepers(table, pairs) == keepers
     for row, keeper in keepers.items():
-        assert (-table.pixels[keeper], table.ids[keeper]) <= (-table.pixels[row], table.ids[row])
+        assert (not table.colour[keeper], -table.pixels[keeper], -table.encoding[keeper], -table.file_size[keeper],
+                table.keys[keeper]) <= (not table.colour[row], -table.pixels[row], -table.encoding[row],
+                                        -table.file_size[row], table.keys[row])
 
 
 def _image(uri, phash, pixels=100, sha=None, source="s"):

@@ -109,7 +109,7 @@ def test_ingest_and_dedup_run_from_a_non_local_scheme(tmp_path):
     sources = parse_manifest({"sources": [
         {"name": "photos", "kind": "folder", "location": f"{bucket}/photos", "licence": "x", "attribution": "x"},
         {"name": "listed", "kind": "manifest", "location": f"{bucket}/listing/images.jsonl",
-         "licence": "x", "attribution": "x", "dedup_scope": "within_source"},
+         "licence": "x", "attribution": "x", "dedup_scope": "within_source", "allow_absolute": True},
         {"name": "clips", "kind": "video", "location": f"{bucket}/clips", "licence": "x",
          "attribution": "x", "dedup_scope": "off"},
     ]}, "/nowhere").sources

@@ -27,7 +27,7 @@ def test_read_sources_lists_images_and_rejects_bad_sidecar_lines(tmp_path):
     folder = tmp_path / "imgs"
     make_photo(folder / "a.jpg", 1)
     make_photo(folder / "sub" / "b.jpg", 2)
-    (folder / "notes.txt").write_text("not an image, not listed")
+    (folder / "notes.txt").write_text("not an image: rejected as unsupported_format")
     write_sidecar(folder, [{"file": "a.jpg", "caption": "A."},
                            {"file": "sub/b.jpg", "regions": [{"id": "r", "label": "x", "bbox": [0, 0, 2, 1]}]},
                            {"file": "gone.jpg"}])
@@ -41,7 +41,8 @@ def test_read_sources_lists_images_and_rejects_bad_sidecar_lines(tmp_path):
                     equal_to([("a.jpg", "A.")]), label="listed")
         assert_that(out["rejects"] | beam.Map(lambda r: (r["reason"], r["subject_kind"], r["subject"].rsplit("/", 1)[1])),
                     equal_to([("bad_metadata", "image", "b.jpg"), ("missing_file", "image", "gone.jpg"),
-                              ("bad_metadata", "metadata", "metadata.jsonl:4")]), label="rejects")
+                              ("bad_metadata", "metadata", "metadata.jsonl:4"),
+                              ("unsupported_format", "image", "notes.txt")]), label="rejects")
 
 
 def test_decode_and_hash_reduces_images_to_references(tmp_path):
@@ -116,7 +117,7 @@ def test_draft_validate_and_score(photo_manifest):
     with TestPipeline() as p:
         _, drafted = _build_stages(p, manifest)
         validated = drafted["samples"] | Validate()
-        scored = validated["samples"] | ScoreDifficulty()
+        scored = (validated["samples"] | ScoreDifficulty())["samples"]
         assert_that(drafted["rejects"], equal_to([]), label="no draft rejects")
         assert_that(validated["rejects"], equal_to([]), label="no validate rejects")
         assert_that(scored | beam.FlatMap(validate_record), equal_to([]), label="all valid")

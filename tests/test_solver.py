@@ -94,7 +94,7 @@ def score(manifest, difficulty: dict, check) -> dict:
     kept = hashed["images"] | Deduplicate({n: s.dedup_scope for n, s in sources.items()}, 8)
     contexts = (kept["images"] | GroupContexts(sources, manifest.seed, manifest.grouping))["contexts"]
     drafted = contexts | Draft(manifest.drafter, sources, manifest.seed, manifest.decode)
-    scored = (drafted["samples"] | Validate())["samples"] | ScoreDifficulty(difficulty)
+    scored = ((drafted["samples"] | Validate())["samples"] | ScoreDifficulty(difficulty))["samples"]
     assert_that(scored | beam.Map(lambda s: (dict(s, difficulty=None), s["difficulty"])), check)
     result = pipeline.run()
     result.wait_until_finish()

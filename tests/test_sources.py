@@ -75,7 +75,7 @@ def test_manifest_listing_gives_each_row_its_metadata(tmp_path, fmt):
 def test_manifest_row_listed_twice_is_rejected_once(tmp_path):
     listing = tmp_path / "images.jsonl"
     listing.write_text('{"file": "gs://bucket/a.jpg"}\n{"file": "gs://bucket/a.jpg", "caption": "x"}\n')
-    refs, rejects = _listed(_source(tmp_path, "manifest", listing))
+    refs, rejects = _listed(_source(tmp_path, "manifest", listing, allow_absolute=True))
     assert refs == {} and rejects == [("gs://bucket/a.jpg", "bad_metadata")]
 
 

@@ -7,10 +7,14 @@ import simplejpeg
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 # The formats a file's extension promises; a file whose bytes are another format is rejected.
-# Pillow reads some camera JPEGs as MPO (several JPEGs in one file).
+# Pillow reads some camera JPEGs as MPO (several JPEGs in one file); PPM covers the Netpbm family.
+# These are the accepted formats: a file with another extension is kept only when its first bytes
+# identify one of them (``identify_format``).
 FORMATS_OF_SUFFIX = {".jpg": {"JPEG", "MPO"}, ".jpeg": {"JPEG", "MPO"}, ".png": {"PNG"},
                      ".webp": {"WEBP"}, ".gif": {"GIF"}, ".bmp": {"BMP"}, ".tif": {"TIFF"},
-                     ".tiff": {"TIFF"}}
+                     ".tiff": {"TIFF"}, ".ppm": {"PPM"}, ".pgm": {"PPM"}, ".pbm": {"PPM"},
+                     ".pnm": {"PPM"}}
+ACCEPTED_FORMATS = tuple(sorted(set().union(*FORMATS_OF_SUFFIX.values())))
 _ALPHA_MODES = ("RGBA", "RGBa", "LA", "La", "PA")
 _EXIF_ORIENTATION = 0x0112
 
@@ -20,6 +24,22 @@ class ImageRejected(Exception):
     def __init__(self, reason: str, detail: str):
         super().__init__(detail)
         self.reason = reason
+
+
+def formats_of(uri: str):
+    """The formats the extension of ``uri`` promises, or None for an extension not in the table."""
+    return FORMATS_OF_SUFFIX.get(posixpath.splitext(uri.lower())[1])
+
+
+def identify_format(head: bytes):
+    """The accepted format Pillow recognises in a file's first 16 bytes (by each format plugin's
+    own signature check), or None: how a file with an unknown extension is told apart."""
+    Image.init()
+    for name in ACCEPTED_FORMATS:
+        accept = Image.OPEN.get(name, (None, None))[1]
+        if accept and accept(head[:16]):
+            return name
+    return None
 
 
 def open_checked(data: bytes, max_pixels: int, min_side: int, uri: str = "") -> Image.Image:
@@ -35,7 +55,7 @@ def open_checked(data: bytes, max_pixels: int, min_side: int, uri: str = "") -> 
         raise ImageRejected("not_an_image", "no image format recognises these bytes") from None
     except Exception as exc:  # malformed headers raise many kinds of errors
         raise ImageRejected("corrupt", f"header unreadable: {exc}") from None
-    expected = FORMATS_OF_SUFFIX.get(posixpath.splitext(uri.lower())[1])
+    expected = formats_of(uri)
     if expected and img.format not in expected:
         raise ImageRejected("wrong_extension", f"the bytes are {img.format}, not what "
                                                f"{posixpath.splitext(uri)[1]} promises")

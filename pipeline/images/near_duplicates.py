@@ -12,6 +12,7 @@ so a pipeline can spread them over workers.
 """
 import dataclasses
 import functools
+import typing
 
 import numpy as np
 
@@ -19,35 +20,105 @@ BLOCK_ROWS = 64
 BLOCK_COLUMNS = 4096
 
 
+# What a copy's format says of its pixels: lossless files hold them exactly; of lossy ones, JPEG
+# is what cameras write, and WebP, GIF and the rest are what copies are usually re-encoded into.
+LOSSLESS_FORMATS = frozenset({"PNG", "TIFF", "BMP", "PPM"})
+CAMERA_FORMATS = frozenset({"JPEG", "MPO"})
+LOSSLESS, CAMERA, RE_ENCODED = 2, 1, 0
+
+
+def encoding(fmt: str) -> int:
+    return LOSSLESS if fmt in LOSSLESS_FORMATS else CAMERA if fmt in CAMERA_FORMATS else RE_ENCODED
+
+
+@dataclasses.dataclass(frozen=True)
+class Copy:
+    """What decides which copy of an image is kept: colour over greyscale, then more pixels, then
+    a lossless format, then JPEG over other lossy formats, then more bytes (at the same pixel
+    count: more bytes per pixel, less compressed), then the smallest uri."""
+    uri: str
+    colour: bool = True
+    pixels: int = 1
+    encoding: int = RE_ENCODED  # encoding(format)
+    file_size: int = 0
+
+    @classmethod
+    def of(cls, image) -> "Copy":
+        """The Copy of a records.HashedImage."""
+        return cls(image.uri, bool(image.colour), image.pixels, encoding(image.format), image.file_size)
+
+    @property
+    def preference(self) -> tuple:
+        """Smaller is better; the uri makes it a total order."""
+        return (not self.colour, -self.pixels, -self.encoding, -self.file_size, self.uri)
+
+
+def kept_because(keeper: Copy, other: Copy) -> str:
+    """The rule by which ``keeper`` is kept rather than ``other``: the first preference that
+    differs ("colour", "more pixels", "lossless", "original format", "less compressed", "smaller
+    uri"), or "same file" when a source listed one file twice."""
+    for rule, mine, theirs in zip(("colour", "more pixels", "encoding", "less compressed", "smaller uri"),
+                                  keeper.preference, other.preference):
+        if mine != theirs:
+            return rule if rule != "encoding" else "lossless" if keeper.encoding == LOSSLESS else "original format"
+    return "same file"
+
+
+def hash_values(hex_hashes) -> tuple:
+    """64-bit ints of hex hashes (the full pHash first). Parsed per image, so a malformed hash
+    fails its own image rather than the table."""
+    values = tuple(int(h, 16) for h in hex_hashes)
+    if not values or any(not 0 <= v < 2 ** 64 for v in values):
+        raise ValueError(f"not 64-bit hashes: {hex_hashes!r}")
+    return values
+
+
+class Row(typing.NamedTuple):
+    """One image of the table: its uri, hash_values, scope name, sha256 and Copy."""
+    uri: str
+    hashes: tuple
+    scope: str
+    sha256: str
+    copy: Copy
+
+
 @dataclasses.dataclass(frozen=True)
 class HashTable:
     """The comparable images' hashes, one row per image, sorted by key for deterministic rows."""
-    keys: tuple          # image uri: unique per row
+    keys: tuple          # image uri: unique per row of a scope (two sources may list one file)
     ids: tuple           # sha256 of the image bytes
     hashes: np.ndarray   # (N, K) uint64: column 0 the full-image pHash, then the crop hashes
     scopes: np.ndarray   # int32 scope code; rows only match rows of the same scope
     pixels: np.ndarray   # int64 pixel count
+    colour: np.ndarray   # bool
+    encoding: np.ndarray  # int8 encoding(format)
+    file_size: np.ndarray  # int64 bytes
+    scope_names: tuple = ()  # scope name of each code
 
     @classmethod
     def build(cls, rows):
-        """``rows``: iterable of (key, hex hashes with the full pHash first, scope name, pixel
-        count, sha256). An image with fewer hashes than the others has the missing ones filled
-        with its full hash, so it is compared as the full image it is."""
-        rows = sorted(rows)
-        code = {name: i for i, name in enumerate(sorted({r[2] for r in rows}))}
-        k = max((len(r[1]) for r in rows), default=1)
-        hashes = [[int(h, 16) for h in r[1]] for r in rows]
-        return cls(keys=tuple(r[0] for r in rows), ids=tuple(r[4] for r in rows),
-                   hashes=np.array([h + h[:1] * (k - len(h)) for h in hashes], dtype=np.uint64).reshape(-1, k),
-                   scopes=np.array([code[r[2]] for r in rows], dtype=np.int32),
-                   pixels=np.array([r[3] for r in rows], dtype=np.int64))
+        """``rows``: iterable of Row. An image with fewer hashes than the others has the missing
+        ones filled with its full hash, so it is compared as the full image it is."""
+        rows = sorted(rows, key=lambda r: (r.uri, r.scope, r.sha256))
+        code = {name: i for i, name in enumerate(sorted({r.scope for r in rows}))}
+        k = max((len(r.hashes) for r in rows), default=1)
+        copies = [r.copy for r in rows]
+        return cls(keys=tuple(r.uri for r in rows), ids=tuple(r.sha256 for r in rows),
+                   hashes=np.array([h + h[:1] * (k - len(h)) for h in (list(r.hashes) for r in rows)],
+                                   dtype=np.uint64).reshape(-1, k),
+                   scopes=np.array([code[r.scope] for r in rows], dtype=np.int32),
+                   pixels=np.array([c.pixels for c in copies], dtype=np.int64),
+                   colour=np.array([c.colour for c in copies], dtype=bool),
+                   encoding=np.array([c.encoding for c in copies], dtype=np.int8),
+                   file_size=np.array([c.file_size for c in copies], dtype=np.int64), scope_names=tuple(code))
 
     def __len__(self):
         return len(self.keys)
 
     @functools.cached_property
     def row_of(self) -> dict:
-        return {key: row for row, key in enumerate(self.keys)}
+        """(uri, scope name) -> row."""
+        return {(key, self.scope_names[code]): row for row, (key, code) in enumerate(zip(self.keys, self.scopes))}
 
     @functools.cached_property
     def columns(self) -> np.ndarray:
@@ -61,6 +132,10 @@ class HashTable:
 
     def hex_hashes(self, row: int) -> tuple:
         return tuple(f"{int(h):016x}" for h in self.hashes[row])
+
+    def copy(self, row: int) -> Copy:
+        return Copy(self.keys[row], bool(self.colour[row]), int(self.pixels[row]), int(self.encoding[row]),
+                    int(self.file_size[row]))
 
 
 def closest_match(a: tuple, b: tuple) -> tuple:
@@ -126,8 +201,7 @@ def _root(parent: list, i: int) -> int:
 
 
 def cluster_keepers(table: HashTable, pairs) -> dict:
-    """Map each clustered row to its cluster's keeper row: the largest image, then the smallest
-    sha256, then the smallest uri.
+    """Map each clustered row to its cluster's keeper row: the best Copy (Copy.preference).
 
     Clusters are the connected components of the match graph, so the result does not depend
     on the order in which pairs arrive.
@@ -143,6 +217,6 @@ def cluster_keepers(table: HashTable, pairs) -> dict:
     keepers = {}
     for rows in members.values():
         if len(rows) > 1:
-            keeper = min(rows, key=lambda r: (-int(table.pixels[r]), table.ids[r], table.keys[r]))
+            keeper = min(rows, key=lambda r: table.copy(r).preference)
             keepers.update({r: keeper for r in rows})
     return keepers

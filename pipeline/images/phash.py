@@ -32,26 +32,50 @@ HASH_ALGORITHM = (f"phash:dct{PHASH_INPUT}:{PHASH_SIZE}x{PHASH_SIZE}:draft{DRAFT
                   f"+crops:{';'.join(','.join(f'{v:g}' for v in box) for box in CROP_BOXES.values())}"
                   f"/pillow-{PIL.__version__}/numpy-{np.__version__}")
 
+# An image is in colour when at least COLOURED_SHARE of the cells of a COLOUR_CELLS-square grid
+# (box averages) have RGB channels more than COLOURED_CELL apart (of 255): a thin coloured line on
+# a white chart is, a greyscale copy (even a JPEG or WebP one in RGB, within 1) is not.
+COLOUR_CELLS = 64
+COLOURED_CELL = 12
+COLOURED_SHARE = 0.005
+
+
 @dataclasses.dataclass(frozen=True)
 class ImageFacts:
-    """What hashing learns about an image: its upright full size, perceptual hash, and the
-    perceptual hashes of its CROP_BOXES (in that order)."""
+    """What hashing learns about an image: its upright full size, perceptual hash, the
+    perceptual hashes of its CROP_BOXES (in that order), its format (Pillow's name) and whether
+    its pixels have colour."""
     width: int
     height: int
     phash: str
     crop_hashes: tuple = ()
+    format: str = ""
+    colour: bool = True
 
 
 def hash_image(data: bytes, *, max_pixels: int, min_side: int, uri: str = "") -> ImageFacts:
     """Check and hash ``data`` without decoding it at full scale: JPEGs decode in draft mode
-    (DCT scaling, greyscale) to at least DRAFT_SIDE pixels a side, which is all a 32x32
-    thumbnail needs. Every byte is still decoded, so truncated files are still caught."""
+    (DCT scaling, YCbCr) to at least DRAFT_SIDE pixels a side, which is all a 32x32 thumbnail
+    needs; their Y channel is the very greyscale an "L" draft gives, and Cb, Cr say whether they
+    have colour. Every byte is still decoded, so truncated files are still caught."""
     img = open_checked(data, max_pixels, min_side, uri)
-    width, height = upright_size(img)
-    if img.format in ("JPEG", "MPO"):
-        img.draft("L", (DRAFT_SIDE, DRAFT_SIDE))
-    full, *crops = phashes(normalise(loaded_upright(img)), [FULL_BOX, *CROP_BOXES.values()])
-    return ImageFacts(width, height, full, tuple(crops))
+    width, height, fmt = *upright_size(img), img.format
+    if fmt in ("JPEG", "MPO"):
+        img.draft("YCbCr", (DRAFT_SIDE, DRAFT_SIDE))
+    img = loaded_upright(img)
+    pixels = img if img.mode == "YCbCr" else normalise(img)
+    grey = img.getchannel("Y") if img.mode == "YCbCr" else pixels
+    full, *crops = phashes(grey, [FULL_BOX, *CROP_BOXES.values()])
+    return ImageFacts(width, height, full, tuple(crops), fmt, has_colour(pixels))
+
+
+def has_colour(img: Image.Image) -> bool:
+    """Whether a decoded image (normalised RGB or L, or a YCbCr draft) has colour (COLOURED_SHARE)."""
+    if img.mode == "L":
+        return False
+    cells = img.resize((COLOUR_CELLS, COLOUR_CELLS), Image.Resampling.BOX, reducing_gap=2.0)  # box averages either way
+    cells = np.asarray(cells.convert("RGB"), dtype=np.int16)
+    return float(np.mean(cells.max(axis=2) - cells.min(axis=2) > COLOURED_CELL)) >= COLOURED_SHARE
 
 
 FULL_BOX = (0.0, 0.0, 1.0, 1.0)

@@ -1,8 +1,9 @@
 """A content-addressed store of LLM responses on any Beam FileSystems path.
 
-The key hashes everything that decides a response (model, prompt hash, parameters, messages with
-images named by their hashes), so a rerun, or a build resumed after a crash, finds every response
-it already paid for. Each response is written the moment it arrives.
+The key hashes everything that decides a response (the endpoint's base URL, model, parameters,
+messages with images named by their hashes), so a rerun, or a build resumed after a crash, finds
+every response it already paid for, and two endpoints never share one. Each response is written
+the moment it arrives; only responses are stored (``ChatEndpoint`` stores no failed request).
 """
 import hashlib
 import json

@@ -3,9 +3,11 @@
 ``ChatEndpoint.reply(messages, schema_name, schema)`` returns the model's reply: from the
 content-addressed response cache, or from a call made politely (own retries with backoff, a retry
 budget and rate limits from ``calls``) that asks for a strict ``json_schema`` and falls
-back to JSON mode for good once the endpoint rejects it. ``reply`` is thread-safe; what it counted
-(calls, retries, errors by cause, tokens, cache hits) is collected with ``drain_stats()`` so the
-caller can bump Beam counters on its own thread.
+back to JSON mode for good once the endpoint rejects it. Only replies are cached (a refusal or a
+content filter is the model's answer too); a request that failed stores nothing, so the next
+build asks again. ``reply`` is thread-safe; what it counted (calls, retries, errors by cause,
+tokens, cache hits) is collected with ``drain_stats()`` so the caller can bump Beam counters on
+its own thread.
 """
 import collections
 import functools
@@ -104,27 +106,16 @@ class ChatEndpoint:
     def reply(self, sent: list, schema_name: str, schema: dict, **params) -> dict:
         """The model's reply ({content, finish_reason, refusal}) to ``sent``, asking for JSON shaped
         by ``schema``. ``params`` are further request parameters (such as ``seed``); they are part of
-        the cache key. Raises CallFailed when the request failed for good."""
+        the cache key, with the endpoint's base URL and model. Raises CallFailed when the request
+        failed for good (out of retries, or a client error): nothing is cached then."""
         s = self.settings
-        key = cache_key({"model": s["model"], "temperature": s["temperature"], "max_tokens": s["max_tokens"],
-                         "messages": _images_hashed(sent), **params})
+        key = cache_key({"base_url": s["base_url"].rstrip("/"), "model": s["model"], "temperature": s["temperature"],
+                         "max_tokens": s["max_tokens"], "messages": _images_hashed(sent), **params})
         reply = self.cache.get(key) if self.cache and s["cache"] else None
         if reply is not None:
             self.count("cache_hits")
-        else:
-            reply = self._fresh_reply(sent, key, schema_name, schema, params)
-        if "failed" in reply:
-            raise CallFailed(reply["failed"], reply["detail"])
-        return reply
-
-    def _fresh_reply(self, sent: list, key: str, schema_name: str, schema: dict, params: dict) -> dict:
-        try:
-            reply = self._call(sent, schema_name, schema, params)
-        except CallFailed as failure:
-            if failure.cause == "client_error":
-                raise
-            # Out of retries: remembered too, so a rerun makes no calls; --no-cache tries again.
-            reply = {"failed": failure.cause, "detail": str(failure)}
+            return reply
+        reply = self._call(sent, schema_name, schema, params)
         if self.cache:
             self.cache.put(key, reply)
         return reply

@@ -12,7 +12,8 @@ def _row(**values) -> dict:
 def _hashed(image) -> dict:
     return dict(uri=image.uri, source=image.source, sha256=image.id, phash=image.phash,
                 crop_hashes=list(image.crop_hashes), width=image.width, height=image.height,
-                hash_algorithm=image.hash_algorithm)
+                hash_algorithm=image.hash_algorithm, format=image.format, colour=image.colour,
+                file_size=image.file_size)
 
 
 def kept_row(image) -> dict:
@@ -34,13 +35,14 @@ def _near_detail(distance: int, matched: str, threshold: int) -> str:
     return f"hamming {distance} > threshold {threshold} ({matched}): clustered through other near duplicates"
 
 
-def duplicate_row(image, keeper_uri: str, match: tuple, exact: bool, threshold: int) -> dict:
-    """``match``: near_duplicates.closest_match of the image's and the keeper's hashes."""
+def duplicate_row(image, keeper_uri: str, match: tuple, exact: bool, threshold: int, kept_because: str) -> dict:
+    """``match``: near_duplicates.closest_match of the image's and the keeper's hashes;
+    ``kept_because``: near_duplicates.kept_because of the keeper over this image."""
     distance, slot_of_image, slot_of_keeper = match
     reason = "exact_duplicate" if exact else "near_duplicate"
     detail = "identical bytes" if exact else _near_detail(distance, _matched(slot_of_image, slot_of_keeper), threshold)
     return _row(status="duplicate", duplicate_of=keeper_uri, hamming=distance, cluster=keeper_uri,
-                reason=reason, detail=detail, **_hashed(image))
+                reason=reason, detail=detail, kept_because=kept_because, **_hashed(image))
 
 
 def rejected_row(record: dict) -> dict:

@@ -1,8 +1,11 @@
 """Sources: one adapter per source kind (``folder``, ``manifest``, ``coco``, ``video``), each
 listing the images of a source as ImageRefs or rejects records, with the metadata ``sidecar``
-checks; ``read_image_bytes`` turns any ImageRef uri (a file, or a video frame) into image bytes
-and ``read_unchanged_image`` refuses bytes that are no longer the ones hashed. May import
-``schemas`` and the foundation modules (``records``, ``storage``) only."""
+checks (``metadata``), confined to the source's root (``paths``, ``files``); ``read_image_bytes``
+turns any ImageRef uri (a file, or a video frame) into image bytes, ``read_head`` reads a file's
+first bytes, and ``read_unchanged_image`` refuses bytes that are no longer the ones hashed. May
+import ``schemas`` and the foundation modules (``records``, ``storage``) only."""
+from apache_beam.io.filesystems import FileSystems
+
 from ..records import sha256_hex
 from ..storage import read_bytes
 from .coco import list_coco
@@ -23,6 +26,12 @@ def read_image_bytes(uri: str) -> bytes:
     (``<video>#t=<seconds>``) decoded and encoded as PNG. DecodeAndHash and Draft both use this."""
     frame = parse_frame_uri(uri)
     return read_frame(*frame) if frame else read_bytes(uri)
+
+
+def read_head(uri: str, size: int = 16) -> bytes:
+    """The first ``size`` bytes of the file ``uri`` (16: what Pillow identifies a format by)."""
+    with FileSystems.open(uri, compression_type="uncompressed") as f:
+        return f.read(size)
 
 
 def read_unchanged_image(uri: str, sha256: str) -> bytes:

@@ -1,41 +1,34 @@
-"""The ``folder`` source: image files below a folder (recursively) plus its sidecar metadata."""
+"""The ``folder`` source: every file below a folder (recursively) plus its sidecar metadata.
+
+Every file but the sidecar and hidden ones is listed, whatever its extension: ReadSources keeps
+the ones whose extension or first bytes are an image format DecodeAndHash accepts and rejects the
+rest as ``unsupported_format``, so every file gets an images.parquet row.
+"""
 import posixpath
 
 from apache_beam.io.filesystems import FileSystems
 
-from .sidecar import Listing, read_sidecar
+from .files import find_files
+from .paths import Root
+from .sidecar import Listing, read_jsonl
 
 SIDECAR = "metadata.jsonl"
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff")
 STAGE = "read_sources"
 
 
-def list_files(location: str) -> set:
-    """Every file below ``location``, in one FileSystems listing (no request per file)."""
-    pattern = FileSystems.join(location, "**")
-    return {m.path for result in FileSystems.match([pattern]) for m in result.metadata_list}
-
-
-def _named_file(record, root: str):
-    """The uri a sidecar object names, or None when it names none."""
-    if isinstance(record, dict) and isinstance(record.get("file"), str) and record["file"]:
-        return FileSystems.join(root, posixpath.normpath(record["file"]))
-    return None
-
-
 def list_folder(source):
-    """Image files of the folder, each with its sidecar line; a line naming no file that exists
-    rejects as ``missing_file``."""
-    root = source.location.rstrip("/")
-    sidecar = FileSystems.join(root, SIDECAR)
-    files = {p for p in list_files(root) if p.lower().endswith(IMAGE_SUFFIXES)}
+    """Files of the folder, each with its sidecar line; a line naming no file that exists rejects
+    as ``missing_file``, one naming a path outside the folder as ``outside_source``."""
+    root = Root(source.location)
+    found = find_files(root.location)
+    sidecar = FileSystems.join(root.location, SIDECAR)
     listing = Listing(source, STAGE)
-    for number, record, problem in read_sidecar(sidecar):
-        uri = _named_file(record, root)
-        where = f"{SIDECAR} line {number}"
-        if uri is None:
-            yield listing.reject_record("bad_metadata", f"{where}: {problem}", f"{sidecar}:{number}")
-        else:
-            listing.describe(uri, record, where, problem,
-                             exists=problem is not None or uri in files or FileSystems.exists(uri))
-    yield from listing.settle(files, lambda uri: {"file": posixpath.relpath(uri, root)})
+    listing.refuse_all(found.refused)
+
+    def exists(uri):  # not listed: a hidden file, or one below a link to a folder of the source
+        return uri in found.files or FileSystems.exists(uri)
+
+    for number, record, problem in read_jsonl(sidecar) if sidecar in found.files else ():
+        yield from listing.describe_line(root, f"{SIDECAR} line {number}", record, problem,
+                                         f"{sidecar}:{number}", exists)
+    yield from listing.settle(found.files - {sidecar}, lambda uri: {"file": posixpath.relpath(uri, root.location)})

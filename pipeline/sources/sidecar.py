@@ -1,51 +1,32 @@
-"""Reading source metadata (sidecar ``metadata.jsonl`` lines, listing rows): one validated object
-per image, and settling what a source names into one ImageRef or rejects record per uri."""
-import json
-
+"""Reading source metadata lines (a sidecar ``metadata.jsonl``, a JSONL listing), and settling
+what a source names into one ImageRef or rejects record per uri."""
 from apache_beam.io.filesystems import FileSystems
 
 from ..records import ImageRef, reject
-from ..schemas import validator
+from .metadata import parse_metadata_line
+from .paths import printable
 
 
-def parse_metadata_line(line: str):
-    """Return (parsed object or None, problem or None) for one JSONL line."""
-    try:
-        record = json.loads(line)
-    except ValueError as exc:
-        return None, f"not valid JSON ({exc.msg})"
-    return record, metadata_problem(record)
-
-
-def metadata_problem(record):
-    """The first way ``record`` breaks source_metadata.schema.json, or None."""
-    errors = sorted(validator("source_metadata").iter_errors(record), key=lambda e: list(e.absolute_path))
-    if errors:
-        where = ".".join(str(p) for p in errors[0].absolute_path) or "(top level)"
-        return f"{where}: {errors[0].message}"
-    return None
-
-
-def read_sidecar(path: str):
-    """Yield (line number, parsed object, problem) for each non-blank line of ``path``."""
-    if not FileSystems.exists(path):
-        return
-    with FileSystems.open(path) as f:
+def read_jsonl(path: str):
+    """Yield (line number, parsed object or None, problem or None) for each non-blank line of
+    ``path``. Lines end at "\\n" only; bytes that are not UTF-8 are kept as lone surrogates, so the
+    line still names its file and is rejected for the field that holds them."""
+    with FileSystems.open(path, compression_type="uncompressed") as f:
         for number, raw in enumerate(f, start=1):
-            line = raw.decode("utf-8", errors="replace").strip()
-            if line:
-                yield (number, *parse_metadata_line(line))
+            if raw.strip():
+                yield (number, *parse_metadata_line(raw.decode("utf-8", "surrogateescape")))
 
 
 class Listing:
     """What a source names, settled into exactly one ImageRef or rejects record per uri: a uri
     described twice, or by an invalid record, is rejected rather than ingested without its
-    annotations, so nothing named anywhere is lost silently."""
+    annotations, and a uri the source may not read (``refuse``) is rejected whatever describes
+    it, so nothing named anywhere is lost silently or read from outside the source."""
 
     def __init__(self, source, stage: str):
         self.source = source
         self.stage = stage
-        self.described, self.rejected = {}, {}
+        self.described, self.rejected, self.refused = {}, {}, {}
 
     def describe(self, uri: str, record, where: str, problem=None, exists: bool = True):
         if problem or uri in self.described or uri in self.rejected:
@@ -55,16 +36,42 @@ class Listing:
         else:
             self.described[uri] = record
 
+    def describe_line(self, root, where: str, record, problem, line: str, exists=None):
+        """Settle one metadata line (of a sidecar or listing); yields a rejects record for the
+        line (``line``: ``path:number``) when it names no file."""
+        name = record.get("file") if isinstance(record, dict) else None
+        if isinstance(name, str) and name:
+            self.describe_path(root, name, record, where, problem, exists)
+        else:
+            yield self.reject_record("bad_metadata", f"{where}: {problem or 'no file'}", line)
+
+    def describe_path(self, root, name: str, record, where: str, problem=None, exists=None):
+        """Describe the file ``name`` (a path under the paths.Root ``root``) unless the source may
+        not read it; ``exists(uri)`` says whether it exists (None: not checked here)."""
+        uri, refusal = root.resolve(name)
+        if refusal:
+            self.refuse(uri, refusal[0], f"{where}: {refusal[1]}")
+        else:
+            self.describe(uri, record, where, problem, exists=exists is None or problem is not None or exists(uri))
+
+    def refuse(self, uri: str, reason: str, detail: str):
+        """A uri the source may not read (outside it, an unsupported URI, not a usable file)."""
+        self.refused.setdefault(uri, (reason, detail))
+
+    def refuse_all(self, refused: dict):
+        for uri, (reason, detail) in refused.items():
+            self.refuse(uri, reason, detail)
+
     def reject_record(self, reason: str, detail: str, subject: str):
         """A rejects record for a metadata record that names no image at all."""
         return reject(self.stage, reason, detail, subject=subject, kind="metadata", source=self.source.name)
 
     def settle(self, undescribed=(), metadata_of=None):
         """ImageRefs and rejects, sorted by uri; ``undescribed`` files get ``metadata_of(uri)``."""
-        for uri in sorted(set(undescribed) | set(self.described) | set(self.rejected)):
-            if uri in self.rejected:
-                reason, detail = self.rejected[uri]
-                yield reject(self.stage, reason, detail, subject=uri, kind="image", source=self.source.name)
+        for uri in sorted(set(undescribed) | set(self.described) | set(self.rejected) | set(self.refused)):
+            problem = self.refused.get(uri) or self.rejected.get(uri)
+            if problem:
+                yield reject(self.stage, *problem, subject=printable(uri), kind="image", source=self.source.name)
             else:
                 metadata = self.described[uri] if uri in self.described else metadata_of(uri)
                 yield ImageRef(uri=uri, source=self.source.name, metadata=metadata)

@@ -13,7 +13,8 @@ import av
 from apache_beam.io.filesystems import FileSystems
 
 from ..records import ImageRef, reject
-from .folder import list_files
+from .files import find_files
+from .paths import check_file
 
 STAGE = "read_sources"
 VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mpg", ".mpeg")
@@ -77,12 +78,18 @@ def _frames_of(source, uri: str, root: str):
 
 
 def list_video(source):
-    """Frames of the video at ``location``, or of every video below the folder ``location``."""
+    """Frames of the video at ``location``, or of every video below the folder ``location``; a
+    video below the folder that links outside it rejects as ``outside_source``."""
     location = source.location.rstrip("/")
     if location.lower().endswith(VIDEO_SUFFIXES):
+        check_file(location)
         videos, root = [location], ""
     else:
-        videos = sorted(p for p in list_files(location) if p.lower().endswith(VIDEO_SUFFIXES))
+        found = find_files(location)
+        for uri, (reason, detail) in sorted(found.refused.items()):
+            if uri.lower().endswith(VIDEO_SUFFIXES):
+                yield reject(STAGE, reason, detail, subject=uri, kind="image", source=source.name)
+        videos = sorted(p for p in found.files if p.lower().endswith(VIDEO_SUFFIXES))
         root = location
     for uri in videos:
         yield from _frames_of(source, uri, root)

@@ -3,9 +3,9 @@ import apache_beam as beam
 
 from ..images.decode import ImageRejected
 from ..images.phash import HASH_ALGORITHM, hash_image
-from ..records import HashedImage, reject, sha256_hex
+from ..records import HashedImage, sha256_hex
 from ..sources import read_image_bytes
-from .base import REJECTS, to_rejects
+from .base import REJECTS, guarded, image_subject, to_rejects
 
 STAGE = "decode_and_hash"
 
@@ -15,23 +15,21 @@ class DecodeAndHashFn(beam.DoFn):
         self.max_pixels = max_pixels
         self.min_side = min_side
 
-    def _rejected(self, ref, reason: str, detail: str):
-        return to_rejects(reject(STAGE, reason, detail, subject=ref.uri, kind="image", source=ref.source))
-
     def process(self, ref):
         try:
             data = read_image_bytes(ref.uri)
         except Exception as exc:  # each FileSystems scheme (and the video decoder) raises its own
-            yield self._rejected(ref, "unreadable", f"{exc.__class__.__name__}: {exc}")
+            yield to_rejects(image_subject(ref).reject(STAGE, "unreadable", f"{exc.__class__.__name__}: {exc}"))
             return
         try:
             facts = hash_image(data, max_pixels=self.max_pixels, min_side=self.min_side, uri=ref.uri)
         except ImageRejected as exc:
-            yield self._rejected(ref, exc.reason, str(exc))
+            yield to_rejects(image_subject(ref).reject(STAGE, exc.reason, str(exc)))
             return
         yield HashedImage(id=sha256_hex(data), uri=ref.uri, source=ref.source, width=facts.width,
                           height=facts.height, phash=facts.phash, metadata=ref.metadata,
-                          hash_algorithm=HASH_ALGORITHM, crop_hashes=facts.crop_hashes)
+                          hash_algorithm=HASH_ALGORITHM, crop_hashes=facts.crop_hashes,
+                          colour=facts.colour, format=facts.format, file_size=len(data))
 
 
 class DecodeAndHash(beam.PTransform):
@@ -42,5 +40,5 @@ class DecodeAndHash(beam.PTransform):
         self.fn = DecodeAndHashFn(max_pixels, min_side)
 
     def expand(self, refs):
-        out = refs | "Decode" >> beam.ParDo(self.fn).with_outputs(REJECTS, main="images")
+        out = refs | "Decode" >> guarded(STAGE, self.fn, lambda ref: [image_subject(ref)], main="images")
         return {"images": out.images, "rejects": out[REJECTS]}

@@ -2,14 +2,19 @@
 
 Scope per source: ``global`` images are compared with every other global image,
 ``within_source`` only with their own source's, ``off`` not at all (consecutive video frames
-must not delete each other). One image is kept per cluster; every other one is recorded.
+must not delete each other). One image is kept per cluster, the best copy
+(``images.near_duplicates.Copy``); every other one is recorded, with the rule that kept the
+other (``kept_because``).
 """
 import apache_beam as beam
 from apache_beam.pvalue import AsSingleton
 
-from ..images.near_duplicates import HashTable, closest_match, cluster_keepers, near_duplicate_pairs
+from ..images.near_duplicates import (Copy, HashTable, Row, closest_match, cluster_keepers, hash_values,
+                                      kept_because, near_duplicate_pairs)
 from ..output.audit import duplicate_row, kept_row
+from .base import REJECTS, guarded, image_subject
 
+STAGE = "deduplicate"
 AUDIT = "audit"
 # Query rows per work item: each item compares QUERY_ROWS hashes with the whole table.
 QUERY_ROWS = 4096
@@ -25,10 +30,12 @@ def _content_key(image, scopes: dict) -> str:
     return f"off|{image.uri}" if scope == "off" else f"{scope}|{image.id}"
 
 
-def _pick_exact(keyed):
-    """Of identical files, keep the one with the smallest uri; the rest ride along with it."""
-    images = sorted(keyed[1], key=lambda im: im.uri)
-    return images[0], tuple(images[1:])
+def _pick_exact(images, scopes: dict) -> tuple:
+    """Of identical files (they differ only in uri: the smallest is the best Copy), keep one; the
+    rest ride along with it, and so does its row of the hash table."""
+    first, *rest = sorted(images, key=lambda im: Copy.of(im).preference)
+    return first, tuple(rest), Row(first.uri, hash_values(_hashes(first)), _scope(first, scopes), first.id,
+                                   Copy.of(first))
 
 
 def _hashes(image) -> tuple:
@@ -39,6 +46,10 @@ def _blocks(table: HashTable):
     return [(start, min(start + QUERY_ROWS, len(table))) for start in range(0, len(table), QUERY_ROWS)]
 
 
+def _group_subjects(group) -> list:
+    return [image_subject(image) for image in (group[0], *group[1])]
+
+
 class AssignStatus(beam.DoFn):
     """Emit the kept images, and an images.parquet row for every image of the group."""
 
@@ -46,26 +57,28 @@ class AssignStatus(beam.DoFn):
         self.threshold = threshold
 
     def process(self, group, table: HashTable, keepers: dict):
-        representative, copies = group
-        row = table.row_of.get(representative.uri)
+        representative, copies, hash_row = group
+        row = table.row_of.get((hash_row.uri, hash_row.scope))
         keeper = keepers.get(row, row)
         if keeper == row:
             yield representative
             yield beam.pvalue.TaggedOutput(AUDIT, kept_row(representative))
-            keeper_uri, keeper_id, keeper_hashes = representative.uri, representative.id, _hashes(representative)
+            kept = representative.id, _hashes(representative), Copy.of(representative)
         else:
-            keeper_uri, keeper_id, keeper_hashes = table.keys[keeper], table.ids[keeper], table.hex_hashes(keeper)
-            yield beam.pvalue.TaggedOutput(AUDIT, self._duplicate(representative, keeper_uri, keeper_id, keeper_hashes))
+            kept = table.ids[keeper], table.hex_hashes(keeper), table.copy(keeper)
+            yield beam.pvalue.TaggedOutput(AUDIT, self._duplicate(representative, *kept))
         for image in copies:
-            yield beam.pvalue.TaggedOutput(AUDIT, self._duplicate(image, keeper_uri, keeper_id, keeper_hashes))
+            yield beam.pvalue.TaggedOutput(AUDIT, self._duplicate(image, *kept))
 
-    def _duplicate(self, image, keeper_uri: str, keeper_id: str, keeper_hashes: tuple) -> dict:
-        return duplicate_row(image, keeper_uri, closest_match(_hashes(image), keeper_hashes),
-                             exact=image.id == keeper_id, threshold=self.threshold)
+    def _duplicate(self, image, keeper_id: str, keeper_hashes: tuple, keeper: Copy) -> dict:
+        return duplicate_row(image, keeper.uri, closest_match(_hashes(image), keeper_hashes),
+                             exact=image.id == keeper_id, threshold=self.threshold,
+                             kept_because=kept_because(keeper, Copy.of(image)))
 
 
 class Deduplicate(beam.PTransform):
-    """HashedImage -> {"images": kept HashedImage, "audit": images.parquet rows}."""
+    """HashedImage -> {"images": kept HashedImage, "audit": images.parquet rows, "rejects":
+    rejects records (images that met an internal error)}."""
 
     def __init__(self, scopes: dict, threshold: int):
         super().__init__()
@@ -74,15 +87,16 @@ class Deduplicate(beam.PTransform):
 
     def expand(self, images):
         scopes, threshold = self.scopes, self.threshold
-        groups = (images
-                  | "KeyByContent" >> beam.Map(lambda im: (_content_key(im, scopes), im))
-                  | "ExactGroups" >> beam.GroupByKey()
-                  | "PickExact" >> beam.Map(_pick_exact))
-        table = (groups
+        keyed = images | "KeyByContent" >> guarded(STAGE, lambda im: (_content_key(im, scopes), im),
+                                                   lambda im: [image_subject(im)], main="keyed")
+        exact = (keyed.keyed
+                 | "ExactGroups" >> beam.GroupByKey()
+                 | "PickExact" >> guarded(STAGE, lambda kv: _pick_exact(kv[1], scopes),
+                                          lambda kv: [image_subject(im) for im in kv[1]], main="groups"))
+        table = (exact.groups
                  # Only the row (about 250 bytes) travels to the one worker that builds the table.
-                 | "HashRows" >> beam.Map(lambda g: (g[0].uri, _hashes(g[0]), _scope(g[0], scopes),
-                                                     g[0].pixels, g[0].id))
-                 | "Comparable" >> beam.Filter(lambda row: row[2] != "off")
+                 | "HashRows" >> beam.Map(lambda group: group[2])
+                 | "Comparable" >> beam.Filter(lambda row: row.scope != "off")
                  | "AllHashes" >> beam.combiners.ToList()
                  | "HashTable" >> beam.Map(HashTable.build))
         pairs = (table
@@ -93,6 +107,7 @@ class Deduplicate(beam.PTransform):
         keepers = (pairs
                    | "AllPairs" >> beam.combiners.ToList()
                    | "Clusters" >> beam.Map(lambda found, t: cluster_keepers(t, found), t=AsSingleton(table)))
-        out = groups | "Assign" >> beam.ParDo(AssignStatus(threshold), AsSingleton(table),
-                                              AsSingleton(keepers)).with_outputs(AUDIT, main="images")
-        return {"images": out.images, "audit": out[AUDIT]}
+        out = exact.groups | "Assign" >> guarded(STAGE, AssignStatus(threshold), _group_subjects, AsSingleton(table),
+                                                 AsSingleton(keepers), main="images", tags=(AUDIT,))
+        rejects = (keyed[REJECTS], exact[REJECTS], out[REJECTS]) | "Rejects" >> beam.Flatten()
+        return {"images": out.images, "audit": out[AUDIT], "rejects": rejects}

@@ -4,6 +4,8 @@ Contexts arrive in batches and each batch is drafted by a thread pool (``llm.bat
 LLM drafter keeps ``concurrency`` requests in flight per worker whatever the number of workers;
 Beam counters (namespace "llm") are bumped on the DoFn's own thread.
 """
+import functools
+
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
@@ -14,8 +16,7 @@ from ..images.decode import ImageRejected
 from ..images.views import materialize
 from ..llm.batch import ThreadedBatchFn, in_batches
 from ..llm.progress import Progress
-from ..records import reject
-from .base import REJECTS, to_rejects
+from .base import REJECTS, Failed, attempt, context_subject, to_rejects
 
 STAGE = "draft"
 LLM_NAMESPACE = "llm"
@@ -50,7 +51,8 @@ class DraftFn(ThreadedBatchFn):
             self.progress.stop()
 
     def _outcome(self, context):
-        """Runs on a pool thread: ("sample", record) or ("reject", reason, detail); no Beam calls here."""
+        """Runs on a pool thread (under ``attempt``): ("sample", record) or ("reject", reason,
+        detail); no Beam calls here."""
         try:
             images = materialize(context, self.decode["max_pixels"], self.decode["min_side"],
                                  source_bytes=self.drafter.reads_pixels)
@@ -68,13 +70,14 @@ class DraftFn(ThreadedBatchFn):
     def process(self, batch, total: int):
         if self.progress:
             self.progress.expect(total)
-        for context, outcome in zip(batch, self.pool.map(self._outcome, batch)):
-            if outcome[0] == "sample":
+        for context, outcome in zip(batch, self.pool.map(functools.partial(attempt, self._outcome), batch)):
+            if isinstance(outcome, Failed):
+                yield from outcome.rejects(STAGE, [context_subject(context)])
+            elif outcome[0] == "sample":
                 self.drafted.inc()
                 yield outcome[1]
             else:
-                yield to_rejects(reject(STAGE, outcome[1], outcome[2], subject=context.id, kind="context",
-                                        source=",".join(context.sources), task=context.task))
+                yield to_rejects(context_subject(context).reject(STAGE, *outcome[1:]))
         # The grounded drafter makes no calls and so has nothing to drain.
         self.count(LLM_NAMESPACE, getattr(self.drafter, "drain_stats", dict)())
 

@@ -14,9 +14,9 @@ import random
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
-from ..records import Context, ContextImage, content_id, reject
+from ..records import Context, ContextImage, content_id
 from ..tasks import TASKS
-from .base import REJECTS, to_rejects
+from .base import REJECTS, Subject, context_subject, guarded, image_subject, to_rejects
 
 STAGE = "group_contexts"
 
@@ -179,9 +179,14 @@ class DistinctImageSets(beam.DoFn):
             if self.leave_out and task.grouping == "group" and n < len(left_out) and len(ids) - 1 >= low:
                 yield _without(context, left_out[n])
             else:
-                yield to_rejects(reject(STAGE, "repeated_image_set",
-                                        f"the same images as context {first.id} ({first.task})", subject=context.id,
-                                        kind="context", source=",".join(context.sources), task=context.task))
+                yield to_rejects(context_subject(context).reject(
+                    STAGE, "repeated_image_set", f"the same images as context {first.id} ({first.task})"))
+
+
+def _group_subject(keyed) -> list:
+    """The image group MakeContexts was cutting."""
+    (task_id, split, group), images = keyed
+    return [Subject(f"{task_id}/{split}/{group}", "group", ",".join(sorted({im.source for im in images})), task_id)]
 
 
 def _without(context, image_id: str):
@@ -198,15 +203,19 @@ class GroupContexts(beam.PTransform):
         self.sources, self.seed, self.grouping = dict(sources), seed, dict(grouping)
 
     def expand(self, images):
-        made = (images
-                | "KeyByTaskGroup" >> beam.ParDo(KeyByTaskGroup(self.sources, self.seed, self.grouping["test_fraction"]))
+        keyed = images | "KeyByTaskGroup" >> guarded(
+            STAGE, KeyByTaskGroup(self.sources, self.seed, self.grouping["test_fraction"]),
+            lambda image: [image_subject(image)], main="keyed")
+        made = (keyed.keyed
                 | "CollectGroups" >> beam.GroupByKey()
-                | "MakeContexts" >> beam.ParDo(MakeContexts(self.sources, self.seed, self.grouping)))
-        varied = made | "VaryRepeatedSets" >> _Distinct(self.seed, self.grouping, leave_out=True)
+                | "MakeContexts" >> guarded(STAGE, MakeContexts(self.sources, self.seed, self.grouping), _group_subject,
+                                            main="contexts"))
+        varied = made.contexts | "VaryRepeatedSets" >> _Distinct(self.seed, self.grouping, leave_out=True)
         # A varied context could meet another's images by chance: a second pass rejects it then.
         unique = varied.contexts | "RejectRepeatedSets" >> _Distinct(self.seed, self.grouping, leave_out=False)
-        rejects = (varied[REJECTS], unique[REJECTS]) | "RepeatedSetRejects" >> beam.Flatten()
-        return {"contexts": unique.contexts, "rejects": rejects, "made": made}
+        rejects = ((keyed[REJECTS], made[REJECTS], varied[REJECTS], unique[REJECTS])
+                   | "GroupingRejects" >> beam.Flatten())
+        return {"contexts": unique.contexts, "rejects": rejects, "made": made.contexts}
 
 
 class _Distinct(beam.PTransform):
@@ -218,4 +227,5 @@ class _Distinct(beam.PTransform):
         return (contexts
                 | "KeyByImageSet" >> beam.Map(lambda c: (_image_set(c), c))
                 | "CollectImageSets" >> beam.GroupByKey()
-                | "KeepDistinct" >> beam.ParDo(self.fn).with_outputs(REJECTS, main="contexts"))
+                | "KeepDistinct" >> guarded(STAGE, self.fn, lambda keyed: [context_subject(c) for c in keyed[1]],
+                                            main="contexts"))

@@ -6,10 +6,15 @@ pool (``llm.batch``), ``concurrency`` in flight per worker; Beam counters (names
 are bumped on the DoFn's own thread. Without a solver, and for a sample none of whose requests
 got through, the level comes from the documented heuristic (``difficulty/heuristic.py``).
 """
+import functools
+
 import apache_beam as beam
 
 from ..difficulty.heuristic import heuristic_difficulty, with_heuristic_difficulty
 from ..llm.batch import ThreadedBatchFn, in_batches
+from .base import REJECTS, Failed, attempt, guarded, sample_subject
+
+STAGE = "score_difficulty"
 
 
 class SolveFn(ThreadedBatchFn):
@@ -27,18 +32,25 @@ class SolveFn(ThreadedBatchFn):
         super().setup()
 
     def process(self, batch):
-        requests = list(self.pool.map(self.solver.request, batch))
-        draws = [[self.pool.submit(self.solver.choice, sent, sample, n) for n in range(self.difficulty["samples"])]
-                 if sent else [] for sample, sent in zip(batch, requests)]
-        for sample, futures in zip(batch, draws):
-            scored = self.solver.scored(sample, [f.result() for f in futures])
-            yield dict(sample, difficulty=scored or heuristic_difficulty(sample))
+        """Each sample's request, draws and level run under ``attempt``: a sample that trips over
+        something becomes an internal_error reject, and the rest of the batch is scored."""
+        requests = list(self.pool.map(functools.partial(attempt, self.solver.request), batch))
+        draws = [[self.pool.submit(attempt, self.solver.choice, sent, sample, n) for n in range(self.difficulty["samples"])]
+                 if sent and not isinstance(sent, Failed) else [] for sample, sent in zip(batch, requests)]
+        for sample, sent, futures in zip(batch, requests, draws):
+            choices = [f.result() for f in futures]
+            failed = next((r for r in [sent, *choices] if isinstance(r, Failed)), None)
+            scored = failed or attempt(self._with_difficulty, sample, choices)
+            yield from scored.rejects(STAGE, [sample_subject(sample)]) if isinstance(scored, Failed) else [scored]
         self.count(self.solver.namespace, self.solver.drain_stats())
+
+    def _with_difficulty(self, sample: dict, choices: list) -> dict:
+        return dict(sample, difficulty=self.solver.scored(sample, choices) or heuristic_difficulty(sample))
 
 
 class ScoreDifficulty(beam.PTransform):
-    """Sample -> sample with ``difficulty`` set; ``difficulty`` is the manifest's section (none:
-    the heuristic)."""
+    """Sample -> {"samples": samples with ``difficulty`` set, "rejects": rejects records};
+    ``difficulty`` is the manifest's section (none: the heuristic)."""
 
     def __init__(self, difficulty: dict = None):
         super().__init__()
@@ -46,8 +58,11 @@ class ScoreDifficulty(beam.PTransform):
 
     def expand(self, samples):
         if not (self.difficulty and self.difficulty["solver"]):
-            return samples | "Heuristic" >> beam.Map(with_heuristic_difficulty)
-        batch = self.difficulty["solver"]["concurrency"]  # x samples draws: the pool rarely idles
-        return (samples
-                | "Batch" >> in_batches(batch)
-                | "Solve" >> beam.ParDo(SolveFn(self.difficulty)))
+            out = samples | "Heuristic" >> guarded(STAGE, with_heuristic_difficulty,
+                                                   lambda sample: [sample_subject(sample)], main="samples")
+        else:
+            batch = self.difficulty["solver"]["concurrency"]  # x samples draws: the pool rarely idles
+            out = (samples
+                   | "Batch" >> in_batches(batch)
+                   | "Solve" >> beam.ParDo(SolveFn(self.difficulty)).with_outputs(REJECTS, main="samples"))
+        return {"samples": out.samples, "rejects": out[REJECTS]}

@@ -1,9 +1,8 @@
 """Validate: every sample goes through the one judge (schemas + semantic rules)."""
 import apache_beam as beam
 
-from ..records import reject
 from ..samples.judge import validate_record
-from .base import REJECTS, to_rejects
+from .base import REJECTS, guarded, sample_subject, to_rejects
 
 STAGE = "validate"
 PROBLEMS_SHOWN = 3
@@ -15,9 +14,7 @@ class ValidateFn(beam.DoFn):
         if problems:
             more = f" (+{len(problems) - PROBLEMS_SHOWN} more)" if len(problems) > PROBLEMS_SHOWN else ""
             detail = "; ".join(str(p) for p in problems[:PROBLEMS_SHOWN]) + more
-            yield to_rejects(reject(STAGE, "invalid_sample", detail, subject=sample["context_id"],
-                                    kind="context", source=",".join(s["name"] for s in sample["provenance"]["sources"]),
-                                    task=sample["task"]))
+            yield to_rejects(sample_subject(sample).reject(STAGE, "invalid_sample", detail))
             return
         yield sample
 
@@ -26,5 +23,5 @@ class Validate(beam.PTransform):
     """Sample -> {"samples": valid samples, "rejects": rejects records}."""
 
     def expand(self, samples):
-        out = samples | "Judge" >> beam.ParDo(ValidateFn()).with_outputs(REJECTS, main="samples")
+        out = samples | "Judge" >> guarded(STAGE, ValidateFn(), lambda sample: [sample_subject(sample)], main="samples")
         return {"samples": out.samples, "rejects": out[REJECTS]}
