@@ -139,3 +139,38 @@ def _listing(tmp_path, uri):
     path = tmp_path / "images.jsonl"
     path.write_text(f'{{"file": "{uri}", "caption": "Third."}}\n')
     return path
+
+
+def test_a_build_publishes_file_by_file_on_an_object_store():
+    """No folders, no rename of one: the files move one by one, the old marker out first and
+    the new one in last; a stranger's file under OUT is refused, and kept when OUT is a build."""
+    import json
+
+    import pytest
+
+    from pipeline.output import publish
+
+    out = "memfs://bucket/out"
+    FILES[f"{out}/notes/mine.txt"] = b"mine"
+    with pytest.raises(publish.PublishError, match="not a mir build"):
+        publish.check_output(out, overwrite=True)
+    del FILES[f"{out}/notes/mine.txt"]
+
+    def build(files: dict) -> None:
+        publish.check_output(out, overwrite=True)
+        staging = publish.new_staging(out)
+        for rel, data in files.items():
+            FILES[f"{staging}/{rel}"] = data
+        publish.publish(staging, out)
+
+    build({"data/a/train-00000-of-00001.parquet": b"a", "report.json": b"{}"})
+    assert json.loads(FILES[f"{out}/{publish.MARKER}"])["files"] == ["data/a/train-00000-of-00001.parquet",
+                                                                     "report.json"]
+    FILES[f"{out}/preview/index.html"] = b"a preview"
+    with pytest.raises(publish.PublishError, match="--overwrite"):
+        publish.check_output(out, overwrite=False)
+    build({"data/b/train-00000-of-00001.parquet": b"b", "report.json": b"{\"n\": 1}"})
+    assert sorted(p for p in FILES if p.startswith(out)) == [
+        f"{out}/{publish.MARKER}", f"{out}/data/b/train-00000-of-00001.parquet", f"{out}/preview/index.html",
+        f"{out}/report.json"]
+    assert not [p for p in FILES if ".mir-staging-" in p]

@@ -69,8 +69,8 @@ def marker_files(folder: str):
 
 def check_output(out: str, overwrite: bool) -> None:
     """Refuse an OUT that holds anything but a previous mir build, or one without ``overwrite``."""
-    if not FileSystems.exists(out):
-        return
+    if _local(out) and not os.path.exists(_plain(out)):
+        return      # an object store has no folders: there, what is listed under OUT is what counts
     listed = [rel for rel in _listing(out) if not rel.startswith(KEPT)]
     ours = marker_files(out)
     if ours is None:
