@@ -35,8 +35,9 @@ setup(
     ],
     extras_require={
         # apache-beam[gcp] lets the tests build the Dataflow job graph; setuptools builds the
-        # sdist that Dataflow's --setup_file stages; ruff is the linter `make test` runs first.
-        "test": ["pytest>=8", "duckdb>=1.0", "apache-beam[gcp]", "setuptools", "ruff>=0.6"],
+        # sdist that Dataflow's --setup_file stages; ruff is the linter `make test` runs first;
+        # datasets loads a build the way its users do.
+        "test": ["pytest>=8", "duckdb>=1.0", "apache-beam[gcp]", "setuptools", "ruff>=0.6", "datasets>=3.0"],
         "examples": ["scikit-image", "scikit-learn", "matplotlib"],
     },
     entry_points={"console_scripts": ["mir=pipeline.cli:main"]},

@@ -126,7 +126,9 @@ def test_rejects_and_card(sample_build):
     card = (work / "out" / "README.md").read_text()
     front = yaml.safe_load(card.split("---")[1])
     tasks = sorted(p.name for p in (work / "out" / "data").iterdir())
-    assert [c["config_name"] for c in front["configs"]] == tasks
+    assert [c["config_name"] for c in front["configs"]] == ["default", *tasks]
+    # The sample collection's sources have different licences: the card names them per source.
+    assert (front["license"], front["license_name"]) == ("other", "per-source-licences")
 
 
 def test_mir_validate_accepts_the_whole_build(sample_build, capsys):

@@ -1,13 +1,39 @@
-"""The dataset card (OUT/README.md): Hugging Face YAML with one config per non-empty task."""
+"""The dataset card (OUT/README.md): Hugging Face YAML with a default config (every task) and one
+config per non-empty task, the licence the sources give, how to load it, and MIR's citation."""
+import re
+
 import yaml
 
 from ..tasks import TASKS
 
+# An SPDX-style licence id ("CC0-1.0", "CC-BY-4.0", "Apache-2.0"): the Hub takes it in lower case.
+_LICENCE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.+-]*$")
+MIR_CITATION = """@article{mir2025,
+  title   = {From Easy to Hard: The MIR Benchmark for Progressive Interleaved Multi-Image Reasoning},
+  journal = {arXiv preprint arXiv:2509.17040},
+  year    = {2025},
+  url     = {https://arxiv.org/abs/2509.17040}
+}"""
+
 
 def _configs(samples_by_task: dict) -> list:
-    return [{"config_name": task,
-             "data_files": [{"split": split, "path": f"data/{task}/{split}-*.parquet"} for split in sorted(splits)]}
-            for task, splits in sorted(samples_by_task.items())]
+    splits = sorted({split for per_task in samples_by_task.values() for split in per_task})
+    default = {"config_name": "default", "default": True,
+               "data_files": [{"split": split, "path": f"data/*/{split}-*.parquet"} for split in splits]}
+    return [default] + [
+        {"config_name": task,
+         "data_files": [{"split": split, "path": f"data/{task}/{split}-*.parquet"} for split in sorted(per_task)]}
+        for task, per_task in sorted(samples_by_task.items())]
+
+
+def licence_fields(sources: list) -> dict:
+    """The card's licence: the one id every source gives, or ``other`` with a name saying that
+    the sources differ (the per-source table below the YAML gives each)."""
+    licences = {s.licence.strip() for s in sources}
+    if len(licences) == 1 and _LICENCE_ID.match(next(iter(licences))):
+        return {"license": next(iter(licences)).lower()}
+    return {"license": "other", "license_name": "per-source-licences",
+            "license_link": "README.md#sources-and-licences"}
 
 
 def _percent(share) -> str:
@@ -27,10 +53,11 @@ def _task_table(report: dict) -> str:
 
 
 def render_card(report: dict, sources: list) -> str:
-    front = {"pretty_name": report["dataset"], "license": "other",
+    front = {"pretty_name": report["dataset"], **licence_fields(sources),
              "task_categories": ["visual-question-answering", "multiple-choice"],
              "configs": _configs(report["samples"]["by_task"])}
-    licences = "\n".join(f"- **{s.name}**: {s.licence}. {s.attribution}" for s in sources)
+    licences = "\n".join(["| source | licence | attribution |", "|---|---|---|",
+                          *(f"| {_cell(s.name)} | {_cell(s.licence)} | {_cell(s.attribution)} |" for s in sources)])
     images = report["images"]
     return f"""---
 {yaml.safe_dump(front, sort_keys=False).strip()}
@@ -42,6 +69,17 @@ MIR-style multi-image reasoning questions: each sample interleaves about six ima
 multiple-choice question and carries the five reasoning steps (Summary, Caption, Text2Region,
 Region2Region, Conclusion). Built by `mir` {report['pipeline_version']} with the `{report['drafter']}`
 drafter and seed {report['seed']}.
+
+## Load it
+
+```python
+from datasets import load_dataset
+
+every_task = load_dataset("path/to/this/folder")                  # the default config: all tasks
+one_task = load_dataset("path/to/this/folder", "{_first_task(report)}")
+```
+
+pandas, pyarrow and DuckDB read the shards as they are (`data/<task>/<split>-*.parquet`).
 
 ## Samples
 
@@ -64,4 +102,21 @@ listed in `images.parquet`; every rejected file or context in `rejects/`.
 {licences}
 
 Each sample's `provenance.sources` names the licence and attribution of the images it uses.
+
+## Citation
+
+The tasks and the five reasoning steps follow the MIR benchmark:
+
+```bibtex
+{MIR_CITATION}
+```
 """
+
+
+def _cell(text: str) -> str:
+    """Text that stays inside one Markdown table cell."""
+    return " ".join(str(text).split()).replace("|", "\\|")
+
+
+def _first_task(report: dict) -> str:
+    return min(report["samples"]["by_task"], default=next(iter(TASKS)))
