@@ -5,7 +5,7 @@ import time
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
-from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions, TestOptions
 from jsonschema import Draft202012Validator
 
 from .flow import build_pipeline
@@ -36,6 +36,24 @@ def beam_options(beam_args: list) -> PipelineOptions:
     standard = options.view_as(StandardOptions)
     standard.runner = standard.runner or "FnApiRunner"
     return options
+
+
+def is_dry_run(options: PipelineOptions) -> bool:
+    return str(options.view_as(TestOptions).dry_run).lower() in ("true", "1", "yes")
+
+
+def _dry_run(pipeline, options: PipelineOptions, output: str) -> dict:
+    """The job graph only: DataflowRunner builds the job it would submit and submits nothing;
+    another runner is not started at all. No source is read and OUT is not touched."""
+    runner = options.view_as(StandardOptions).runner
+    if runner in ("DataflowRunner", "dataflow"):
+        proto = pipeline.run().job.proto_pipeline
+    else:
+        proto = pipeline.to_runner_api()
+    names = [t.unique_name for t in proto.components.transforms.values()]
+    stages = [name for name in proto.components.transforms[proto.root_transform_ids[0]].subtransforms]
+    return {"dry_run": True, "runner": runner, "output": output, "transforms": len(names),
+            "stages": sorted(proto.components.transforms[s].unique_name for s in stages)}
 
 
 def _missing_sources(manifest) -> list:
@@ -103,6 +121,10 @@ def run_build(manifest_path: str, output: str, beam_args: list, *, seed=None, dr
     manifest = dataclasses.replace(manifest, drafter=_with_llm_settings(manifest.drafter, llm, output),
                                    difficulty=_with_solver_settings(manifest.difficulty, solver, output))
     options = beam_options(beam_args)
+    if is_dry_run(options):
+        pipeline = beam.Pipeline(options=options)
+        build_pipeline(pipeline, manifest, output)
+        return _dry_run(pipeline, options, output)
     missing = _missing_sources(manifest)
     if missing:
         raise BuildError(missing[0])

@@ -29,3 +29,20 @@ def test_dataflow_dry_run_holds_every_stage():
     for stage in STAGES:
         assert any(name == stage or name.startswith(stage + "/") for name in transforms), stage
     assert result.job.proto.type.name == "JOB_TYPE_BATCH"
+
+
+def test_a_dry_run_from_the_command_line_builds_the_job_and_touches_nothing(tmp_path, capsys):
+    from pipeline.cli import main
+    manifest = tmp_path / "manifest.yaml"
+    manifest.write_text("name: gcs-build\nsources:\n  - {name: photos, kind: folder, location: "
+                        "'gs://mir-example-bucket/photos', licence: CC0-1.0, attribution: tests}\n")
+    out = tmp_path / "out"
+    code = main(["build", "--manifest", str(manifest), "--output", str(out), "--runner", "DataflowRunner",
+                 "--project", "mir-test-project", "--region", "us-central1", "--temp_location",
+                 "gs://mir-example-bucket/tmp", "--setup_file", str(ROOT / "setup.py"), "--dry_run", "True",
+                 "--no_auth"])
+    printed = capsys.readouterr().out.strip().splitlines()[-1]
+    assert code == 0
+    assert printed.startswith("dry run on DataflowRunner: a job graph of ")
+    assert all(stage in printed for stage in STAGES) and printed.endswith(f"{out} is untouched")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["manifest.yaml"]

@@ -116,6 +116,10 @@ def run(args, beam_args) -> int:
         return fail(f"interrupted; {args.output} is as it was before this build", 130)
     if code is not None:
         return code
+    if report.get("dry_run"):
+        print(f"dry run on {report['runner']}: a job graph of {report['transforms']} transforms "
+              f"({', '.join(report['stages'])}); nothing was run or submitted, {report['output']} is untouched")
+        return 0
     print(_summary(report, args.output))
     shortfall = _shortfall(report, args.max_failed_share)
     return fail(shortfall, 1) if shortfall else 0
