@@ -152,3 +152,38 @@ def test_export_replaces_its_file_whole_and_leaves_no_partial_file(capsys, photo
         lines = target.read_text().splitlines()
         assert lines and all(json.loads(line)["messages"] for line in lines)
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".mir-partial")]
+
+
+def test_a_source_image_changed_before_its_shard_is_written_is_rejected_not_a_crash(capsys, photo_manifest,
+                                                                                    photo_folder, tmp_path):
+    """Samples travel without their source images' bytes; WriteShards reads them again. A photo
+    rewritten in between leaves its samples out of the shards, each rejected with the reason, and
+    report.json counts only what the shards hold."""
+    import apache_beam as beam
+    from apache_beam.testing.test_pipeline import TestPipeline
+
+    from pipeline.manifest import load_manifest
+    from pipeline.readback.shards import iter_samples, shard_paths
+    from pipeline.stages.write_shards import WriteShards
+
+    first = tmp_path / "first"
+    assert build(capsys, photo_manifest, first)[0] == 0
+    samples = [dict(s, images=[dict(im, bytes=None if im["derived_from"] is None else im["bytes"])
+                               for im in s["images"]]) for s in iter_samples(shard_paths(str(first)))]
+    changed = photo_folder / "p3.jpg"
+    uses_changed = {s["id"] for s in samples if any(im["uri"] == str(changed) for im in s["images"])}
+    assert uses_changed and len(uses_changed) < len(samples)
+    changed.write_bytes(photo_folder.joinpath("p4.jpg").read_bytes())
+    out = tmp_path / "second"
+    with TestPipeline() as p:
+        empty = p | "NoRows" >> beam.Create([])
+        ({"samples": p | beam.Create(samples), "images": empty, "rejects": p | "NoRejects" >> beam.Create([]),
+          "listed": p | "NoListing" >> beam.Create([]), "contexts": p | "NoContexts" >> beam.Create([])}
+         | WriteShards(str(out), load_manifest(str(photo_manifest))))
+    written = {s["id"] for s in iter_samples(shard_paths(str(out)))}
+    assert written == {s["id"] for s in samples} - uses_changed
+    rejects = [json.loads(line) for line in (out / "rejects" / "write_shards.jsonl").read_text().splitlines()]
+    assert sorted(r["subject"] for r in rejects) == sorted(s["context_id"] for s in samples if s["id"] in uses_changed)
+    assert {(r["reason"], r["subject_kind"]) for r in rejects} == {("unreadable", "context")}
+    assert all("no longer the image the build hashed" in r["detail"] for r in rejects)
+    assert json.loads((out / "report.json").read_text())["samples"]["written"] == len(written)

@@ -16,8 +16,11 @@ from ..output.card import render_card
 from ..output.parquet import write_jsonl, write_parquet
 from ..schemas import load_schema
 from ..sources import read_unchanged_image
+from ..records import reject
 from ..storage import write_text
+from .base import REJECTS, to_rejects
 
+STAGE = "write_shards"
 REJECT_STAGES = tuple(load_schema("reject")["properties"]["stage"]["enum"])
 
 
@@ -42,9 +45,38 @@ def _with_source_bytes(sample: dict) -> dict:
     return dict(sample, images=images)
 
 
-def _shard_rows(rows, embed: bool):
-    ordered = sorted(rows, key=lambda s: s["id"])
-    return (_with_source_bytes(s) for s in ordered) if embed else ordered
+def _without_bytes(sample: dict) -> dict:
+    return dict(sample, images=[dict(image, bytes=None) for image in sample["images"]])
+
+
+class WriteShardFn(beam.DoFn):
+    """Writes one shard, its rows sorted by id. A sample whose source image can no longer be read
+    as the build hashed it (changed or gone since) is left out and rejected; the samples written
+    come out (without their bytes) for report.json to count, so its counts are the shards'."""
+
+    def __init__(self, output: str, embed: bool):
+        self.output, self.embed = output, embed
+
+    def process(self, keyed):
+        key, rows = keyed
+        written, refused = [], []
+        write_parquet(shard_path(self.output, *key), self._rows(sorted(rows, key=lambda s: s["id"]), written, refused),
+                      "sample")
+        yield from written
+        for sample, exc in refused:
+            yield to_rejects(reject(STAGE, "unreadable", f"{exc.__class__.__name__}: {exc}", subject=sample["context_id"],
+                                    kind="context", source=",".join(s["name"] for s in sample["provenance"]["sources"]),
+                                    task=sample["task"]))
+
+    def _rows(self, ordered, written: list, refused: list):
+        for sample in ordered:
+            try:
+                row = _with_source_bytes(sample) if self.embed else sample
+            except (ValueError, OSError) as exc:
+                refused.append((sample, exc))
+                continue
+            written.append(_without_bytes(sample))
+            yield row
 
 
 class _WriteSamples(beam.PTransform):
@@ -56,11 +88,11 @@ class _WriteSamples(beam.PTransform):
         counts = (samples
                   | "TaskSplit" >> beam.Map(lambda s: ((s["task"], s["split"]), 1))
                   | "CountPerTaskSplit" >> beam.CombinePerKey(sum))
-        return (samples
-                | "AssignShard" >> beam.Map(_assign_shard, AsDict(counts), self.rows_per_shard)
-                | "CollectShards" >> beam.GroupByKey()
-                | "WriteShard" >> beam.MapTuple(lambda key, rows: write_parquet(
-                    shard_path(self.output, *key), _shard_rows(rows, self.embed), "sample")))
+        out = (samples
+               | "AssignShard" >> beam.Map(_assign_shard, AsDict(counts), self.rows_per_shard)
+               | "CollectShards" >> beam.GroupByKey()
+               | "WriteShard" >> beam.ParDo(WriteShardFn(self.output, self.embed)).with_outputs(REJECTS, main="written"))
+        return {"written": out.written, "rejects": out[REJECTS]}
 
 
 def _write_rejects(output: str, stage: str, records) -> None:
@@ -90,23 +122,24 @@ class WriteShards(beam.PTransform):
 
     def expand(self, pcolls):
         output = self.output
-        pcolls["samples"] | "Samples" >> _WriteSamples(output, self.manifest.output["rows_per_shard"],
-                                                       self.manifest.output["embed_images"])
+        shards = pcolls["samples"] | "Samples" >> _WriteSamples(output, self.manifest.output["rows_per_shard"],
+                                                                self.manifest.output["embed_images"])
+        rejects = (pcolls["rejects"], shards["rejects"]) | "WithShardRejects" >> beam.Flatten()
         (pcolls["images"]
          | "AllImageRows" >> beam.combiners.ToList()
          | "WriteImageTable" >> beam.Map(lambda rows: write_parquet(
              FileSystems.join(output, "images.parquet"), sorted(rows, key=lambda r: r["uri"]), "image_row")))
         # Every stage gets a rejects file, empty when it rejected nothing.
-        stages = pcolls["rejects"].pipeline | "RejectStages" >> beam.Create([(s, None) for s in REJECT_STAGES])
-        ((pcolls["rejects"] | "KeyByStage" >> beam.Map(lambda r: (r["stage"], r)), stages)
+        stages = rejects.pipeline | "RejectStages" >> beam.Create([(s, None) for s in REJECT_STAGES])
+        ((rejects | "KeyByStage" >> beam.Map(lambda r: (r["stage"], r)), stages)
          | "AllRejects" >> beam.Flatten()
          | "CollectRejects" >> beam.GroupByKey()
          | "WriteRejects" >> beam.MapTuple(lambda stage, records: _write_rejects(output, stage, records)))
         counted = ((pcolls["listed"] | "ListedFacts" >> beam.Map(facts.listed_fact),
                     pcolls["images"] | "ImageFacts" >> beam.FlatMap(facts.image_row_facts),
-                    pcolls["rejects"] | "RejectFacts" >> beam.FlatMap(facts.reject_facts),
+                    rejects | "RejectFacts" >> beam.FlatMap(facts.reject_facts),
                     pcolls["contexts"] | "ContextFacts" >> beam.Map(facts.context_fact),
-                    pcolls["samples"] | "SampleFacts" >> beam.FlatMap(facts.sample_facts))
+                    shards["written"] | "SampleFacts" >> beam.FlatMap(facts.sample_facts))
                    | "AllFacts" >> beam.Flatten()
                    | "CountFacts" >> beam.CombineGlobally(facts.CountFacts()))
         return counted | "WriteReport" >> beam.ParDo(WriteReport(output, self.manifest))
