@@ -50,10 +50,10 @@ def _dry_run(pipeline, options: PipelineOptions, output: str) -> dict:
         proto = pipeline.run().job.proto_pipeline
     else:
         proto = pipeline.to_runner_api()
-    names = [t.unique_name for t in proto.components.transforms.values()]
-    stages = [name for name in proto.components.transforms[proto.root_transform_ids[0]].subtransforms]
-    return {"dry_run": True, "runner": runner, "output": output, "transforms": len(names),
-            "stages": sorted(proto.components.transforms[s].unique_name for s in stages)}
+    transforms = proto.components.transforms
+    stages = transforms[proto.root_transform_ids[0]].subtransforms
+    return {"dry_run": True, "runner": runner, "output": output, "transforms": len(transforms),
+            "stages": sorted(transforms[s].unique_name for s in stages)}
 
 
 def _missing_sources(manifest) -> list:

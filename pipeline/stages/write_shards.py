@@ -16,9 +16,8 @@ from ..output.card import render_card
 from ..output.parquet import write_jsonl, write_parquet
 from ..schemas import load_schema
 from ..sources import read_unchanged_image
-from ..records import reject
 from ..storage import write_text
-from .base import REJECTS, to_rejects
+from .base import REJECTS, sample_subject, to_rejects
 
 STAGE = "write_shards"
 REJECT_STAGES = tuple(load_schema("reject")["properties"]["stage"]["enum"])
@@ -64,9 +63,7 @@ class WriteShardFn(beam.DoFn):
                       "sample")
         yield from written
         for sample, exc in refused:
-            yield to_rejects(reject(STAGE, "unreadable", f"{exc.__class__.__name__}: {exc}", subject=sample["context_id"],
-                                    kind="context", source=",".join(s["name"] for s in sample["provenance"]["sources"]),
-                                    task=sample["task"]))
+            yield to_rejects(sample_subject(sample).reject(STAGE, "unreadable", f"{exc.__class__.__name__}: {exc}"))
 
     def _rows(self, ordered, written: list, refused: list):
         for sample in ordered:

@@ -58,12 +58,6 @@ class TaskContext:
         return len(self.metadata)
 
 
-def image_list(n: int) -> str:
-    """Placeholders in reading order with bare labels: the front-loaded form, which MIR does not
-    count as interleaved (``interleaved`` is the form templates use)."""
-    return " ".join(f"Image {i}: <image>" for i in range(1, n + 1))
-
-
 def interleaved(per_image: list, question: str) -> str:
     """The MIR interleaved form: for each image in reading order, its own text with its
     ``<image>`` placeholder where that text mentions it (facts bound to the image sit next to
@@ -102,10 +96,6 @@ def link(source: dict, target: dict, relation: str, explanation: str) -> dict:
     return {"from": source, "to": target, "relation": relation, "explanation": explanation}
 
 
-def region_name(image: int, region: dict) -> str:
-    return f"the {region['label']} in Image {image}"
-
-
 def sentence(text: str) -> str:
     """``text`` with its first letter capitalised and the rest untouched (unlike str.capitalize)."""
     return text[:1].upper() + text[1:]
@@ -119,18 +109,6 @@ def mentions(label: str, words) -> bool:
     """Does a label give away the relation asked about (e.g. "nearest" in a depth question)?"""
     lowered = label.lower()
     return any(word in lowered for word in words)
-
-
-def one_region_each(ctx, rng, keep, limit: int = 4) -> list:
-    """(image number, region) for up to ``limit`` images, one region drawn from each image's
-    regions that ``keep`` accepts, in a random order."""
-    picks = []
-    for i, metadata in enumerate(ctx.metadata, start=1):
-        usable = [r for r in regions(metadata) if keep(r)]
-        if usable:
-            picks.append((i, rng.choice(usable)))
-    rng.shuffle(picks)
-    return picks[:limit]
 
 
 def clear_winner(values: list, ratio: float) -> bool:

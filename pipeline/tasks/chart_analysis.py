@@ -7,7 +7,8 @@ place a category holds, about how many times taller one mark stands than another
 """
 import math
 
-from .base import Question, Task, clear_winner, interleaved, link, whole_image, whole_ref
+from .base import (Question, Task, clear_winner, image_distractors, image_options, interleaved, link, whole_image,
+                   whole_ref)
 
 MARGIN = 1.05      # one value must exceed another by this factor to count as clearly larger
 RATIO = 1.25       # the largest ratio must beat the runner-up by this factor
@@ -116,7 +117,7 @@ def unique_top(ctx, rng):
         text=interleaved(_per_image(ctx), f"In which chart does the {entry} '{category}' have the highest value of "
                                           f"all the chart's {entry} entries?"),
         answer=f"Image {answer}",
-        distractors=[f"Image {i}" for i in rng.sample(others, min(3, len(others)))],
+        distractors=image_options(answer, len(ctx), rng),
         summary=f"Each chart's text says what it plots; the task is to find the only chart whose highest "
                 f"{_mark(ctx.metadata[answer - 1])} belongs to '{category}'.",
         captions=_captions(ctx),
@@ -211,8 +212,7 @@ def largest_ratio(ctx, rng):
     else:
         return None
     best = ratios.index(max(ratios)) + 1
-    others = [i for i in range(1, len(ctx) + 1) if i != best]
-    shown = rng.sample(others, min(3, len(others)))
+    shown = image_distractors(best, len(ctx), rng)
     mark = _mark(ctx.metadata[best - 1])
     return Question(
         template="largest_ratio",

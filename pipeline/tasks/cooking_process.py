@@ -5,8 +5,8 @@ The instructions are one numbered list in the text, and the text says that the p
 shuffled order; each photo gets a neutral phrase of its own (never an instruction), so nothing in
 the text ties a photo to a step: only what a photo shows does.
 """
-from .base import (Question, Task, caption_of, interleaved, link, permutation_distractors, sequence_text, whole_image,
-                   whole_ref)
+from .base import (Question, Task, caption_of, image_options, interleaved, link, permutation_distractors,
+                   sequence_text, whole_image, whole_ref)
 
 # Neutral phrases for the photos, in the order they are shown; none names or numbers a step.
 _SHOWN = ("<image> is one of them,", "<image> is another,", "<image> is one more,", "<image> is a further one,",
@@ -106,7 +106,7 @@ def image_of_step(ctx, rng):
         template="image_of_step",
         text=interleaved(_texts(ctx, order), f"Which image shows {quoted}?"),
         answer=f"Image {image}",
-        distractors=[f"Image {i}" for i in rng.sample([i for i in order if i != image], min(3, len(order) - 1))],
+        distractors=image_options(image, len(ctx), rng, among=order),
         summary=f"The text lists the recipe's instructions and shows their photos shuffled; the task is to find "
                 f"the photo of step ({step}).",
         captions=_captions(ctx), text2region=_ground(ctx, [image, *around], {image: quoted}),

@@ -7,7 +7,8 @@ never where it lies in the grid.
 """
 import re
 
-from .base import Question, Task, caption_of, interleaved, regions, sentence, sequence_text, whole_image
+from .base import (Question, Task, caption_of, image_options, interleaved, regions, sentence, sequence_text,
+                   whole_image)
 
 ROWS, COLS = 2, 3
 TILE_SIDE = 448  # a tile's longer side at most: tiles of a large photo are shrunk to this
@@ -185,12 +186,12 @@ def tile_next_to(ctx, rng):
     side, edge, opposite = _SIDES[step][:3]
     place = _place(*cell)
     asked = f"Which image belongs {side} the tile from {place}"
-    others = [i for i in range(1, len(ctx) + 1) if i not in (anchor, answer)]
+    others = [i for i in range(1, len(ctx) + 1) if i != anchor]
     return Question(
         template="tile_next_to",
         text=interleaved(_texts(ctx, {anchor: cell}), f"{asked}?"),
         answer=f"Image {answer}",
-        distractors=[f"Image {i}" for i in rng.sample(others, min(3, len(others)))],
+        distractors=image_options(answer, len(ctx), rng, among=others),
         summary=f"The images are shuffled tiles of one photo and the text says which one comes from {place}; "
                 f"the task is to find the tile {side} it.",
         captions=_captions(ctx),

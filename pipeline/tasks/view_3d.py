@@ -7,8 +7,8 @@ labels or the reasoning. Only turns the question's text states are cited.
 """
 import re
 
-from .base import (Question, Task, caption_of, interleaved, link, permutation_distractors, sequence_text,
-                   whole_image, whole_ref)
+from .base import (Question, Task, caption_of, image_options, interleaved, link, permutation_distractors,
+                   sequence_text, whole_image, whole_ref)
 
 ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth",
             "eleventh", "twelfth")
@@ -75,7 +75,7 @@ def view_after_turn(ctx, rng):
         template="view_after_turn",
         text=interleaved(_others(ctx, rng, given), "Which image shows the object from where the camera ends up?"),
         answer=f"Image {target}",
-        distractors=[f"Image {i}" for i in rng.sample(candidates, min(3, len(candidates)))],
+        distractors=image_options(target, len(ctx), rng, among=candidates),
         summary=f"The pictures are views of one object from cameras around it; the text says which view the camera "
                 f"starts from and that it circles {turn:g} degrees counter-clockwise; the task is to find the view it "
                 "reaches.",
