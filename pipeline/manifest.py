@@ -26,6 +26,10 @@ class Source:
     frame_rate: float = 1.0  # video: frames sampled per second
     images: str = ""         # coco: folder of the images; "" means the JSON's folder
     allow_absolute: bool = False  # manifest: rows may name absolute paths and URIs
+    classes: str = "mot17"   # mot: the benchmark whose table names gt.txt's class ids
+    labels: tuple = ()       # mot: (class id, label or None) pairs over that table
+    min_visibility: float = 0.25  # mot: boxes less visible than this are left out
+    up: str = "+z"           # views: the world's up axis
 
     def feeds(self, task: str) -> bool:
         return not self.tasks or task in self.tasks
@@ -101,6 +105,25 @@ def _absolute(location: str, base: str) -> str:
     return posixpath.normpath(posixpath.join(base, location))
 
 
+# Kinds whose images look alike by design (consecutive frames, renders of one object): not
+# deduplicated unless the source asks.
+_UNDEDUPLICATED_KINDS = ("mot", "views")
+
+
+def _source(s: dict, base_dir: str) -> Source:
+    scope_default = load_schema("manifest")["$defs"]["source"]["properties"]["dedup_scope"]["default"]
+    return Source(
+        name=s["name"], kind=s["kind"], location=_absolute(s["location"], base_dir),
+        licence=s["licence"], attribution=s["attribution"],
+        dedup_scope=s.get("dedup_scope", "off" if s["kind"] in _UNDEDUPLICATED_KINDS else scope_default),
+        tasks=tuple(s.get("tasks", ())), frame_rate=s.get("frame_rate", Source.frame_rate),
+        images=_absolute(s["images"], base_dir) if "images" in s else "",
+        allow_absolute=s.get("allow_absolute", Source.allow_absolute),
+        classes=s.get("classes", Source.classes),
+        labels=tuple(sorted((int(k), v) for k, v in s.get("labels", {}).items())),
+        min_visibility=s.get("min_visibility", Source.min_visibility), up=s.get("up", Source.up))
+
+
 def parse_manifest(data, base_dir: str) -> Manifest:
     """Validate ``data`` (the parsed YAML) and fill in the schema's defaults."""
     if not isinstance(data, dict):
@@ -112,15 +135,7 @@ def parse_manifest(data, base_dir: str) -> Manifest:
     duplicated = sorted({n for n in names if names.count(n) > 1})
     if duplicated:
         raise ManifestError(f"sources: source name {duplicated[0]!r} is used twice")
-    scope_default = load_schema("manifest")["$defs"]["source"]["properties"]["dedup_scope"]["default"]
-    sources = tuple(
-        Source(name=s["name"], kind=s["kind"], location=_absolute(s["location"], base_dir),
-               licence=s["licence"], attribution=s["attribution"],
-               dedup_scope=s.get("dedup_scope", scope_default), tasks=tuple(s.get("tasks", ())),
-               frame_rate=s.get("frame_rate", Source.frame_rate),
-               images=_absolute(s["images"], base_dir) if "images" in s else "",
-               allow_absolute=s.get("allow_absolute", Source.allow_absolute))
-        for s in data["sources"])
+    sources = tuple(_source(s, base_dir) for s in data["sources"])
     grouping = _with_defaults("grouping", data.get("grouping", {}))
     if not grouping["min_images"] <= grouping["target_images"] <= grouping["max_images"]:
         raise ManifestError("grouping: need min_images <= target_images <= max_images")

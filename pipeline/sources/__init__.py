@@ -1,6 +1,8 @@
-"""Sources: one adapter per source kind (``folder``, ``manifest``, ``coco``, ``video``), each
-listing the images of a source as ImageRefs or rejects records, with the metadata ``sidecar``
-checks (``metadata``), confined to the source's root (``paths``, ``files``); ``read_image_bytes``
+"""Sources: one adapter per source kind (``folder``, ``manifest``, ``coco``, ``video``, ``mot``
+tracking sequences, ``views`` NeRF-style scenes in ``nerf``), each listing the images of a source
+as ImageRefs or rejects records, with the metadata ``sidecar`` checks (``metadata``) and the files
+metadata names read into it (``attached``: ``depth`` maps, ``chart_tables``), confined to the
+source's root (``paths``, ``files``); ``read_image_bytes``
 turns any ImageRef uri (a file, or a video frame) into image bytes, ``read_head`` reads a file's
 first bytes, and ``read_unchanged_image`` refuses bytes that are no longer the ones hashed. May
 import ``schemas`` and the foundation modules (``records``, ``storage``) only."""
@@ -11,9 +13,12 @@ from ..storage import read_bytes
 from .coco import list_coco
 from .folder import list_folder
 from .manifest import list_manifest
+from .mot import list_mot
+from .nerf import list_views
 from .video import list_video, parse_frame_uri, read_frame
 
-LISTERS = {"folder": list_folder, "manifest": list_manifest, "coco": list_coco, "video": list_video}
+LISTERS = {"folder": list_folder, "manifest": list_manifest, "coco": list_coco, "video": list_video,
+           "mot": list_mot, "views": list_views}
 
 
 def list_source(source):

@@ -18,7 +18,8 @@ STAGE = "read_sources"
 
 def list_folder(source):
     """Files of the folder, each with its sidecar line; a line naming no file that exists rejects
-    as ``missing_file``, one naming a path outside the folder as ``outside_source``."""
+    as ``missing_file``, one naming a path outside the folder as ``outside_source``. Depth maps and
+    chart tables that lines name are annotations, like the sidecar, and get no row of their own."""
     root = Root(source.location)
     found = find_files(root.location)
     sidecar = FileSystems.join(root.location, SIDECAR)
@@ -31,4 +32,5 @@ def list_folder(source):
     for number, record, problem in read_jsonl(sidecar) if sidecar in found.files else ():
         yield from listing.describe_line(root, f"{SIDECAR} line {number}", record, problem,
                                          f"{sidecar}:{number}", exists)
-    yield from listing.settle(found.files - {sidecar}, lambda uri: {"file": posixpath.relpath(uri, root.location)})
+    images = found.files - {sidecar} - (listing.annotations - set(listing.described) - set(listing.rejected))
+    yield from listing.settle(images, lambda uri: {"file": posixpath.relpath(uri, root.location)})

@@ -28,6 +28,8 @@ def _coerce(column: str, value):
     declared = inlined_schema("source_metadata")["properties"].get(column, {}).get("type", "object")
     if not isinstance(value, str) or declared == "string":
         return value
+    if "string" in declared and not value.lstrip().startswith("{"):   # a path, or its object form as JSON
+        return value
     if declared == "integer":
         return int(value)
     if declared == "number":

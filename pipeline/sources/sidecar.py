@@ -3,6 +3,7 @@ what a source names into one ImageRef or rejects record per uri."""
 from apache_beam.io.filesystems import FileSystems
 
 from ..records import ImageRef, reject
+from .attached import attach_files, named_files
 from .metadata import parse_metadata_line
 from .paths import printable
 
@@ -27,14 +28,23 @@ class Listing:
         self.source = source
         self.stage = stage
         self.described, self.rejected, self.refused = {}, {}, {}
+        self.annotations = set()   # files metadata names besides images: depth maps, chart tables
 
-    def describe(self, uri: str, record, where: str, problem=None, exists: bool = True):
+    def describe(self, uri: str, record, where: str, problem=None, exists: bool = True, root=None):
+        """Settle ``record`` as the metadata of ``uri``; with ``root`` (the paths.Root its names
+        resolve under), the depth map and table it names are read into it (sources/attached.py)."""
+        if root and isinstance(record, dict):
+            self.annotations |= named_files(record, root)
         if problem or uri in self.described or uri in self.rejected:
             self.rejected[uri] = ("bad_metadata", f"{where}: {problem or 'the file is described twice'}")
         elif not exists:
             self.rejected[uri] = ("missing_file", f"{where} names a file that does not exist")
         else:
-            self.described[uri] = record
+            record, refusal = attach_files(record, root, uri) if root else (record, None)
+            if refusal:
+                self.rejected[uri] = (refusal[0], f"{where}: {refusal[1]}")
+            else:
+                self.described[uri] = record
 
     def describe_line(self, root, where: str, record, problem, line: str, exists=None):
         """Settle one metadata line (of a sidecar or listing); yields a rejects record for the
@@ -52,7 +62,12 @@ class Listing:
         if refusal:
             self.refuse(uri, refusal[0], f"{where}: {refusal[1]}")
         else:
-            self.describe(uri, record, where, problem, exists=exists is None or problem is not None or exists(uri))
+            self.describe(uri, record, where, problem, exists=exists is None or problem is not None or exists(uri),
+                          root=root)
+
+    def reject(self, uri: str, reason: str, detail: str):
+        """A uri the source names whose own annotation is unusable (a camera pose, ...)."""
+        self.rejected.setdefault(uri, (reason, detail))
 
     def refuse(self, uri: str, reason: str, detail: str):
         """A uri the source may not read (outside it, an unsupported URI, not a usable file)."""
