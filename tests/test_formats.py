@@ -49,7 +49,8 @@ def _gt_lines() -> list:
         lines.append(f"{f},5,100,60,10,10,1,8,1.0")                        # class 8: a distractor
     lines += ["3,6,abc,10,10,10,1,1,1",    # a bad box: frame 3 is rejected
               "13,1,125,40,20,40,1,1,1",   # frame 13 has no image
-              "x,1,1,1,1,1,1,1,1"]         # no frame at all
+              "x,1,1,1,1,1,1,1,1",         # no frame at all
+              "0,1,1,1,1,1,1,1,1"]         # frames are numbered from 1
     return lines
 
 
@@ -85,6 +86,7 @@ def test_mot_frames_are_timed_from_the_frame_rate_and_boxes_filtered(tmp_path):
     assert [r["id"] for r in refs[str(img / "000006.jpg")]["regions"]] == ["track1", "track2"]
     assert refs[str(img / "notes.txt")] == {"file": "train/TEST-01/img1/notes.txt"}
     assert rejects == {str(img / "000003.jpg"): "bad_metadata", str(img / "000013.jpg"): "missing_file",
+                       f"{seq / 'gt' / 'gt.txt'}:{len(_gt_lines()) - 1}": "bad_metadata",
                        f"{seq / 'gt' / 'gt.txt'}:{len(_gt_lines())}": "bad_metadata"}
     assert len(refs) == FRAMES - 1 + 1   # every frame but 3, and notes.txt
 
@@ -155,6 +157,24 @@ def test_depth_is_the_median_of_valid_pixels_in_each_box(tmp_path):
     assert depths("room.jpg") == {"sofa": 2.0, "window": None, "rug": 4.0, "cat": None}
     assert depths("kitti.jpg") == {"sofa": 3.5, "window": 3.5, "rug": 3.5, "cat": 3.5}
     assert depths("float.jpg") == {"sofa": 1.25, "window": 1.25, "rug": 1.25, "cat": 1.25}
+
+
+def test_a_csv_listing_names_depth_maps_and_tables_too(tmp_path):
+    make_photo(tmp_path / "room.jpg", seed=1)
+    _write_png16(tmp_path / "room.png", _depth_mm())
+    make_photo(tmp_path / "chart.png", seed=2)
+    (tmp_path / "chart.csv").write_text("year,visitors\n2019,1200\n")
+    regions = json.dumps(_depth_line("room.jpg", "")["regions"])
+    (tmp_path / "rows.csv").write_text(
+        "file,depth_map,data_file,regions\n"
+        f'room.jpg,"{{""file"": ""room.png"", ""scale"": 0.002}}",,"{regions.replace(chr(34), 2 * chr(34))}"\n'
+        "chart.png,,chart.csv,\n")
+    refs, rejects = _listed(_source(tmp_path, "manifest", tmp_path / "rows.csv"))
+    assert rejects == {}
+    # Millimetre values at 2 mm per unit: the sofa's median of 2000 units is 4 m.
+    assert [r.get("attributes", {}).get("depth_m") for r in refs[str(tmp_path / "room.jpg")]["regions"]] == [
+        4.0, None, 8.0, None]
+    assert refs[str(tmp_path / "chart.png")]["data"] == {"columns": ["year", "visitors"], "rows": [[2019, 1200]]}
 
 
 def test_unusable_depth_maps_reject_their_image(tmp_path):

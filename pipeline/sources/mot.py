@@ -103,8 +103,10 @@ def parse_row(line: str, classes: str) -> dict:
     BadRow when it cannot be read."""
     cells = line.strip().split(",")
     needed = 7 if classes == "mot15" else 9
-    frame = _integer(cells[0], "frame", None) if cells[0].strip() else None
-    if frame is not None and frame < 1:
+    if not cells[0].strip():
+        raise BadRow("no frame number")
+    frame = _integer(cells[0], "frame", None)
+    if frame < 1:
         raise BadRow(f"frame {frame}: frames are numbered from 1")
     if len(cells) < needed:
         raise BadRow(f"{len(cells)} values, the format has {needed}", frame)
