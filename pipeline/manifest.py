@@ -29,7 +29,7 @@ class Source:
     classes: str = "mot17"   # mot: the benchmark whose table names gt.txt's class ids
     labels: tuple = ()       # mot: (class id, label or None) pairs over that table
     min_visibility: float = 0.25  # mot: boxes less visible than this are left out
-    up: str = "+z"           # views: the world's up axis
+    up: str = "auto"         # views: the world's up axis, or "auto" (found from the poses)
 
     def feeds(self, task: str) -> bool:
         return not self.tasks or task in self.tasks

@@ -291,6 +291,29 @@ def test_views_azimuth_and_elevation_about_the_look_at_point(tmp_path):
                        str(tmp_path / "scenes" / "elsewhere.png"): "outside_source"}
 
 
+Y_UP = np.array([[1.0, 0, 0, 0], [0, 0, 1, 0], [0, -1, 0, 0], [0, 0, 0, 1]])   # world z -> y, y -> -z
+
+
+def test_views_find_a_y_up_world_and_follow_an_explicit_up(tmp_path):
+    """The same scene in a y-up world: found as such, azimuths turn the same way (0 is now the
+    +z axis, where the first camera is not: it sat on +x, now azimuth 90). Forced to +z, the
+    first camera (old (cos 30, 0, sin 30) from the centre, new (cos 30, sin 30, 0)) reads as
+    azimuth 30 at elevation 0."""
+    scene = tmp_path / "chair"
+    make_scene(scene)
+    for name in ("transforms_train.json", "transforms_test.json"):
+        data = json.loads((scene / name).read_text())
+        for frame in data["frames"]:
+            frame["transform_matrix"] = (Y_UP @ np.array(frame["transform_matrix"])).tolist()
+        (scene / name).write_text(json.dumps(data))
+    refs, _ = _listed(_source(tmp_path, "views", scene))
+    assert {uri[len(str(scene)) + 1:]: m["camera"] for uri, m in refs.items()} == {
+        **{f"train/r_{k}.png": {"azimuth_deg": (60.0 * k + 90) % 360, "elevation_deg": 30.0} for k in range(6)},
+        "test/r_0.png": {"azimuth_deg": 180.0, "elevation_deg": 60.0}}
+    forced, _ = _listed(_source(tmp_path, "views", scene, up="+z"))
+    assert forced[str(scene / "train" / "r_0.png")]["camera"] == {"azimuth_deg": 30.0, "elevation_deg": 0.0}
+
+
 def test_azimuth_turns_counter_clockwise_about_the_chosen_up_axis():
     centre = np.zeros(3)
     # +z up: +x is azimuth 0 and +y is 90; a camera above the centre on +z is at elevation 90.

@@ -10,14 +10,16 @@ transforms JSON, one scene folder, or a folder of scene folders.
 
 What view_3d reads is the camera's place around the scene, measured from the scene's centre:
 the point nearest to every camera's viewing axis (least squares), which is what the cameras look
-at; for an orbit around an object, the object. With the world's up axis ``up`` (``+z`` by
-default: Blender's and instant-ngp's world),
+at; for an orbit around an object, the object. With the world's up axis ``up`` (a source
+setting; by default ``auto``: the axis every camera's horizontal x axis is perpendicular to,
+signed by the cameras' own up axes, which is +z in Blender's and instant-ngp's worlds),
 
     azimuth   = atan2(d . e2, d . e1), in degrees, 0..360, counter-clockwise seen from above
     elevation = asin(d . up / |d|), in degrees, positive above the centre's horizontal plane
 
 where d is the camera's position minus the centre and (e1, e2, up) is a right-handed frame:
-for ``+z``, e1 = +x and e2 = +y, so a camera on the +x axis is at azimuth 0 and one on +y at 90.
+for ``+z``, e1 = +x and e2 = +y, so a camera on the +x axis is at azimuth 0 and one on +y at 90
+(for ``+y``: e1 = +z, e2 = +x).
 """
 import math
 import posixpath
@@ -50,6 +52,16 @@ def up_frame(up: str) -> tuple:
     first = np.zeros(3)
     first[(axis + 1) % 3] = 1.0
     return first, np.cross(vertical, first), vertical
+
+
+def detect_up(poses: list) -> str:
+    """The world axis (of +-x, +-y, +-z) the cameras' x axes lean least along: a camera that does
+    not roll keeps its x axis level. Its sign is the side the cameras' up (y) axes point to; ties
+    go to z, then y (Blender's world first)."""
+    rights = np.array([c2w[:3, 0] / np.linalg.norm(c2w[:3, 0]) for c2w in poses])
+    lean = (rights ** 2).sum(axis=0)
+    axis = next(a for a in (2, 1, 0) if lean[a] <= lean.min() + 1e-6 * len(poses))
+    return ("+" if sum(c2w[axis, 1] for c2w in poses) >= 0 else "-") + "xyz"[axis]
 
 
 def pose(matrix):
@@ -160,9 +172,11 @@ class Scene:
 
     def settle(self):
         """Describe every frame with its camera's angles around the scene's centre."""
-        centre = scene_centre([c2w for _, _, _, c2w in self.frames])
+        poses = [c2w for _, _, _, c2w in self.frames]
+        centre = scene_centre(poses)
+        up = detect_up(poses) if self.source.up == "auto" and poses else self.source.up
         for uri, record, where, c2w in self.frames:
-            angles = camera_angles(c2w[:3, 3], centre, self.source.up) if centre is not None else None
+            angles = camera_angles(c2w[:3, 3], centre, up) if centre is not None else None
             if centre is None:
                 self.listing.reject(uri, "bad_pose", f"{where}: the scene's viewing axes are (nearly) parallel, "
                                                      "so there is no centre for the cameras to circle")
