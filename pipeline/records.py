@@ -6,11 +6,23 @@ pixels read the bytes again through Beam's FileSystems.
 import dataclasses
 import hashlib
 import json
+import posixpath
 
 
 def sha256_hex(data: bytes) -> str:
     """The sha256 of ``data`` in hex: an image's id, and how a re-read image is recognised."""
     return hashlib.sha256(data).hexdigest()
+
+
+def image_entry(facts: dict, data) -> dict:
+    """A sample's ``images`` entry (the Hugging Face Image layout) for the image ``facts``
+    (its ``image_facts`` entry) describe: with its bytes, a file name (an image the pipeline
+    derived is a JPEG named by its sha256); without them, where the build read it, which is
+    where a reader can open it."""
+    if data is None:
+        return {"bytes": None, "path": facts["uri"]}
+    name = f"{facts['sha256']}.jpg" if facts["derived_from"] else posixpath.basename(facts["uri"])
+    return {"bytes": data, "path": name}
 
 
 def content_id(*parts, length: int = 16) -> str:

@@ -20,9 +20,9 @@ def jpeg_bytes(seed: int, size=(64, 48)) -> bytes:
     return out.getvalue()
 
 
-def image_entry(data: bytes, uri: str) -> dict:
+def image_facts(data: bytes, uri: str) -> dict:
     img = Image.open(io.BytesIO(data))
-    return {"bytes": data, "uri": uri, "width": img.width, "height": img.height,
+    return {"uri": uri, "width": img.width, "height": img.height,
             "sha256": hashlib.sha256(data).hexdigest(), "phash": phash_hex(img.convert("RGB")),
             "derived_from": None, "transform": None}
 
@@ -35,15 +35,18 @@ def interleaved_question(count: int, question: str) -> str:
 def sample_record(count: int = 3) -> dict:
     """A valid sample in this project's format, images embedded as raw bytes (as in the
     pipeline and in Parquet)."""
-    images = [image_entry(jpeg_bytes(i), f"photos/p{i}.jpg") for i in range(count)]
-    images[-1]["uri"] = f"derived:{images[-1]['sha256']}"
-    images[-1]["derived_from"] = images[0]["sha256"]
-    images[-1]["transform"] = "crop [0.100,0.100,0.600,0.600]"
+    data = [jpeg_bytes(i) for i in range(count)]
+    facts = [image_facts(d, f"photos/p{i}.jpg") for i, d in enumerate(data)]
+    facts[-1]["uri"] = f"derived:{facts[-1]['sha256']}"
+    facts[-1]["derived_from"] = facts[0]["sha256"]
+    facts[-1]["transform"] = "crop [0.100,0.100,0.600,0.600]"
+    images = [{"bytes": d, "path": f"p{i}.jpg"} for i, d in enumerate(data)]
+    images[-1]["path"] = f"{facts[-1]['sha256']}.jpg"
     question = interleaved_question(count, "Which image shows the red ball?")
     return {
         "id": "location_relationship-0123456789abcdef", "context_id": "fedcba9876543210",
         "task": "location_relationship", "category": "spatial", "split": "test",
-        "images": images, "question": question,
+        "images": images, "image_facts": facts, "question": question,
         "options": [{"label": "A", "text": "Image 1"}, {"label": "B", "text": "Image 2"},
                     {"label": "C", "text": "Image 3"}],
         "answer": "B",

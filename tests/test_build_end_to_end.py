@@ -76,9 +76,15 @@ def test_at_least_three_tasks_and_embedded_images_match_their_hashes(sample_buil
     tasks = {p.name for p in (work / "out" / "data").iterdir() if any(p.glob("*.parquet"))}
     assert len(tasks) >= 3
     frame = pd.read_parquet(work / "out" / "data")
-    for images in frame["images"]:
-        for image in images:
-            assert hashlib.sha256(image["bytes"]).hexdigest() == image["sha256"]
+    assert len(frame) > 0
+    for images, facts in zip(frame["images"], frame["image_facts"]):
+        assert len(images) == len(facts) > 1
+        for image, fact in zip(images, facts):
+            assert hashlib.sha256(image["bytes"]).hexdigest() == fact["sha256"]
+            # The Hugging Face Image layout: a file name with the bytes, nothing else.
+            assert set(image) == {"bytes", "path"}
+            expected = f"{fact['sha256']}.jpg" if fact["derived_from"] else fact["uri"].rsplit("/", 1)[1]
+            assert image["path"] == expected
 
 
 def test_duckdb_reads_the_shards(sample_build):

@@ -3,6 +3,7 @@ card's configs (the default one and one per task), the licence is what the sourc
 card carries a load snippet and MIR's citation."""
 import json
 
+import PIL.Image
 import yaml
 from datasets import load_dataset
 
@@ -34,6 +35,13 @@ def test_datasets_loads_the_build_by_folder_and_by_task(photo_manifest, tmp_path
         one = load_dataset(str(out), task, cache_dir=str(tmp_path / "hf"))
         assert {split: len(rows) for split, rows in one.items()} == splits
         assert {row["task"] for rows in one.values() for row in rows} == {task}
+        # Images are images: PIL images of the sizes the build recorded, one per placeholder.
+        for rows in one.values():
+            for row in rows:
+                assert len(row["images"]) == len(row["image_facts"]) == row["question"].count("<image>")
+                for image, facts in zip(row["images"], row["image_facts"]):
+                    assert isinstance(image, PIL.Image.Image)
+                    assert image.size == (facts["width"], facts["height"])
     assert MIR_CITATION in card and f'load_dataset("path/to/this/folder", "{min(by_task)}")' in card
 
 

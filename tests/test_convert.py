@@ -179,7 +179,8 @@ def test_no_embed_keeps_the_paths(capsys, tmp_path, contributed):
     code, _, _ = convert(capsys, "--to", "sample", "--no-embed", path, tmp_path / "s.json")
     samples = json.loads((tmp_path / "s.json").read_text())
     assert code == 0 and all(im["bytes"] is None for s in samples for im in s["images"])
-    assert [im["uri"] for im in samples[0]["images"]] == records[0]["images"]
+    assert [im["path"] for im in samples[0]["images"]] == records[0]["images"]
+    assert [f["uri"] for f in samples[0]["image_facts"]] == records[0]["images"]
 
 
 def test_a_record_without_a_task_needs_one(capsys, tmp_path):

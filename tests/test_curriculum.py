@@ -145,13 +145,15 @@ def _unembedded_copy(build, folder, image_file: pathlib.Path) -> tuple:
     """A copy of one shard of ``build`` under ``folder`` whose first row's first source image is
     not embedded and points at ``image_file`` instead (as with output.embed_images: false)."""
     shard = next(p for p in shard_paths(str(build))
-                 if any(im["derived_from"] is None for im in pq.read_table(p).to_pylist()[0]["images"]))
+                 if any(f["derived_from"] is None for f in pq.read_table(p).to_pylist()[0]["image_facts"]))
     rows = pq.read_table(shard).to_pylist()
-    image = next(im for im in rows[0]["images"] if im["derived_from"] is None)
+    i = next(i for i, f in enumerate(rows[0]["image_facts"]) if f["derived_from"] is None)
+    image, facts = rows[0]["images"][i], rows[0]["image_facts"][i]
     image_file.write_bytes(image["bytes"])
-    image.update(bytes=None, uri=str(image_file))
+    image.update(bytes=None, path=str(image_file))
+    facts.update(uri=str(image_file))
     _write_shard_copy(shard, rows, folder)
-    return image, folder
+    return facts, folder
 
 
 def test_an_image_read_again_must_still_be_the_one_the_build_hashed(build, tmp_path, capsys):

@@ -144,7 +144,7 @@ def _sample(context_id: str, **changes) -> dict:
 def test_validate_reports_a_value_that_trips_the_judge():
     """A complex image width makes the judge's comparisons raise; a wrong answer keeps its reason."""
     broken = _sample(B)
-    broken["images"][0]["width"] = 1j
+    broken["image_facts"][0]["width"] = 1j
     with TestPipeline() as p:
         out = p | beam.Create([_sample(A), broken, _sample(C, answer="H")]) | Validate()
         assert_that(out["samples"] | beam.Map(lambda s: s["context_id"]), equal_to([A]), label="valid")

@@ -75,7 +75,8 @@ def test_the_pipeline_call_opens_no_image():
     would not decode are not looked at without an ImageChecker."""
     record = sample_record()
     record["images"][0]["bytes"] = b"not an image"
-    record["images"][1]["uri"] = "/nowhere/at/all.jpg"
+    record["image_facts"][1]["uri"] = "/nowhere/at/all.jpg"
+    record["images"][1] = {"bytes": None, "path": "/nowhere/at/all.jpg"}
     assert validate_record(record) == []
 
 
@@ -263,6 +264,13 @@ def test_embedded_bytes_must_decode(checker):
     record = sample_record()
     record["images"][1]["bytes"] = b"\x89PNG but not really"
     only(validate_record(record, images=checker), "$.images[1].bytes", "does not decode")
+    # Bytes that decode but are not the image the facts name (swapped with image 0's).
+    record = sample_record()
+    record["images"][1]["bytes"] = record["images"][0]["bytes"]
+    only(validate_record(record, images=checker), "$.images[1].bytes", "not the image image_facts[1] names")
+    record = sample_record()
+    record["image_facts"] = record["image_facts"][:2]
+    only(validate_record(record), "$.image_facts", "2 image_facts entries for 3 images")
     record = json_sample(sample_record())
     record["images"][0]["bytes"] = "not base64!"
     only(validate_record(record), "$.images[0].bytes", "not valid base64")

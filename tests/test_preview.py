@@ -79,7 +79,7 @@ def test_images_load_and_boxes_sit_on_their_regions(gallery, samples, tmp_path):
     for article in report["articles"]:
         sample = samples[article["id"]]
         assert len(article["figures"]) == len(sample["images"])
-        for number, (figure, image) in enumerate(zip(article["figures"], sample["images"]), 1):
+        for number, (figure, image) in enumerate(zip(article["figures"], sample["image_facts"]), 1):
             assert figure["loaded"] == "yes" and figure["natural"] == [image["width"], image["height"]]
             regions = [r for r in sample["reasoning"]["text2region"] if r["image"] == number]
             assert len(figure["boxes"]) == len(regions)

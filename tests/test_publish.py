@@ -168,10 +168,12 @@ def test_a_source_image_changed_before_its_shard_is_written_is_rejected_not_a_cr
 
     first = tmp_path / "first"
     assert build(capsys, photo_manifest, first)[0] == 0
-    samples = [dict(s, images=[dict(im, bytes=None if im["derived_from"] is None else im["bytes"])
-                               for im in s["images"]]) for s in iter_samples(shard_paths(str(first)))]
+    # As Draft hands them on: source images without their bytes, at the path they were read from.
+    samples = [dict(s, images=[{"bytes": None, "path": f["uri"]} if f["derived_from"] is None else im
+                               for im, f in zip(s["images"], s["image_facts"])])
+               for s in iter_samples(shard_paths(str(first)))]
     changed = photo_folder / "p3.jpg"
-    uses_changed = {s["id"] for s in samples if any(im["uri"] == str(changed) for im in s["images"])}
+    uses_changed = {s["id"] for s in samples if any(f["uri"] == str(changed) for f in s["image_facts"])}
     assert uses_changed and len(uses_changed) < len(samples)
     changed.write_bytes(photo_folder.joinpath("p4.jpg").read_bytes())
     out = tmp_path / "second"

@@ -1,4 +1,6 @@
 """Every schema is valid 2020-12 JSON Schema and accepts its own examples."""
+import json
+
 import pytest
 from jsonschema import Draft202012Validator
 
@@ -32,5 +34,18 @@ def test_arrow_schema_follows_the_sample_schema():
     schema = arrow_schema("sample")
     assert schema.names == list(load_schema("sample")["properties"])
     image = schema.field("images").type.value_type
-    assert str(image.field("bytes").type) == "binary"
-    assert str(image.field("width").type) == "int64"
+    # The Hugging Face Image layout, exactly: datasets decodes only {bytes, path}.
+    assert [(f.name, str(f.type)) for f in image] == [("bytes", "binary"), ("path", "string")]
+    facts = schema.field("image_facts").type.value_type
+    assert str(facts.field("width").type) == "int64"
+    assert "bytes" not in facts.names
+
+
+def test_arrow_schema_declares_images_to_huggingface():
+    features = json.loads(arrow_schema("sample").metadata[b"huggingface"])["info"]["features"]
+    assert features["images"] == {"feature": {"_type": "Image"}, "_type": "Sequence"}
+    assert features["id"] == {"dtype": "string", "_type": "Value"}
+    # A list of records is written [{...}]: a Sequence of records means a record of lists to datasets.
+    assert isinstance(features["image_facts"], list) and features["image_facts"][0]["width"]["dtype"] == "int64"
+    assert features["options"][0] == {"label": {"dtype": "string", "_type": "Value"},
+                                      "text": {"dtype": "string", "_type": "Value"}}

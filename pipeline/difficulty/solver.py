@@ -44,9 +44,9 @@ def user_content(sample: dict, *, vision: bool, side: int) -> list:
     """The question with its images in place of the placeholders, then the options."""
     pieces = sample["question"].split(PLACEHOLDER)
     parts = [{"type": "text", "text": pieces[0]}]
-    for image, text in zip(sample["images"], pieces[1:]):
+    for image, facts, text in zip(sample["images"], sample["image_facts"], pieces[1:]):
         if vision:
-            parts.append({"type": "image_url", "image_url": {"url": data_url(image_bytes(image), side)}})
+            parts.append({"type": "image_url", "image_url": {"url": data_url(image_bytes(image, facts), side)}})
         parts.append({"type": "text", "text": text})
     options = "\n".join(f"{o['label']}. {o['text']}" for o in sample["options"])
     parts.append({"type": "text", "text": f"Options:\n{options}"})

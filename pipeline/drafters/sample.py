@@ -2,7 +2,7 @@
 would make (the judge of ``mir validate``): what every drafter's output becomes."""
 from .. import __version__
 from ..manifest import Source
-from ..records import content_id
+from ..records import content_id, image_entry
 from ..samples.judge import Problem, json_path, shorten, validate_sample
 from ..schemas import validator
 from ..tasks import TASKS
@@ -22,15 +22,19 @@ def provenance_sources(context, sources: dict) -> list:
 
 
 def assemble_sample(context, drafted, images: list, *, sources: dict, seed: int, embed: bool) -> dict:
-    """The sample record. Derived images (tiles, zooms) always keep their bytes: they exist
-    nowhere else. A source image keeps its bytes only with ``embed``; the build passes False
-    and WriteShards reads them again as it writes, so samples stay small while they travel."""
+    """The sample record, from the context's materialized images (their facts and bytes).
+    Derived images (tiles, zooms) always keep their bytes: they exist nowhere else. A source
+    image keeps its bytes only with ``embed``; the build passes False and WriteShards reads them
+    again as it writes, so samples stay small while they travel."""
     draft = drafted.draft
+    facts = [{k: v for k, v in im.items() if k != "bytes"} for im in images]
     sample_id = content_id(context.id, drafted.template, drafted.model, drafted.prompt_hash)
     return {
         "id": f"{context.task}-{sample_id}", "context_id": context.id, "task": context.task,
         "category": TASKS[context.task].category, "split": context.split,
-        "images": [dict(im, bytes=im["bytes"] if embed or im["derived_from"] else None) for im in images],
+        "images": [image_entry(f, im["bytes"] if embed or im["derived_from"] else None)
+                   for f, im in zip(facts, images)],
+        "image_facts": facts,
         "question": draft["question"], "options": draft["options"], "answer": draft["answer"],
         "reasoning": draft["reasoning"],
         # Filled in by ScoreDifficulty; a placeholder keeps every record schema-shaped.

@@ -1,5 +1,12 @@
-"""Arrow schemas derived from the JSON Schemas, so Parquet columns never restate record shapes."""
+"""Arrow schemas derived from the JSON Schemas, so Parquet columns never restate record shapes.
+
+Each schema also carries the Hugging Face ``datasets`` features of its columns (the
+``huggingface`` schema metadata ``datasets`` and the Hub read), so an object the JSON Schema
+marks ``"x-huggingface": "Image"`` loads as an image. Lists are written in the form every
+``datasets`` release reads: ``Sequence`` for lists of values or images, ``[{...}]`` for lists
+of records (a ``Sequence`` of records would mean a record of lists there)."""
 import functools
+import json
 
 import pyarrow as pa
 
@@ -25,10 +32,30 @@ def _arrow_type(schema: dict) -> pa.DataType:
     return _SCALARS[kind]
 
 
+def _hf_feature(schema: dict, arrow_type: pa.DataType):
+    if schema.get("x-huggingface"):
+        return {"_type": schema["x-huggingface"]}
+    if pa.types.is_list(arrow_type):
+        item = _hf_feature(schema["items"], arrow_type.value_type)
+        of_records = pa.types.is_struct(arrow_type.value_type) and "_type" not in item
+        return [item] if of_records else {"feature": item, "_type": "Sequence"}
+    if pa.types.is_struct(arrow_type):
+        return {f.name: _hf_feature(schema["properties"][f.name], f.type) for f in arrow_type}
+    return {"dtype": _HF_DTYPES[arrow_type], "_type": "Value"}
+
+
+_HF_DTYPES = {pa.string(): "string", pa.binary(): "binary", pa.int64(): "int64", pa.float64(): "float64",
+              pa.bool_(): "bool"}
+
+
 @functools.cache
 def arrow_schema(name: str) -> pa.Schema:
-    """The Arrow schema of records of JSON Schema ``name`` (columns in the schema's order)."""
-    return pa.schema([pa.field(key, _arrow_type(sub)) for key, sub in inlined_schema(name)["properties"].items()])
+    """The Arrow schema of records of JSON Schema ``name`` (columns in the schema's order), with
+    their Hugging Face features as schema metadata."""
+    properties = inlined_schema(name)["properties"]
+    fields = [pa.field(key, _arrow_type(sub)) for key, sub in properties.items()]
+    features = {f.name: _hf_feature(properties[f.name], f.type) for f in fields}
+    return pa.schema(fields, metadata={"huggingface": json.dumps({"info": {"features": features}})})
 
 
 @functools.cache

@@ -152,7 +152,7 @@ def _with_image_paths(sample: dict, images: ImageFiles) -> dict:
     """What the export keeps of a sample: its text, and its images as written files."""
     _check_placeholders(sample)
     kept = {key: sample[key] for key in ("id", "question", "options", "reasoning", "difficulty")}
-    kept["images"] = [images.name(image) for image in sample["images"]]
+    kept["images"] = images.names(sample)
     return kept
 
 

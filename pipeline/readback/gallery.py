@@ -72,7 +72,7 @@ def _question(sample: dict, sources: list) -> str:
     has no placeholder for follow at the end, so none is hidden."""
     texts = sample["question"].split("<image>")
     figures = [_figure(number, image, src, sample["reasoning"]["text2region"])
-               for number, (image, src) in enumerate(zip(sample["images"], sources), 1)]
+               for number, (image, src) in enumerate(zip(sample["image_facts"], sources), 1)]
     placed = min(len(texts) - 1, len(figures))
     parts = []
     for i, text in enumerate(texts):
@@ -124,7 +124,7 @@ def _difficulty(difficulty: dict) -> str:
 
 
 def _article(sample: dict, images: ImageFiles) -> str:
-    sources = [images.name(image) for image in sample["images"]]
+    sources = images.names(sample)
     return (f"<article id=\"{escape(sample['id'])}\">\n<h2>{escape(sample['id'])}</h2>\n"
             f"<p>split {escape(sample['split'])} &middot; difficulty {_difficulty(sample['difficulty'])}</p>\n"
             f"{_question(sample, sources)}\n{_options(sample)}\n{_reasoning(sample['reasoning'])}\n</article>")

@@ -71,17 +71,18 @@ def iter_samples(paths, ids=None):
                         yield sample
 
 
-def image_bytes(image: dict) -> bytes:
-    """An image's encoded bytes: embedded, or read again from its uri when the build did not
-    embed them (refused when they are no longer the bytes the build hashed). A derived image
-    (tile, zoom) exists only embedded."""
+def image_bytes(image: dict, facts: dict) -> bytes:
+    """The encoded bytes of a sample's image (its ``images`` and ``image_facts`` entries):
+    embedded, or read again from where the build read it when the build did not embed them
+    (refused when they are no longer the bytes the build hashed). A derived image (tile, zoom)
+    exists only embedded."""
     if image["bytes"] is not None:
         return image["bytes"]
-    if image["uri"].startswith("derived:"):
-        raise ImageError(f"image {image['sha256']} was derived by the build and is not embedded: "
+    if facts["derived_from"]:
+        raise ImageError(f"image {facts['sha256']} was derived by the build and is not embedded: "
                          "rebuild with output.embed_images: true")
     try:
-        return read_unchanged_image(image["uri"], image["sha256"])
+        return read_unchanged_image(facts["uri"], facts["sha256"])
     except ValueError as exc:
         raise ImageError(str(exc)) from None
 
@@ -94,14 +95,18 @@ class ImageFiles:
         self._root, self._folder = root, folder
         self._names = {}
 
-    def name(self, image: dict) -> str:
-        sha256 = image["sha256"]
+    def name(self, image: dict, facts: dict) -> str:
+        sha256 = facts["sha256"]
         if sha256 not in self._names:
-            data = image_bytes(image)
+            data = image_bytes(image, facts)
             name = f"{self._folder}/{sha256}.{_extension(data, sha256)}"
             write_bytes(FileSystems.join(self._root, name), data)
             self._names[sha256] = name
         return self._names[sha256]
+
+    def names(self, sample: dict) -> list:
+        """The file names of the sample's images, in order."""
+        return [self.name(image, facts) for image, facts in zip(sample["images"], sample["image_facts"])]
 
     @property
     def count(self) -> int:

@@ -298,6 +298,9 @@ def _sample_semantics(record: dict) -> list:
     images, count, problems = _images_and_placeholders(record)
     problems += _task_problems(record.get("task"), record.get("category"))
 
+    facts = record.get("image_facts")
+    if count is not None and isinstance(facts, list) and len(facts) != count:
+        problems.append((("image_facts",), f"{len(facts)} image_facts entries for {count} images"))
     for i, image in enumerate(images if isinstance(images, list) else []):
         if isinstance(image, dict) and isinstance(image.get("bytes"), str):
             try:
@@ -336,6 +339,12 @@ def _sample_semantics(record: dict) -> list:
     return problems
 
 
+def _facts_sha256(record: dict, i: int):
+    facts = record.get("image_facts")
+    entry = facts[i] if isinstance(facts, list) and i < len(facts) and isinstance(facts[i], dict) else {}
+    return entry.get("sha256") if isinstance(entry.get("sha256"), str) else None
+
+
 def _sample_image_problems(record: dict, images) -> list:
     problems = []
     for i, image in enumerate(_list(record.get("images"))):
@@ -349,11 +358,13 @@ def _sample_image_problems(record: dict, images) -> list:
             except (binascii.Error, ValueError):
                 continue  # reported by the semantic rules
         if not isinstance(data, (bytes, bytearray)):
-            continue  # not embedded: the uri only records where the build read the image
+            continue  # not embedded: the path only records where the build read the image
         problem, _ = images.check_bytes(bytes(data))
         where = path + ("bytes",)
         if problem:
             problems.append((where, problem))
+        elif (named := _facts_sha256(record, i)) and hashlib.sha256(data).hexdigest() != named:
+            problems.append((where, f"the embedded bytes are not the image image_facts[{i}] names (sha256 {named[:12]}...)"))
     return problems
 
 

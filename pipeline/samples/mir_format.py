@@ -20,7 +20,8 @@ import re
 import string
 
 from .. import __version__
-from ..records import content_id, sha256_hex
+from ..records import content_id, image_entry, sha256_hex
+from ..schemas import load_schema
 from ..tasks import TASKS, category_of
 
 MIR_KEYS = ("summary", "caption", "text2img", "img2img")
@@ -31,6 +32,7 @@ MIR_KNOWN_KEYS = ("id", "task", "category", "split", "images", "question", "opti
                   "caption", "text2img", "img2img", "reasoning", "conclusion", "mir_builder")
 # Where ``to_mir`` keeps what MIR has no field for, so ``to_sample`` can restore it exactly.
 BUILDER_KEY = "mir_builder"
+IMAGE_FACTS = tuple(load_schema("sample")["$defs"]["image_facts"]["properties"])
 
 PLACEHOLDER = re.compile(r"<image(\d*)>")
 LABELS = string.ascii_uppercase
@@ -276,17 +278,17 @@ def to_mir(sample: dict, *, write_image=None) -> dict:
     reasoning = sample["reasoning"]
     native = sample.get("mir_native") or {}
     paths, metas = [], []
-    for i, image in enumerate(sample["images"]):
+    for i, (image, facts) in enumerate(zip(sample["images"], sample["image_facts"])):
         data = _image_bytes(image)
         if data is not None:
             if write_image is None:
                 raise ConversionError(f"$.images[{i}]", "the image is embedded but no folder was given to write it to")
             paths.append(write_image(data))
-        elif image["uri"].startswith("derived:"):
+        elif facts["derived_from"]:
             raise ConversionError(f"$.images[{i}]", "a derived image without bytes cannot be written out")
         else:
-            paths.append(image["uri"])
-        metas.append({k: v for k, v in image.items() if k != "bytes"})
+            paths.append(facts["uri"])
+        metas.append(facts)
     out = {"id": native["id"] if native.get("id") is not None else sample["id"]}
     out.update({"task": sample["task"], "category": sample["category"],
                 "images": paths, "question": sample["question"],
@@ -358,7 +360,7 @@ def to_sample(record: dict, *, read_image, defaults: SampleDefaults) -> dict:
         raise ConversionError("$.caption", f"one caption string for {count} images cannot be split into one "
                                            "caption per image (write 'Image 1: ... Image 2: ...' or a list)")
 
-    images, metas = [], builder.get("images") if isinstance(builder.get("images"), list) else []
+    images, facts, metas = [], [], builder.get("images") if isinstance(builder.get("images"), list) else []
     for i, path in enumerate(record["images"]):
         try:
             data, width, height, phash = read_image(path)
@@ -367,18 +369,17 @@ def to_sample(record: dict, *, read_image, defaults: SampleDefaults) -> dict:
         digest = sha256_hex(data)
         meta = metas[i] if i < len(metas) and isinstance(metas[i], dict) else {}
         if meta.get("sha256") == digest:
-            image = {"bytes": None, **{k: meta.get(k) for k in ("uri", "width", "height", "sha256", "phash",
-                                                                 "derived_from", "transform")}}
+            known = {k: meta.get(k) for k in IMAGE_FACTS}
         else:
-            image = {"bytes": None, "uri": path, "width": width, "height": height, "sha256": digest,
-                     "phash": phash, "derived_from": None, "transform": None}
-        image["bytes"] = data if defaults.embed else None
-        images.append(image)
+            known = {"uri": path, "width": width, "height": height, "sha256": digest, "phash": phash,
+                     "derived_from": None, "transform": None}
+        facts.append(known)
+        images.append(image_entry(known, data if defaults.embed else None))
 
     text2region, free_t2r = _structured_or_text(record["text2img"], builder.get("text2region"), render_text2region)
     region2region, free_r2r = _structured_or_text(record["img2img"], builder.get("region2region"),
                                                   render_region2region)
-    context = builder.get("context_id") or content_id(task, [im["sha256"] for im in images])
+    context = builder.get("context_id") or content_id(task, [f["sha256"] for f in facts])
     sample_id = builder.get("id") if isinstance(builder.get("id"), str) and builder["id"].startswith(task + "-") \
         else f"{task}-{content_id(context, record['question'], options, answer, 'mir_native')}"
     extra = {k: v for k, v in record.items() if k not in MIR_KNOWN_KEYS}
@@ -392,7 +393,7 @@ def to_sample(record: dict, *, read_image, defaults: SampleDefaults) -> dict:
     sample = {
         "id": sample_id, "context_id": context, "task": task, "category": category_of(task),
         "split": builder.get("split") or (record["split"] if record.get("split") in ("train", "test") else defaults.split),
-        "images": images, "question": record["question"], "options": options, "answer": answer,
+        "images": images, "image_facts": facts, "question": record["question"], "options": options, "answer": answer,
         "reasoning": {"summary": record["summary"], "captions": captions, "text2region": text2region,
                       "region2region": region2region, "conclusion": record["conclusion"]},
         "difficulty": builder.get("difficulty") or _difficulty(record.get("difficulty")),

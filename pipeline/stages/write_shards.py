@@ -14,6 +14,7 @@ from apache_beam.pvalue import AsDict
 from ..output import report as facts
 from ..output.card import render_card
 from ..output.parquet import write_jsonl, write_parquet
+from ..records import image_entry
 from ..schemas import load_schema
 from ..sources import read_unchanged_image
 from ..storage import write_text
@@ -37,15 +38,15 @@ def _assign_shard(sample, counts: dict, rows_per_shard: int):
 def _with_source_bytes(sample: dict) -> dict:
     """The sample with its source images' bytes read again (samples travel without them)."""
     images = []
-    for image in sample["images"]:
-        if image["bytes"] is None and image["derived_from"] is None:
-            image = dict(image, bytes=read_unchanged_image(image["uri"], image["sha256"]))
+    for image, known in zip(sample["images"], sample["image_facts"]):
+        if image["bytes"] is None and known["derived_from"] is None:
+            image = image_entry(known, read_unchanged_image(known["uri"], known["sha256"]))
         images.append(image)
     return dict(sample, images=images)
 
 
 def _without_bytes(sample: dict) -> dict:
-    return dict(sample, images=[dict(image, bytes=None) for image in sample["images"]])
+    return dict(sample, images=[image_entry(facts, None) for facts in sample["image_facts"]])
 
 
 class WriteShardFn(beam.DoFn):
