@@ -37,9 +37,9 @@ def main(argv=None) -> int:
     args, extra = parser.parse_known_args(argv)
     if extra and not getattr(args.module, "ACCEPTS_EXTRA", False):
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
-    # Beam warns about optional cloud clients and such on every run; show only errors unless asked.
-    logging.basicConfig(level=logging.INFO if getattr(args, "verbose", False) else logging.ERROR,
-                        format="%(levelname)s %(name)s: %(message)s")
+    # Beam warns about optional cloud clients and logs its timings on every run; only errors show
+    # unless a command's --log-level asks for more.
+    logging.basicConfig(level=getattr(args, "log_level", "ERROR"), format="%(levelname)s %(name)s: %(message)s")
     return args.module.run(args, extra)
 
 

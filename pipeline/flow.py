@@ -12,15 +12,19 @@ from .stages.validate import Validate
 from .stages.write_shards import WriteShards
 
 
-def build_pipeline(pipeline, manifest, output: str):
-    """Add every stage to ``pipeline``; returns the PCollection holding the report."""
+def build_pipeline(pipeline, manifest, output: str, *, threads=None, progress_seconds=None):
+    """Add every stage to ``pipeline``; returns the PCollection holding the report. ``threads``:
+    threads per worker process of the heavy stages (None: its cores; stages/parallel.py);
+    ``progress_seconds``: interval of their progress lines (None: no lines)."""
     sources = {s.name: s for s in manifest.sources}
     listed = pipeline | "ReadSources" >> ReadSources(manifest.sources)
-    decoded = listed["images"] | "DecodeAndHash" >> DecodeAndHash(**manifest.decode)
+    decoded = listed["images"] | "DecodeAndHash" >> DecodeAndHash(**manifest.decode, threads=threads,
+                                                                  progress_seconds=progress_seconds)
     deduped = decoded["images"] | "Deduplicate" >> Deduplicate(
         {name: s.dedup_scope for name, s in sources.items()}, manifest.dedup["threshold"])
     grouped = deduped["images"] | "GroupContexts" >> GroupContexts(sources, manifest.seed, manifest.grouping)
-    drafted = grouped["contexts"] | "Draft" >> Draft(manifest.drafter, sources, manifest.seed, manifest.decode)
+    drafted = grouped["contexts"] | "Draft" >> Draft(manifest.drafter, sources, manifest.seed, manifest.decode,
+                                                     threads=threads, progress_seconds=progress_seconds)
     validated = drafted["samples"] | "Validate" >> Validate()
     scored = validated["samples"] | "ScoreDifficulty" >> ScoreDifficulty(manifest.difficulty)
 

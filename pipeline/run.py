@@ -1,11 +1,12 @@
 """Running a build: manifest, Beam options, a clean output folder, the pipeline, the report."""
 import dataclasses
 import json
+import os
 import time
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
-from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions, TestOptions
+from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions, TestOptions
 from jsonschema import Draft202012Validator
 
 from .flow import build_pipeline
@@ -13,10 +14,12 @@ from .llm.accounting import drafter_report
 from .manifest import endpoint_settings, load_manifest
 from .output import publish
 from .schemas import load_schema
+from .stages.progress import BUILD_PROCESS, PROGRESS_SECONDS
 from .storage import write_text
 
 # Listing rejects that mean a source could not be read at all: the build stops (exit 2).
 UNUSABLE_SOURCE = ("missing_source", "unreadable_source")
+LOCAL_RUNNERS = ("FnApiRunner", "DirectRunner", "BundleBasedDirectRunner", "SwitchingDirectRunner")
 
 
 class BuildError(ValueError):
@@ -36,6 +39,19 @@ def beam_options(beam_args: list) -> PipelineOptions:
     standard = options.view_as(StandardOptions)
     standard.runner = standard.runner or "FnApiRunner"
     return options
+
+
+def stage_threads(options: PipelineOptions, workers):
+    """Threads per worker process for the heavy stages (stages/parallel.py): ``workers`` when
+    given; else, on the local runner with its single worker process, None (every core that
+    process may use); else 1, since a runner with a worker process per core (Beam's
+    multi_processing mode, Dataflow) spreads the work over cores already."""
+    if workers is not None:
+        if workers < 1:
+            raise BuildError(f"--workers must be at least 1, not {workers}")
+        return workers
+    local = options.view_as(StandardOptions).runner in LOCAL_RUNNERS
+    return None if local and (options.view_as(DirectOptions).direct_num_workers or 1) <= 1 else 1
 
 
 def is_dry_run(options: PipelineOptions) -> bool:
@@ -107,12 +123,14 @@ def _with_solver_settings(difficulty: dict, overrides: dict, output: str) -> dic
 
 
 def run_build(manifest_path: str, output: str, beam_args: list, *, seed=None, drafter=None, llm=None,
-              solver=None, overwrite: bool = False) -> dict:
+              solver=None, overwrite: bool = False, workers=None, progress: bool = True) -> dict:
     """Build into a staging folder, publish it in OUT's place, and return the report (also in
     OUT/report.json). ``llm`` overrides keys of the manifest's drafter.openai section, ``solver``
     keys of difficulty.solver plus ``samples`` (None values leave them alone); ``overwrite``
-    allows replacing a previous mir build in OUT. Raises BuildError (nothing published) when a
-    source is missing or unreadable, PublishError when OUT cannot take a build."""
+    allows replacing a previous mir build in OUT; ``workers``: threads per worker process of the
+    heavy stages (``stage_threads``); ``progress``: progress lines on stderr. Raises BuildError
+    (nothing published) when a source is missing or unreadable, PublishError when OUT cannot
+    take a build."""
     manifest = load_manifest(manifest_path)
     if seed is not None:
         manifest = dataclasses.replace(manifest, seed=seed)
@@ -121,9 +139,10 @@ def run_build(manifest_path: str, output: str, beam_args: list, *, seed=None, dr
     manifest = dataclasses.replace(manifest, drafter=_with_llm_settings(manifest.drafter, llm, output),
                                    difficulty=_with_solver_settings(manifest.difficulty, solver, output))
     options = beam_options(beam_args)
+    stages = {"threads": stage_threads(options, workers), "progress_seconds": PROGRESS_SECONDS if progress else None}
     if is_dry_run(options):
         pipeline = beam.Pipeline(options=options)
-        build_pipeline(pipeline, manifest, output)
+        build_pipeline(pipeline, manifest, output, **stages)
         return _dry_run(pipeline, options, output)
     missing = _missing_sources(manifest)
     if missing:
@@ -132,8 +151,9 @@ def run_build(manifest_path: str, output: str, beam_args: list, *, seed=None, dr
     publish.check_output(output, overwrite)
     staging = publish.new_staging(output)
     started = time.monotonic()
+    os.environ[BUILD_PROCESS] = str(os.getpid())  # progress lines tell workers' own counts apart
     pipeline = beam.Pipeline(options=options)
-    build_pipeline(pipeline, manifest, staging)
+    build_pipeline(pipeline, manifest, staging, **stages)
     result = pipeline.run()
     result.wait_until_finish()
     report_path = FileSystems.join(staging, "report.json")

@@ -4,6 +4,7 @@ import argparse
 from . import fail, guarded
 
 NAME = "build"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 HELP = "build a dataset from a manifest"
 ACCEPTS_EXTRA = True  # unknown --flags are Apache Beam pipeline options
 PARSER_ARGS = {
@@ -12,7 +13,8 @@ PARSER_ARGS = {
                    "OUT/rejects/, OUT/report.json and OUT/README.md.",
     "epilog": "Any other --flag is passed to Apache Beam as a pipeline option, for example --runner "
               "DataflowRunner --project P --region R --temp_location gs://B/tmp --setup_file ./setup.py, or "
-              "--direct_num_workers 2 --direct_running_mode multi_processing for a parallel local run. "
+              "--direct_num_workers 2 --direct_running_mode multi_processing (on the local runner, --workers is "
+              "faster: see docs/dataflow.md). "
               "The build is written into a staging folder next to OUT and then put in OUT's place, so OUT holds "
               "the previous complete build or the new one, never a mixture; OUT must be new, empty, or (with "
               "--overwrite) a previous mir build. Exit status: 0 built, 1 the build failed, wrote no sample, drafted "
@@ -48,7 +50,17 @@ def add_arguments(parser) -> None:
     parser.add_argument("--max-failed-share", type=float, default=0.5, metavar="SHARE",
                         help="exit 1 (after publishing the build and its report) when more than this share of the "
                              "contexts sent to drafting was rejected there (default: %(default)s)")
-    parser.add_argument("--verbose", action="store_true", help="show Beam's progress logging")
+    parser.add_argument("--workers", type=int, metavar="N",
+                        help="threads per worker process for reading, hashing, drafting and writing (default: every "
+                             "core the build may use on the local runner, 1 on a runner with a process per core); "
+                             "the output is the same for every N")
+    parser.add_argument("--quiet", action="store_true",
+                        help="no progress lines (by default one every 10 s on stderr while images are read and "
+                             "hashed, contexts drafted and shards written)")
+    parser.add_argument("--log-level", choices=LOG_LEVELS, type=str.upper, default="ERROR",
+                        help="level of Apache Beam's (and mir's) logging on stderr (default: %(default)s)")
+    parser.add_argument("--verbose", action="store_const", dest="log_level", const="INFO",
+                        help="the same as --log-level INFO")
     parser.add_argument("--debug", action="store_true", help="show a traceback when the build fails")
 
 
@@ -111,7 +123,8 @@ def run(args, beam_args) -> int:
     try:
         report, code = guarded(args, "build", lambda: run_build(
             args.manifest, args.output, beam_args, seed=args.seed, drafter=args.drafter, llm=llm, solver=solver,
-            overwrite=args.overwrite), {(ManifestError, BuildError, PublishError): 2})
+            overwrite=args.overwrite, workers=args.workers, progress=not args.quiet),
+            {(ManifestError, BuildError, PublishError): 2})
     except KeyboardInterrupt:
         return fail(f"interrupted; {args.output} is as it was before this build", 130)
     if code is not None:

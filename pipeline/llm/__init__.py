@@ -3,7 +3,7 @@ the difficulty solver alike. ``endpoint`` (``ChatEndpoint``: cache first, then a
 on ``calls`` (retries with backoff and Retry-After, a retry budget, rate limits), ``cache``
 (content-addressed replies on any FileSystems path) and ``requests`` (prompts, strict response
 formats, data URLs, re-asks); ``text`` reads reply text, ``accounting`` turns counters into
-report sections, ``progress`` prints a progress line, ``batch`` is the threaded-batch DoFn base
-both LLM stages use. May import the foundation modules only (``records``, ``resources``,
+report sections, ``batch`` is the solver's threaded-batch DoFn base and drains a client's
+counts into Beam counters. May import the foundation modules only (``records``, ``resources``,
 ``storage``).
 """

@@ -1,8 +1,8 @@
-"""The DoFn shape both LLM stages share (Draft with the openai drafter, ScoreDifficulty with a
-solver): elements arrive in fixed-size batches and each batch is worked through by a thread pool
-made in ``setup()``, so the requests in flight scale per worker whatever the number of workers.
-Pool threads make no Beam calls; what a client counted on them is drained into Beam counters on
-the DoFn's own thread, where Beam's metrics context lives."""
+"""The DoFn shape of ScoreDifficulty with a solver: elements arrive in fixed-size batches and
+each batch is worked through by a thread pool made in ``setup()``, so the requests in flight
+scale per worker whatever the number of workers. Pool threads make no Beam calls; what a client
+counted on them is drained into Beam counters (``count_stats``) on the DoFn's own thread, where
+Beam's metrics context lives (Draft does the same on stages/parallel.py's pool)."""
 from concurrent.futures import ThreadPoolExecutor
 
 import apache_beam as beam
@@ -27,8 +27,8 @@ class ThreadedBatchFn(beam.DoFn):
     def teardown(self):
         self.pool.shutdown()
 
-    @staticmethod
-    def count(namespace: str, stats: dict) -> None:
-        """Add ``stats`` (name -> n, as a client's ``drain_stats()`` gives) to Beam counters."""
-        for name, n in stats.items():
-            Metrics.counter(namespace, name).inc(n)
+
+def count_stats(namespace: str, stats: dict) -> None:
+    """Add ``stats`` (name -> n, as a client's ``drain_stats()`` gives) to Beam counters."""
+    for name, n in stats.items():
+        Metrics.counter(namespace, name).inc(n)

@@ -1,44 +1,66 @@
-"""DecodeAndHash: read each image's bytes, check and decode it safely, reduce it to hashes and size."""
+"""DecodeAndHash: read each image's bytes, check and decode it safely, reduce it to hashes and size.
+
+The reading, decoding and hashing run on a thread pool (stages/parallel.py): one thread per core
+by default, the outputs in the order of the inputs whatever the number of threads.
+"""
 import apache_beam as beam
 
 from ..images.decode import ImageRejected
 from ..images.phash import HASH_ALGORITHM, hash_image
 from ..records import HashedImage, sha256_hex
 from ..sources import read_image_bytes
-from .base import REJECTS, guarded, image_subject, to_rejects
+from .base import REJECTS, image_subject, to_rejects
+from .parallel import InOrderThreadsFn
 
 STAGE = "decode_and_hash"
 
 
-class DecodeAndHashFn(beam.DoFn):
-    def __init__(self, max_pixels: int, min_side: int):
+class DecodeAndHashFn(InOrderThreadsFn):
+    stage = STAGE
+
+    def __init__(self, max_pixels: int, min_side: int, threads=None, progress_seconds=None):
+        super().__init__(threads, ("reading and hashing images", "images", progress_seconds) if progress_seconds
+                         else None)
         self.max_pixels = max_pixels
         self.min_side = min_side
 
-    def process(self, ref):
+    def process(self, ref, total: int):
+        self.expect(total)
+        yield from self.submit(ref)
+
+    def subjects(self, ref) -> list:
+        return [image_subject(ref)]
+
+    def work(self, ref):
+        """A HashedImage, or a rejects record (not yet counted: that is a Beam call)."""
         try:
             data = read_image_bytes(ref.uri)
         except Exception as exc:  # each FileSystems scheme (and the video decoder) raises its own
-            yield to_rejects(image_subject(ref).reject(STAGE, "unreadable", f"{exc.__class__.__name__}: {exc}"))
-            return
+            return image_subject(ref).reject(STAGE, "unreadable", f"{exc.__class__.__name__}: {exc}")
         try:
             facts = hash_image(data, max_pixels=self.max_pixels, min_side=self.min_side, uri=ref.uri)
         except ImageRejected as exc:
-            yield to_rejects(image_subject(ref).reject(STAGE, exc.reason, str(exc)))
-            return
-        yield HashedImage(id=sha256_hex(data), uri=ref.uri, source=ref.source, width=facts.width,
-                          height=facts.height, phash=facts.phash, metadata=ref.metadata,
-                          hash_algorithm=HASH_ALGORITHM, crop_hashes=facts.crop_hashes,
-                          colour=facts.colour, format=facts.format, file_size=len(data))
+            return image_subject(ref).reject(STAGE, exc.reason, str(exc))
+        return HashedImage(id=sha256_hex(data), uri=ref.uri, source=ref.source, width=facts.width,
+                           height=facts.height, phash=facts.phash, metadata=ref.metadata,
+                           hash_algorithm=HASH_ALGORITHM, crop_hashes=facts.crop_hashes,
+                           colour=facts.colour, format=facts.format, file_size=len(data))
+
+    def emit(self, ref, result):
+        yield to_rejects(result) if isinstance(result, dict) else result
 
 
 class DecodeAndHash(beam.PTransform):
-    """ImageRef -> {"images": HashedImage, "rejects": rejects records}."""
+    """ImageRef -> {"images": HashedImage, "rejects": rejects records}. ``threads``: see
+    stages/parallel.py; ``progress_seconds``: interval of the progress line (None: none)."""
 
-    def __init__(self, max_pixels: int, min_side: int):
+    def __init__(self, max_pixels: int, min_side: int, threads=None, progress_seconds=None):
         super().__init__()
-        self.fn = DecodeAndHashFn(max_pixels, min_side)
+        self.fn = DecodeAndHashFn(max_pixels, min_side, threads, progress_seconds)
 
     def expand(self, refs):
-        out = refs | "Decode" >> guarded(STAGE, self.fn, lambda ref: [image_subject(ref)], main="images")
+        total = refs | "CountImages" >> beam.combiners.Count.Globally()
+        out = (refs
+               | "Decode" >> beam.ParDo(self.fn, total=beam.pvalue.AsSingleton(total))
+               .with_outputs(REJECTS, main="images"))
         return {"images": out.images, "rejects": out[REJECTS]}

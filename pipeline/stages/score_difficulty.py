@@ -11,7 +11,7 @@ import functools
 import apache_beam as beam
 
 from ..difficulty.heuristic import heuristic_difficulty, with_heuristic_difficulty
-from ..llm.batch import ThreadedBatchFn, in_batches
+from ..llm.batch import ThreadedBatchFn, count_stats, in_batches
 from .base import REJECTS, Failed, attempt, guarded, sample_subject
 
 STAGE = "score_difficulty"
@@ -42,7 +42,7 @@ class SolveFn(ThreadedBatchFn):
             failed = next((r for r in [sent, *choices] if isinstance(r, Failed)), None)
             scored = failed or attempt(self._with_difficulty, sample, choices)
             yield from scored.rejects(STAGE, [sample_subject(sample)]) if isinstance(scored, Failed) else [scored]
-        self.count(self.solver.namespace, self.solver.drain_stats())
+        count_stats(self.solver.namespace, self.solver.drain_stats())
 
     def _with_difficulty(self, sample: dict, choices: list) -> dict:
         return dict(sample, difficulty=self.solver.scored(sample, choices) or heuristic_difficulty(sample))
