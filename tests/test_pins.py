@@ -1,0 +1,246 @@
+"""Behaviours a small change to the code that decides answers, splits, difficulty and rejects could
+break without any other test noticing. Every expected value here is a literal or is worked out in
+the test from the fixture, never by the function under test; every fixture is chosen so that the
+plausible wrong rules (a box's edge for its centre, the complement of a share, ``<`` for ``<=``)
+give a different answer from the right one."""
+import collections
+import hashlib
+import os
+import random
+
+import apache_beam as beam
+import pytest
+from apache_beam.testing.test_pipeline import TestPipeline
+from apache_beam.testing.util import assert_that, equal_to
+from conftest import region
+from mir_fixtures import mir_record, sample_record, write_images
+
+from pipeline.difficulty.heuristic import heuristic_difficulty, heuristic_level
+from pipeline.manifest import Source
+from pipeline.records import HashedImage
+from pipeline.samples.judge import ImageChecker, validate_record
+from pipeline.stages.group_contexts import GroupContexts, split_of
+from pipeline.stages.score_difficulty import ScoreDifficulty
+from pipeline.stages.validate import Validate
+from pipeline.tasks import TASKS
+from pipeline.tasks.base import TaskContext
+
+SOURCES = {"gen": Source(name="gen", kind="folder", location="/gen", licence="CC0-1.0", attribution="tests",
+                         dedup_scope="global", tasks=("location_relationship",))}
+
+
+def _image(name: str, metadata: dict) -> HashedImage:
+    return HashedImage(id=hashlib.sha256(name.encode()).hexdigest(), uri=f"/gen/{name}.jpg", source="gen",
+                       width=200, height=150, phash="0" * 16, metadata=dict(metadata, file=f"{name}.jpg"))
+
+
+# --- splits ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("fraction", [0.1, 0.3])
+def test_the_test_split_holds_test_fraction_of_the_keys(fraction):
+    """2000 keys of their own: the test share is within 0.03 of ``test_fraction`` (more than four
+    standard deviations of a fair draw at this size); the complement, or a share ignoring the
+    fraction, is far outside."""
+    images = [_image(f"k{n}", {}) for n in range(2000)]
+    share = sum(split_of(image, 7, fraction) == "test" for image in images) / len(images)
+    assert abs(share - fraction) <= 0.03, share
+    assert {split_of(image, 7, 0.0) for image in images} == {"train"}
+    assert {split_of(image, 7, 1.0) for image in images} == {"test"}
+
+
+def test_split_follows_the_sequence_then_the_group_then_the_image():
+    """Images sharing a sequence (or else a group) share a split whatever their ids; the sequence
+    outranks the group."""
+    def split(name, **metadata):
+        return split_of(_image(name, metadata), 3, 0.5)
+    for key in ("a", "b", "c", "d", "e", "f"):
+        assert len({split(f"{key}{n}", sequence=f"seq-{key}", group=f"g{n}") for n in range(12)}) == 1
+        assert len({split(f"{key}{n}", group=f"grp-{key}") for n in range(12)}) == 1
+    # Without either, each image is its own key: 40 images do not all land in one split.
+    assert len({split(f"solo{n}") for n in range(40)}) == 2
+
+
+def test_group_contexts_cuts_test_fraction_of_the_groups_into_test():
+    """400 groups of four photos, test_fraction 0.25: the share of groups whose context is in the
+    test split is within 0.08 of 0.25 (about 3.5 standard deviations), each group in one split."""
+    grouping = {"min_images": 4, "target_images": 4, "max_images": 4, "test_fraction": 0.25}
+    images = [_image(f"g{g}_{k}", {"group": f"g{g}", "regions": [region(f"thing {k}", [0.1 + 0.2 * k, 0.1, 0.2 + 0.2 * k, 0.3])]})
+              for g in range(400) for k in range(4)]
+
+    def check(contexts):
+        by_group = collections.defaultdict(set)
+        for c in contexts:
+            by_group[c.group].add(c.split)
+        assert len(by_group) == 400 and all(len(s) == 1 for s in by_group.values())
+        share = sum(s == {"test"} for s in by_group.values()) / 400
+        assert abs(share - 0.25) <= 0.08, share
+
+    with TestPipeline() as p:
+        contexts = (p | beam.Create(images) | GroupContexts(SOURCES, 5, grouping))["contexts"]
+        assert_that(contexts | beam.Filter(lambda c: c.task == "location_relationship"), check)
+
+
+# --- location_relationship: centres, not edges -----------------------------------------------------
+
+# Boxes of different sizes, so a box's centre, its near edge and its far edge each rank the images
+# differently: by centre image 2 is the most left and up (0.25) and image 3 the most right and down
+# (0.70); by the left/top edge image 1 (0.00) is; by the right/bottom edge image 1 (0.90) is.
+UNEVEN = ([0.00, 0.00, 0.90, 0.90], [0.20, 0.20, 0.30, 0.30], [0.55, 0.55, 0.85, 0.85])
+
+
+def _location_context(boxes) -> TaskContext:
+    metadata = tuple({"regions": [region(f"item {chr(97 + i)}", box)]} for i, box in enumerate(boxes))
+    return TaskContext(task="location_relationship", metadata=metadata, transforms=(None,) * len(boxes),
+                       sizes=((200, 150),) * len(boxes))
+
+
+def _template(name: str):
+    return next(t for t in TASKS["location_relationship"].templates if t.__name__ == name)
+
+
+@pytest.mark.parametrize("name, answer", [("leftmost_object", "Image 2"), ("highest_object", "Image 2"),
+                                          ("rightmost_object", "Image 3"), ("lowest_object", "Image 3")])
+def test_extremes_compare_box_centres(name, answer):
+    question = _template(name)(_location_context(UNEVEN), random.Random(0))
+    assert question.answer == answer
+    assert sorted(question.distractors) == sorted({"Image 1", "Image 2", "Image 3"} - {answer})
+
+
+def test_an_extreme_too_close_to_call_asks_nothing():
+    """Centres 0.04 apart (under the 0.05 margin) give no question; 0.06 apart give one."""
+    def boxes(gap):
+        return ([0.10, 0.1, 0.20, 0.2], [0.10 + gap, 0.1, 0.20 + gap, 0.2], [0.60, 0.1, 0.70, 0.2])
+    assert _template("leftmost_object")(_location_context(boxes(0.04)), random.Random(0)) is None
+    assert _template("leftmost_object")(_location_context(boxes(0.06)), random.Random(0)).answer == "Image 1"
+
+
+def test_relative_position_compares_centres():
+    """Item a's box is large and starts at the corner; b's is small. By centres a (0.45) is lower
+    and further right than b (0.25); by left/top edges it would be higher and further left."""
+    expected = {"item a": "lower and further right", "item b": "higher and further left"}
+    seen = set()
+    for seed in range(8):
+        question = _template("relative_position")(_location_context(UNEVEN[:2]), random.Random(seed))
+        first = "item a" if "where does the item a sit" in question.text else "item b"
+        assert question.answer == expected[first], (seed, question.text)
+        assert len(question.distractors) == 3 and question.answer not in question.distractors
+        seen.add(first)
+    assert seen == {"item a", "item b"}   # both orders were asked
+
+
+# --- the heuristic difficulty ----------------------------------------------------------------
+
+def _with_relations(pairs) -> dict:
+    """A sample whose region2region links the image pairs given."""
+    def ref(i):
+        return {"image": i, "label": f"thing {i}", "bbox": [0.1, 0.1, 0.2, 0.2]}
+    return {"reasoning": {"region2region": [{"from": ref(a), "to": ref(b), "relation": "left of",
+                                             "explanation": "x"} for a, b in pairs]}}
+
+
+@pytest.mark.parametrize("pairs, level", [
+    ([], "easy"),
+    ([(1, 2)], "easy"),
+    ([(1, 2), (2, 3), (1, 3)], "easy"),             # three images, three relations: the limits
+    ([(1, 2), (2, 3), (3, 4)], "hard"),             # four images
+    ([(1, 2), (2, 1), (1, 2), (2, 1)], "hard"),     # two images, four relations
+    ([(1, 1), (1, 1), (1, 1)], "easy"),
+    ([(1, 2), (3, 4)], "hard"),
+])
+def test_heuristic_levels(pairs, level):
+    sample = _with_relations(pairs)
+    assert heuristic_level(sample) == level
+    assert heuristic_difficulty(sample) == {"level": level, "pass_rate": None, "samples": 0, "method": "heuristic:v1"}
+
+
+def test_score_difficulty_without_a_solver_stamps_the_heuristic_levels():
+    easy, hard = sample_record(), sample_record()
+    easy["id"], hard["id"] = "location_relationship-00000000000000e1", "location_relationship-00000000000000f2"
+    easy["difficulty"] = hard["difficulty"] = None
+    hard["reasoning"] = dict(hard["reasoning"], region2region=_with_relations([(1, 2), (2, 3), (3, 1), (1, 2)])[
+        "reasoning"]["region2region"])
+    with TestPipeline() as p:
+        scored = (p | beam.Create([easy, hard]) | ScoreDifficulty())["samples"]
+        assert_that(scored | beam.Map(lambda s: (s["id"], s["difficulty"]["level"], s["difficulty"]["method"])),
+                    equal_to([(easy["id"], "easy", "heuristic:v1"), (hard["id"], "hard", "heuristic:v1")]))
+
+
+# --- Validate's rejects -----------------------------------------------------------------------
+
+def test_validate_rejects_with_stage_reason_subject_and_the_problems():
+    good = sample_record()
+    one = dict(sample_record(), id="location_relationship-1111111111111111", context_id="1111111111111111",
+               answer="H")
+    many = dict(sample_record(), id="location_relationship-2222222222222222", context_id="2222222222222222",
+                answer="H", split="holdout", category="temporal", task="location_relationship")
+    many["reasoning"] = dict(many["reasoning"], captions=["only one"])
+    with TestPipeline() as p:
+        out = p | beam.Create([good, one, many]) | Validate()
+        assert_that(out["samples"] | beam.Map(lambda s: s["id"]), equal_to([good["id"]]), label="passed")
+        assert_that(out["rejects"] | beam.Map(lambda r: (r["stage"], r["reason"], r["subject"], r["subject_kind"],
+                                                         r["source"], r["task"])),
+                    equal_to([("validate", "invalid_sample", "1111111111111111", "context", "photos",
+                               "location_relationship"),
+                              ("validate", "invalid_sample", "2222222222222222", "context", "photos",
+                               "location_relationship")]), label="rejects")
+        assert_that(out["rejects"] | beam.Map(lambda r: (r["subject"], r["detail"])),
+                    equal_to([("1111111111111111", "$.answer: answer 'H' is not an option label (labels: A, B, C)"),
+                              ("2222222222222222", "$.category: 'temporal' is not one of ['sequential', 'spatial', "
+                                                   "'analytical']; $.split: 'holdout' is not one of ['train', 'test']; "
+                                                   "$.answer: answer 'H' is not an option label (labels: A, B, C) "
+                                                   "(+1 more)")]),
+                    label="details")
+
+
+# --- the judge's messages that a build never meets ------------------------------------------------
+
+def _messages(record, images=None) -> list:
+    return [str(p) for p in validate_record(record, images=images)]
+
+
+def test_judge_image_numbers_and_boxes_in_free_structured_text(tmp_path):
+    names = write_images(tmp_path, 3)
+    record = mir_record(names, text2img=[{"image": 4, "bbox": [0.1, 0.2, 0.5]},
+                                         {"image": 3, "box": [0.1, "a", 0.2, 0.3]},
+                                         {"image": 0, "bbox": [0.1, 0.2, 0.3, 0.4]}])
+    assert _messages(record) == [
+        "$.text2img[0].image: image 4 is out of range: the record has 3 images",
+        "$.text2img[0].bbox: a box is four numbers [x0, y0, x1, y1]",
+        "$.text2img[1].box: a box is four numbers [x0, y0, x1, y1]",
+        "$.text2img[2].image: image 0 is out of range: the record has 3 images"]
+    fine = mir_record(names, text2img=[{"image": 3, "bbox": [0.1, 0.2, 0.5, 0.6]}, {"image": 1}])
+    assert _messages(fine) == []
+
+
+def test_judge_an_image_number_out_of_range_in_a_sample():
+    record = sample_record(3)
+    record["reasoning"]["text2region"][0]["image"] = 4
+    assert _messages(record) == ["$.reasoning.text2region[0].image: image 4 is out of range: the record has 3 images"]
+    record["reasoning"]["text2region"][0]["image"] = 3
+    assert _messages(record) == []
+
+
+def test_judge_an_option_that_is_not_text(tmp_path):
+    names = write_images(tmp_path, 3)
+    record = mir_record(names, options=["A. Image 1", {"text": "Image 2"}, "C. Image 3"])
+    assert "$.options: option B is an object, not text" in _messages(record)
+
+
+def test_judge_image_files_nul_size_limit_and_unreadable(tmp_path):
+    names = write_images(tmp_path, 3)
+    sizes = [os.path.getsize(tmp_path / n) for n in names]
+    at_limit = ImageChecker(str(tmp_path), max_file_bytes=max(sizes))
+    assert _messages(mir_record(names), at_limit) == []      # a file as large as the limit is accepted
+    below = ImageChecker(str(tmp_path), max_file_bytes=max(sizes) - 1)
+    biggest = sizes.index(max(sizes))
+    assert _messages(mir_record(names), below) == [
+        f"$.images[{biggest}]: '{names[biggest]}' is {max(sizes):,} bytes, over the {max(sizes) - 1:,}-byte limit "
+        "for an image"]
+    with_nul = mir_record([names[0], names[1], "img\x002.jpg"])
+    assert _messages(with_nul, ImageChecker(str(tmp_path))) == ["$.images[2]: the path contains a NUL character"]
+    if not os.path.exists("/proc/self/mem"):
+        pytest.skip("needs /proc/self/mem: a regular file every read of which fails")
+    os.symlink("/proc/self/mem", tmp_path / "mem.jpg")
+    unreadable = mir_record([names[0], names[1], "mem.jpg"])
+    assert _messages(unreadable, ImageChecker(str(tmp_path))) == [
+        "$.images[2]: 'mem.jpg' cannot be read: Input/output error"]
