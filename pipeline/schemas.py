@@ -8,7 +8,7 @@ from referencing import Registry, Resource
 
 from .resources import resource_path
 
-SCHEMA_NAMES = ("sample", "draft", "source_metadata", "manifest", "image_row", "reject", "mir_native")
+SCHEMA_NAMES = ("sample", "draft", "source_metadata", "manifest", "image_row", "image_table", "reject", "mir_native")
 
 
 @functools.cache

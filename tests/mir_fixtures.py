@@ -23,7 +23,7 @@ def jpeg_bytes(seed: int, size=(64, 48)) -> bytes:
 def image_facts(data: bytes, uri: str) -> dict:
     img = Image.open(io.BytesIO(data))
     return {"uri": uri, "width": img.width, "height": img.height,
-            "sha256": hashlib.sha256(data).hexdigest(), "phash": phash_hex(img.convert("RGB")),
+            "sha256": hashlib.sha256(data).hexdigest(), "file_size": len(data), "phash": phash_hex(img.convert("RGB")),
             "derived_from": None, "transform": None}
 
 

@@ -22,14 +22,15 @@ def read_jsonl(path):
     return [json.loads(line) for line in pathlib.Path(path).read_text(encoding="utf-8").splitlines()]
 
 
-def components(reasoning, step):
+def components(sample, step):
     """What must not leak, per step: the raw texts of the sample, and for grounded steps every
     written entry (the phrase of a Text2Region is quoted from the question, so its entry is the
     unit; a relation's explanation is checked raw too)."""
+    reasoning = sample["reasoning"]
     raw = {"summary": [reasoning["summary"]], "captions": list(reasoning["captions"]),
            "conclusion": [reasoning["conclusion"]],
            "region2region": [r["explanation"] for r in reasoning["region2region"]]}.get(step, [])
-    return raw + step_components(reasoning, step)
+    return raw + step_components(sample, step)
 
 
 def test_no_stage_puts_any_part_of_its_target_in_its_input(build, samples, tmp_path):
@@ -39,11 +40,11 @@ def test_no_stage_puts_any_part_of_its_target_in_its_input(build, samples, tmp_p
     checked = {step: 0 for step in STEPS}
     for record in records:
         sample_id, stage_name = record["id"].split(":")
-        stage, reasoning = STAGE_BY_NAME[stage_name], samples[sample_id]["reasoning"]
+        stage, sample = STAGE_BY_NAME[stage_name], samples[sample_id]
         [human, gpt] = record["conversations"]
         stages_seen.setdefault(sample_id, []).append(stage_name)
         for index, step in enumerate(STEPS):
-            for text in components(reasoning, step):
+            for text in components(sample, step):
                 if index < stage.given:
                     assert text in human["value"], (record["id"], step, text)
                 else:

@@ -8,6 +8,9 @@ import subprocess
 import sys
 import time
 
+import pyarrow.parquet as pq
+import pytest
+
 from pipeline.cli import main
 from pipeline.output.publish import MARKER, STAGING_TAG
 
@@ -154,11 +157,13 @@ def test_export_replaces_its_file_whole_and_leaves_no_partial_file(capsys, photo
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".mir-partial")]
 
 
+@pytest.mark.parametrize("images", ["embedded", "shared"])
 def test_a_source_image_changed_before_its_shard_is_written_is_rejected_not_a_crash(capsys, photo_manifest,
-                                                                                    photo_folder, tmp_path):
-    """Samples travel without their source images' bytes; WriteShards reads them again. A photo
-    rewritten in between leaves its samples out of the shards, each rejected with the reason, and
-    report.json counts only what the shards hold."""
+                                                                                    photo_folder, tmp_path, images):
+    """Samples travel without their source images' bytes; WriteShards reads them again (into the
+    shards, or once into the shared image table). A photo rewritten in between leaves its samples
+    out of the shards, each rejected with the reason, and report.json counts only what the shards
+    hold; the image table does not hold the rewritten photo."""
     import apache_beam as beam
     from apache_beam.testing.test_pipeline import TestPipeline
 
@@ -175,7 +180,9 @@ def test_a_source_image_changed_before_its_shard_is_written_is_rejected_not_a_cr
     changed = photo_folder / "p3.jpg"
     uses_changed = {s["id"] for s in samples if any(f["uri"] == str(changed) for f in s["image_facts"])}
     assert uses_changed and len(uses_changed) < len(samples)
+    changed_sha256 = hashlib.sha256(changed.read_bytes()).hexdigest()
     changed.write_bytes(photo_folder.joinpath("p4.jpg").read_bytes())
+    photo_manifest.write_text(photo_manifest.read_text() + f"output:\n  images: {images}\n")
     out = tmp_path / "second"
     with TestPipeline() as p:
         empty = p | "NoRows" >> beam.Create([])
@@ -189,3 +196,8 @@ def test_a_source_image_changed_before_its_shard_is_written_is_rejected_not_a_cr
     assert {(r["reason"], r["subject_kind"]) for r in rejects} == {("unreadable", "context")}
     assert all("no longer the image the build hashed" in r["detail"] for r in rejects)
     assert json.loads((out / "report.json").read_text())["samples"]["written"] == len(written)
+    if images == "shared":
+        table = {row["sha256"] for row in pq.read_table(out / "image_table").to_pylist()}
+        # Every source image the samples show, once, but the rewritten one.
+        shown = {f["sha256"] for s in samples for f in s["image_facts"] if not f["derived_from"]}
+        assert changed_sha256 in shown and table == shown - {changed_sha256}

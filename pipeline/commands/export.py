@@ -1,17 +1,20 @@
 """``mir export curriculum``: a build's samples as an easy-to-hard staged training file."""
 import argparse
 
-from . import guarded
+from . import fail, guarded
 
 NAME = "export"
 HELP = "export a build as a training file (curriculum)"
 PARSER_ARGS = {
-    "description": "Export the samples of a build (OUT, the folder `mir build` wrote) for training.",
+    "description": "Export samples for training: those of a build (the folder `mir build` wrote), of any folder of "
+                   "sample Parquet shards, or of a file of samples (`mir convert --to sample` output).",
 }
 
 
 def add_arguments(parser) -> None:
-    from ..readback.curriculum import FORMATS, SPLITS  # Beam's FileSystems load only for this command
+    # Beam's FileSystems load only for this command.
+    from ..readback.boxes import STYLES
+    from ..readback.curriculum import FORMATS, SPLITS
     kinds = parser.add_subparsers(dest="kind", required=True, metavar="KIND")
     curriculum = kinds.add_parser(
         "curriculum", help="the MIR curriculum: five staged variants per sample, easy to hard",
@@ -21,13 +24,21 @@ def add_arguments(parser) -> None:
                     "Region2Region and the conclusion as target; 4: summary and captions given, the rest as "
                     "target; 5: the bare question, the full chain as target), ordered easy to hard, one JSON "
                     "record per line. Images are written once each to <output stem>_images/ next to the output "
-                    "and referenced by paths relative to the output's folder.",
+                    "and referenced by paths relative to the output's folder. A sample converted from MIR adds, "
+                    "to each step, the MIR text no structured entry could hold.",
         epilog="Formats: swift (ms-swift messages + images), llava (id, image list, conversations human/gpt), "
-               "sharegpt (LLaMA-Factory ShareGPT: conversations + images). "
-               "Exit status: 0 written, 1 a sample could not be exported, 2 OUT missing or empty, or bad arguments.")
-    curriculum.add_argument("out", metavar="OUT", help="a build's output folder or URI")
+               "sharegpt (LLaMA-Factory ShareGPT: conversations + images). Boxes: text ([x0, y0, x1, y1] "
+               "normalised), qwen (Qwen-VL <ref>label</ref><box>(x1,y1),(x2,y2)</box> on its [0, 1000) grid), "
+               "swift (ms-swift <ref-object><bbox> placeholders and an objects field; needs --format swift). "
+               "Exit status: 0 written, 1 a sample could not be exported, 2 INPUT missing, empty or unreadable, "
+               "or bad arguments.")
+    curriculum.add_argument("out", metavar="INPUT",
+                            help="a build's output folder or URI, a folder of sample .parquet shards, or a .json, "
+                                 ".jsonl or .parquet file of samples")
     curriculum.add_argument("--format", required=True, choices=sorted(FORMATS), help="training file format")
     curriculum.add_argument("--output", required=True, metavar="FILE.jsonl", help="the JSONL file to write")
+    curriculum.add_argument("--boxes", default="text", choices=sorted(STYLES),
+                            help="how boxes are written (default: %(default)s)")
     curriculum.add_argument("--split", default="train", choices=SPLITS,
                             help="which split to export (default: %(default)s; test samples are for evaluation)")
     curriculum.add_argument("--debug", action="store_true", help="show a traceback when the export fails")
@@ -36,9 +47,13 @@ def add_arguments(parser) -> None:
 def run(args, extra) -> int:
     # Beam's FileSystems and pyarrow load only when an export runs.
     from ..readback.curriculum import CurriculumError, export_curriculum
+    from ..readback.inputs import InvalidSample
     from ..readback.shards import ImageError, ShardsError
-    written, code = guarded(args, "export", lambda: export_curriculum(args.out, args.output, args.format, args.split),
-                            {ShardsError: 2, (CurriculumError, ImageError): 1})
+    if args.boxes == "swift" and args.format != "swift":
+        return fail("--boxes swift writes ms-swift's objects field: it needs --format swift", 2)
+    written, code = guarded(args, "export",
+                            lambda: export_curriculum(args.out, args.output, args.format, args.split, args.boxes),
+                            {ShardsError: 2, (CurriculumError, ImageError, InvalidSample): 1})
     if code is not None:
         return code
     levels = ", ".join(f"{n} {level}" for level, n in written["levels"].items() if n)

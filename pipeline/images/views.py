@@ -15,7 +15,7 @@ from .phash import pixels_phash
 
 def _source_entry(image, data) -> dict:
     return {"bytes": data, "uri": image.uri, "width": image.width, "height": image.height,
-            "sha256": image.id, "phash": image.phash, "derived_from": None, "transform": None}
+            "sha256": image.id, "file_size": image.file_size, "phash": image.phash, "derived_from": None, "transform": None}
 
 
 def _derived_entry(image, pixels: np.ndarray, transform: dict) -> dict:
@@ -24,7 +24,7 @@ def _derived_entry(image, pixels: np.ndarray, transform: dict) -> dict:
     digest = sha256_hex(data)
     height, width = derived.shape[:2]
     return {"bytes": data, "uri": f"derived:{digest}", "width": width, "height": height,
-            "sha256": digest, "phash": pixels_phash(derived), "derived_from": image.id,
+            "sha256": digest, "file_size": len(data), "phash": pixels_phash(derived), "derived_from": image.id,
             "transform": describe_transform(transform)}
 
 

@@ -79,7 +79,12 @@ every_task = load_dataset("path/to/this/folder")                  # the default 
 one_task = load_dataset("path/to/this/folder", "{_first_task(report)}")
 ```
 
-pandas, pyarrow and DuckDB read the shards as they are (`data/<task>/<split>-*.parquet`).
+`images` loads as a list of PIL images, one per `<image>` of the question, in order;
+`image_facts` says what the build knows of each (where it was read, sha256, size, perceptual
+hash, and for a tile or zoom the image it was derived from). pandas, pyarrow and DuckDB read the
+shards as they are (`data/<task>/<split>-*.parquet`).
+
+{_IMAGE_STORAGE[report["output"]["images"]]}
 
 ## Samples
 
@@ -111,6 +116,18 @@ The tasks and the five reasoning steps follow the MIR benchmark:
 {MIR_CITATION}
 ```
 """
+
+
+_IMAGE_STORAGE = {
+    "embedded": "Every shard is self-contained: each sample carries its images' bytes.",
+    "shared": "Each source image is stored once, in `image_table/images-*.parquet` (columns `sha256` and "
+              "`image`), and a sample names it by `image_facts[i].sha256`; its `images` entries carry bytes only "
+              "for the tiles and zooms the build derived. `mir export` and `mir preview` join them for you; "
+              "`load_dataset(\"parquet\", data_files=\"image_table/*.parquet\")` loads the table itself.",
+    "referenced": "The shards hold no source image bytes: `images[i].path` is where the build read each image "
+                  "(only the tiles and zooms it derived are embedded), so the images load only where those "
+                  "paths can be opened.",
+}
 
 
 def _cell(text: str) -> str:

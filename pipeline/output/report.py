@@ -101,7 +101,7 @@ def interleaving_figures(counts: dict) -> dict:
     return {"all": figures(sum(per.get("yes", 0) for per in interleaved.values()), overall), "by_task": by_task}
 
 
-def build_report(counts: dict, *, dataset: str, seed: int, drafter: str, threshold: int) -> dict:
+def build_report(counts: dict, *, dataset: str, seed: int, drafter: str, threshold: int, output: dict) -> dict:
     status = _section(counts, "image_status")
     images_in = sum(_section(counts, "images_in").values())
     accounted = sum(status.values())
@@ -113,7 +113,7 @@ def build_report(counts: dict, *, dataset: str, seed: int, drafter: str, thresho
     sizes = _nested(_section(counts, "images_per_sample"))
     total_images = sum(int(k) * n for per_task in sizes.values() for k, n in per_task.items())
     return {
-        "dataset": dataset, "seed": seed, "drafter": drafter, "pipeline_version": __version__,
+        "dataset": dataset, "seed": seed, "drafter": drafter, "pipeline_version": __version__, "output": output,
         "images": {"in": images_in, "by_source": _section(counts, "images_in"),
                    "kept": status.get("kept", 0), "duplicate": status.get("duplicate", 0),
                    "rejected": status.get("rejected", 0), "rejected_by_reason": reasons.get("rejected", {})},

@@ -12,8 +12,10 @@ import posixpath
 
 from apache_beam.io.filesystems import FileSystems
 
-from ..samples.mir_format import box_text
-from .shards import ImageFiles, ShardsError, iter_samples, shard_paths, shard_split
+from ..samples.mir_format import PLACEHOLDER, placeholders
+from .boxes import STYLES, TextBoxes
+from .inputs import read_samples
+from .shards import ImageFiles, ShardsError
 
 STEPS = ("summary", "captions", "text2region", "region2region", "conclusion")
 _TITLES = {"summary": "Summary", "captions": "Caption", "text2region": "Text2Region",
@@ -47,27 +49,30 @@ class CurriculumError(Exception):
     """A sample cannot become a training record (e.g. placeholders and images disagree)."""
 
 
-def _region(ref) -> str:
-    return f"the {ref['label']} in Image {ref['image']} {box_text(ref['bbox'])}"
-
-
-def step_components(reasoning: dict, step: str) -> list:
+def step_components(sample: dict, step: str, boxes=None) -> list:
     """The texts one reasoning step is made of, as they are written into the file: one per
-    caption, grounded phrase or relation; one for the summary and for the conclusion."""
+    caption, grounded phrase or relation; one for the summary and for the conclusion. A sample
+    converted from MIR adds the texts of the step no structured entry could hold (its
+    ``mir_native``); MIR's own free ``reasoning`` goes with Region2Region, the step MIR's
+    curriculum (MIRBench preprocess.py) always gives or asks together with it."""
+    boxes = boxes or TextBoxes()
+    reasoning, native = sample["reasoning"], sample.get("mir_native") or {}
     if step == "captions":
         return [f"Image {i}: {caption}" for i, caption in enumerate(reasoning["captions"], 1)]
     if step == "text2region":
-        return [f"\"{t['text']}\" is {_region(t)}" for t in reasoning["text2region"]]
+        return [f"\"{t['text']}\" is {boxes.region(t)}" for t in reasoning["text2region"]] + \
+            list(native.get("text2img") or [])
     if step == "region2region":
-        return [f"{_region(r['from'])} {r['relation']} {_region(r['to'])}: {r['explanation']}"
-                for r in reasoning["region2region"]]
+        return [f"{boxes.region(r['from'])} {r['relation']} {boxes.region(r['to'])}: {r['explanation']}"
+                for r in reasoning["region2region"]] + list(native.get("img2img") or []) + \
+            list(native.get("reasoning") or [])
     return [reasoning[step]]
 
 
-def render_step(reasoning: dict, step: str) -> str:
+def render_step(sample: dict, step: str, boxes) -> str:
     if step in ("summary", "conclusion"):
-        return f"{_TITLES[step]}: {reasoning[step]}"
-    items = step_components(reasoning, step)
+        return f"{_TITLES[step]}: {sample['reasoning'][step]}"
+    items = step_components(sample, step, boxes)
     return f"{_TITLES[step]}:\n" + ("\n".join(f"- {item}" for item in items) if items else "- none")
 
 
@@ -80,38 +85,39 @@ def _instruction(stage: Stage) -> str:
     return ""
 
 
-def prompt(sample: dict, stage: Stage) -> str:
+def prompt(sample: dict, stage: Stage, boxes=None) -> str:
     """The input of one staged variant: the interleaved question, its options, the given steps."""
     parts = [sample["question"], "Options:\n" + "\n".join(f"{o['label']}. {o['text']}" for o in sample["options"])]
     given = STEPS[:stage.given]
     if given:
-        parts.append("Reasoning so far:\n" + "\n".join(render_step(sample["reasoning"], s) for s in given))
+        parts.append("Reasoning so far:\n" + "\n".join(render_step(sample, s, boxes) for s in given))
     parts.append(_instruction(stage))
     return "\n\n".join(p for p in parts if p)
 
 
-def target(sample: dict, stage: Stage) -> str:
-    return "\n".join(render_step(sample["reasoning"], step) for step in stage.target_steps)
+def target(sample: dict, stage: Stage, boxes=None) -> str:
+    return "\n".join(render_step(sample, step, boxes) for step in stage.target_steps)
 
 
-def _turns(sample, stage):
-    return prompt(sample, stage), target(sample, stage)
+def _turns(sample, stage, boxes):
+    # The input first: ms-swift fills its placeholders in reading order, user turn first.
+    return prompt(sample, stage, boxes), target(sample, stage, boxes)
 
 
-def _swift(sample, stage):
-    user, assistant = _turns(sample, stage)
+def _swift(sample, stage, boxes):
+    user, assistant = _turns(sample, stage, boxes)
     return {"messages": [{"role": "user", "content": user}, {"role": "assistant", "content": assistant}],
-            "images": sample["images"]}
+            "images": sample["images"], **boxes.fields()}
 
 
-def _llava(sample, stage):
-    human, gpt = _turns(sample, stage)
+def _llava(sample, stage, boxes):
+    human, gpt = _turns(sample, stage, boxes)
     return {"id": f"{sample['id']}:{stage.name}", "image": sample["images"],
             "conversations": [{"from": "human", "value": human}, {"from": "gpt", "value": gpt}]}
 
 
-def _sharegpt(sample, stage):
-    human, gpt = _turns(sample, stage)
+def _sharegpt(sample, stage, boxes):
+    human, gpt = _turns(sample, stage, boxes)
     return {"conversations": [{"from": "human", "value": human}, {"from": "gpt", "value": gpt}],
             "images": sample["images"]}
 
@@ -138,34 +144,55 @@ def ordered_variants(samples: list):
                 yield sample, stage
 
 
-def _check_placeholders(sample: dict) -> None:
-    """Trainers pair the n-th ``<image>`` of the prompt with the n-th image, so the question must
-    hold one per image and no other text a prompt may show can hold any."""
-    in_question = sample["question"].count("<image>")
-    if in_question != len(sample["images"]):
-        raise CurriculumError(f"sample {sample['id']}: {in_question} <image> placeholders for {len(sample['images'])} images")
-    if "<image>" in json.dumps([sample["options"], sample["reasoning"]]):
+def _question_with_plain_placeholders(sample: dict) -> str:
+    """The question with one ``<image>`` per image in order, as trainers pair the n-th
+    ``<image>`` with the n-th image. MIR's numbered ``<image1>``..``<imageN>`` become ``<image>``
+    when they come in image order; in any other order the pairing would be wrong."""
+    question, count = sample["question"], len(sample["images"])
+    found = placeholders(question)
+    if found and all(n is not None for n in found):
+        if found != list(range(1, count + 1)):
+            raise CurriculumError(f"sample {sample['id']}: numbered placeholders {', '.join(f'<image{n}>' for n in found)} "
+                                  f"are not <image1>..<image{count}> in order")
+        return PLACEHOLDER.sub("<image>", question)
+    if found.count(None) != count or len(found) != count:
+        raise CurriculumError(f"sample {sample['id']}: {found.count(None)} <image> placeholders for {count} images")
+    return question
+
+
+def _check_texts(sample: dict, boxes) -> None:
+    """No text a prompt may show besides the question holds an image placeholder, and none
+    holds a token the box style writes (it would be read as a box)."""
+    texts = json.dumps([sample["question"], sample["options"], sample["reasoning"], sample.get("mir_native")])
+    if "<image>" in json.dumps([sample["options"], sample["reasoning"], sample.get("mir_native")]):
         raise CurriculumError(f"sample {sample['id']}: an <image> placeholder outside the question")
+    clashing = [token for token in boxes.reserved if token in texts]
+    if clashing:
+        raise CurriculumError(f"sample {sample['id']}: its text holds {clashing[0]}, which --boxes "
+                              f"{boxes.name} writes for boxes")
 
 
-def _with_image_paths(sample: dict, images: ImageFiles) -> dict:
+def _with_image_paths(sample: dict, images: ImageFiles, boxes) -> dict:
     """What the export keeps of a sample: its text, and its images as written files."""
-    _check_placeholders(sample)
-    kept = {key: sample[key] for key in ("id", "question", "options", "reasoning", "difficulty")}
+    _check_texts(sample, boxes)
+    kept = {key: sample[key] for key in ("id", "options", "reasoning", "difficulty")}
+    kept["question"] = _question_with_plain_placeholders(sample)
+    kept["mir_native"] = sample.get("mir_native")
     kept["images"] = images.names(sample)
     return kept
 
 
-def export_curriculum(out: str, output: str, fmt: str, split: str = "train") -> dict:
-    """Write the curriculum of the build at ``out`` to ``output`` (JSONL in format ``fmt``) and its
-    images next to it as ``<output stem>_images/<sha256>.<ext>``; return what was written."""
-    paths = [p for p in shard_paths(out) if split == "all" or shard_split(p) == split]
-    if not paths:
-        raise ShardsError(f"{out} has no {split} samples (choose another --split)")
+def export_curriculum(source: str, output: str, fmt: str, split: str = "train", boxes: str = "text") -> dict:
+    """Write the curriculum of the samples at ``source`` (a build, a folder of shards or a file of
+    samples: ``inputs.read_samples``) to ``output`` (JSONL in format ``fmt``, boxes written as
+    ``boxes`` says) and their images next to it as ``<output stem>_images/<sha256>.<ext>``;
+    return what was written."""
     root = posixpath.dirname(output) or "."
     stem = posixpath.splitext(posixpath.basename(output))[0]
     images = ImageFiles(root, f"{stem}_images")
-    samples = [_with_image_paths(sample, images) for sample in iter_samples(paths)]
+    samples = [_with_image_paths(sample, images, STYLES[boxes]) for sample in read_samples(source, split)]
+    if not samples:
+        raise ShardsError(f"{source} has no {split} samples (choose another --split)")
     to_record = FORMATS[fmt]
     records = 0
     # Written whole under a temporary name, then renamed: an interrupted export leaves the
@@ -173,7 +200,8 @@ def export_curriculum(out: str, output: str, fmt: str, split: str = "train") -> 
     partial = output + ".mir-partial"
     with FileSystems.create(partial, mime_type="application/jsonl", compression_type="uncompressed") as f:
         for sample, stage in ordered_variants(samples):
-            f.write((json.dumps(to_record(sample, stage), ensure_ascii=False) + "\n").encode("utf-8"))
+            record = to_record(sample, stage, STYLES[boxes]())
+            f.write((json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8"))
             records += 1
     FileSystems.rename([partial], [output])
     levels = {level: sum(s["difficulty"]["level"] == level for s in samples) for level in LEVELS}

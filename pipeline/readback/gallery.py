@@ -11,7 +11,7 @@ from apache_beam.io.filesystems import FileSystems
 
 from ..storage import write_text
 from .curriculum import STEPS
-from .shards import ImageFiles, iter_samples, read_ids, row_count, shard_paths, shard_split, shard_task
+from .shards import ImageFiles, ImageTable, iter_samples, read_ids, row_count, shard_paths, shard_split, shard_task
 
 BOX_COLOUR = "#ff00ff"  # one vivid colour that photos rarely hold, so boxes stand out
 _STYLE = f"""
@@ -165,7 +165,7 @@ def write_preview(out: str, dest: str, task: str = None, limit: int = 20) -> dic
     by_task = collections.defaultdict(list)
     for path in chosen_paths:
         by_task[shard_task(path)].append(path)
-    images = ImageFiles(dest, "images")
+    images = ImageFiles(dest, "images", ImageTable(out))
     shown = {}
     for name, paths in sorted(by_task.items()):
         html, shown[name] = _task_page(name, paths, limit, images)

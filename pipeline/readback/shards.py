@@ -1,6 +1,7 @@
 """Reading a build's samples back: OUT/data/<task>/<split>-NNNNN-of-NNNNN.parquet, through Beam's
 FileSystems so OUT may be local or gs://. Shards are streamed in record batches, so a reader
-holds one batch of embedded images at a time, never a whole task."""
+holds one batch of embedded images at a time, never a whole task. A build made with
+``output.images: shared`` keeps its source images once in OUT/image_table/ (``ImageTable``)."""
 import io
 import posixpath
 
@@ -71,16 +72,44 @@ def iter_samples(paths, ids=None):
                         yield sample
 
 
-def image_bytes(image: dict, facts: dict) -> bytes:
+class ImageTable:
+    """The shared image table of the build at ``out`` (empty when it has none): a source image's
+    bytes by sha256. Only the sha256 column is read up front; an image's row group is read when
+    it is asked for, and the last one read is kept, since samples are read in order."""
+
+    def __init__(self, out: str):
+        [match] = FileSystems.match([FileSystems.join(out.rstrip("/"), "image_table", "*.parquet")])
+        self._where, self._group = {}, (None, None)
+        for path in sorted(m.path for m in match.metadata_list):
+            with FileSystems.open(path, compression_type="uncompressed") as f:
+                table = pq.ParquetFile(f)
+                for group in range(table.num_row_groups):
+                    hashes = table.read_row_group(group, columns=["sha256"]).column("sha256").to_pylist()
+                    self._where.update((sha256, (path, group, row)) for row, sha256 in enumerate(hashes))
+
+    def get(self, sha256: str):
+        """The image's bytes, or None when the table does not hold it."""
+        if sha256 not in self._where:
+            return None
+        path, group, row = self._where[sha256]
+        if self._group[0] != (path, group):
+            with FileSystems.open(path, compression_type="uncompressed") as f:
+                self._group = ((path, group), pq.ParquetFile(f).read_row_group(group, columns=["image"]))
+        return self._group[1].column("image")[row]["bytes"].as_py()
+
+
+def image_bytes(image: dict, facts: dict, table: ImageTable = None) -> bytes:
     """The encoded bytes of a sample's image (its ``images`` and ``image_facts`` entries):
-    embedded, or read again from where the build read it when the build did not embed them
+    embedded, from the build's shared image table, or read again from where the build read it
     (refused when they are no longer the bytes the build hashed). A derived image (tile, zoom)
     exists only embedded."""
     if image["bytes"] is not None:
         return image["bytes"]
     if facts["derived_from"]:
-        raise ImageError(f"image {facts['sha256']} was derived by the build and is not embedded: "
-                         "rebuild with output.embed_images: true")
+        raise ImageError(f"image {facts['sha256']} was derived by the build and is not embedded")
+    shared = table.get(facts["sha256"]) if table else None
+    if shared is not None:
+        return shared
     try:
         return read_unchanged_image(facts["uri"], facts["sha256"])
     except ValueError as exc:
@@ -91,14 +120,14 @@ class ImageFiles:
     """Writes each distinct image of the samples it sees once, as ``<folder>/<sha256>.<ext>``,
     and names it relative to the file that refers to it."""
 
-    def __init__(self, root: str, folder: str):
-        self._root, self._folder = root, folder
+    def __init__(self, root: str, folder: str, table: ImageTable = None):
+        self._root, self._folder, self._table = root, folder, table
         self._names = {}
 
     def name(self, image: dict, facts: dict) -> str:
         sha256 = facts["sha256"]
         if sha256 not in self._names:
-            data = image_bytes(image, facts)
+            data = image_bytes(image, facts, self._table)
             name = f"{self._folder}/{sha256}.{_extension(data, sha256)}"
             write_bytes(FileSystems.join(self._root, name), data)
             self._names[sha256] = name

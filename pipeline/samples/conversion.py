@@ -80,7 +80,7 @@ class Writer:
             pass
 
 
-def _raw_bytes(sample: dict) -> dict:
+def raw_image_bytes(sample: dict) -> dict:
     """Image bytes as bytes (for Parquet), whether they came as bytes or base64 text."""
     images = [dict(im, bytes=base64.b64decode(im["bytes"])) if isinstance(im.get("bytes"), str) else im
               for im in sample["images"]]
@@ -125,7 +125,7 @@ class Converter:
         return self._sample_out(to_sample(record, read_image=self.read_image, defaults=self.defaults))
 
     def _sample_out(self, sample: dict) -> dict:
-        return _raw_bytes(sample) if self.out_path.lower().endswith(".parquet") else json_form(sample)
+        return raw_image_bytes(sample) if self.out_path.lower().endswith(".parquet") else json_form(sample)
 
 
 def _decode(data: bytes):

@@ -23,6 +23,7 @@ from .. import __version__
 from ..records import content_id, image_entry, sha256_hex
 from ..schemas import load_schema
 from ..tasks import TASKS, category_of
+from .mir_regions import read_region2region, read_text2region
 
 MIR_KEYS = ("summary", "caption", "text2img", "img2img")
 SAMPLE_KEYS = ("context_id", "provenance", "difficulty", "ground_truth")
@@ -373,12 +374,15 @@ def to_sample(record: dict, *, read_image, defaults: SampleDefaults) -> dict:
         else:
             known = {"uri": path, "width": width, "height": height, "sha256": digest, "phash": phash,
                      "derived_from": None, "transform": None}
+        known["file_size"] = len(data)
         facts.append(known)
         images.append(image_entry(known, data if defaults.embed else None))
 
-    text2region, free_t2r = _structured_or_text(record["text2img"], builder.get("text2region"), render_text2region)
-    region2region, free_r2r = _structured_or_text(record["img2img"], builder.get("region2region"),
-                                                  render_region2region)
+    sizes = [(f["width"], f["height"]) for f in facts]
+    text2region, free_t2r = _regions(record["text2img"], builder.get("text2region"), render_text2region,
+                                     lambda rest: read_text2region(rest, sizes))
+    region2region, free_r2r = _regions(record["img2img"], builder.get("region2region"), render_region2region,
+                                       lambda rest: read_region2region(rest, sizes))
     context = builder.get("context_id") or content_id(task, [f["sha256"] for f in facts])
     sample_id = builder.get("id") if isinstance(builder.get("id"), str) and builder["id"].startswith(task + "-") \
         else f"{task}-{content_id(context, record['question'], options, answer, 'mir_native')}"
@@ -416,16 +420,28 @@ def _difficulty(level) -> dict:
     return {"level": "hard", "pass_rate": None, "samples": 0, "method": "unscored"}
 
 
-def _structured_or_text(value, structured, render):
-    """Structured entries restored from ``mir_builder`` when the MIR text is still exactly
-    their rendering; otherwise the MIR text kept as text (``mir_native``)."""
-    if isinstance(structured, list):
+def _regions(value, structured, render, read) -> tuple:
+    """(structured entries, texts kept) of a MIR step: the entries ``mir_builder`` holds when
+    the step still starts with their rendering, then whatever of the rest ``read`` can read whole
+    (``mir_regions``); what it cannot stays text (the sample's ``mir_native``)."""
+    kept, rest = _builder_entries(value, structured, render)
+    read, texts = read(rest)
+    return kept + read, texts or None
+
+
+def _builder_entries(value, structured, render) -> tuple:
+    """(``mir_builder``'s entries, the rest of the MIR value) when the value is, or starts with,
+    their rendering (as ``to_mir`` writes it); else ([], the whole value)."""
+    if isinstance(structured, list) and structured:
         try:
-            if render(structured) == value:
-                return structured, None
+            rendered = render(structured)
         except (KeyError, TypeError, ValueError):
-            pass
-    return [], _as_text_list(value)
+            rendered = None
+        if rendered is not None and value == rendered:
+            return structured, []
+        if rendered is not None and isinstance(value, list) and value and value[0] == rendered:
+            return structured, value[1:]
+    return [], value
 
 
 def relative_image_path(path: str, start: str) -> str:

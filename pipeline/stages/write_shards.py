@@ -1,11 +1,13 @@
 """WriteShards: samples to Parquet shards per task and split, plus images.parquet, rejects/,
 report.json and the dataset card, all under OUT through Beam's FileSystems.
 
-Files are named the Hugging Face way (``data/<task>/<split>-00000-of-00002.parquet``). A
-sample's shard is fixed by its id, and rows are sorted by id, so reruns write identical files.
+Files are named the Hugging Face way (``data/<task>/<split>-00000-of-00002.parquet``). Shards
+are sized by bytes (``output.shard_mb``, ``output.rows_per_shard``); a sample's shard is fixed by
+its id and rows are sorted by id, so reruns write identical files. With ``output.images:
+shared`` each source image is written once into ``image_table/`` first, and a sample whose image
+could not go there is rejected rather than left pointing at nothing.
 """
 import json
-import math
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
@@ -14,6 +16,7 @@ from apache_beam.pvalue import AsDict
 from ..output import report as facts
 from ..output.card import render_card
 from ..output.parquet import write_jsonl, write_parquet
+from ..output.sharding import cut_into_shards, stored_bytes
 from ..records import image_entry
 from ..schemas import load_schema
 from ..sources import read_unchanged_image
@@ -28,11 +31,30 @@ def shard_path(output: str, task: str, split: str, shard: int, shards: int) -> s
     return FileSystems.join(output, "data", task, f"{split}-{shard:05d}-of-{shards:05d}.parquet")
 
 
-def _assign_shard(sample, counts: dict, rows_per_shard: int):
-    key = (sample["task"], sample["split"])
-    shards = max(1, math.ceil(counts[key] / rows_per_shard))
-    shard = int(sample["id"].rsplit("-", 1)[1], 16) % shards
-    return (sample["task"], sample["split"], shard, shards), sample
+def table_path(output: str, shard: int, shards: int) -> str:
+    return FileSystems.join(output, "image_table", f"images-{shard:05d}-of-{shards:05d}.parquet")
+
+
+class _CutIntoShards(beam.PTransform):
+    """(group, (key, bytes)) -> {key: (group, shard, shards)}: each group's rows cut into shards
+    by bytes (``output.sharding``); only keys and sizes travel, never the rows."""
+
+    def __init__(self, settings: dict):
+        super().__init__()
+        self.settings = settings
+
+    def expand(self, sizes):
+        return (sizes
+                | "PerGroup" >> beam.GroupByKey()
+                | "Cut" >> beam.FlatMapTuple(lambda group, pairs: [
+                    (key, (*group, shard, shards)) for key, shard, shards in cut_into_shards(pairs, self.settings)]))
+
+
+def _source_images(sample: dict):
+    """(sha256, (uri, file_size)) of each source image the sample shows."""
+    for known in sample["image_facts"]:
+        if not known["derived_from"]:
+            yield known["sha256"], (known["uri"], known["file_size"])
 
 
 def _with_source_bytes(sample: dict) -> dict:
@@ -51,45 +73,96 @@ def _without_bytes(sample: dict) -> dict:
 
 class WriteShardFn(beam.DoFn):
     """Writes one shard, its rows sorted by id. A sample whose source image can no longer be read
-    as the build hashed it (changed or gone since) is left out and rejected; the samples written
-    come out (without their bytes) for report.json to count, so its counts are the shards'."""
+    as the build hashed it (changed or gone since), or did not reach the shared image table, is
+    left out and rejected; the samples written come out (without their bytes) for report.json to
+    count, so its counts are the shards'."""
 
     def __init__(self, output: str, embed: bool):
         self.output, self.embed = output, embed
 
-    def process(self, keyed):
+    def process(self, keyed, missing=None):
         key, rows = keyed
         written, refused = [], []
-        write_parquet(shard_path(self.output, *key), self._rows(sorted(rows, key=lambda s: s["id"]), written, refused),
-                      "sample")
+        ordered = sorted(rows, key=lambda s: s["id"])
+        write_parquet(shard_path(self.output, *key), self._rows(ordered, missing or {}, written, refused), "sample")
         yield from written
-        for sample, exc in refused:
-            yield to_rejects(sample_subject(sample).reject(STAGE, "unreadable", f"{exc.__class__.__name__}: {exc}"))
+        for sample, detail in refused:
+            yield to_rejects(sample_subject(sample).reject(STAGE, "unreadable", detail))
 
-    def _rows(self, ordered, written: list, refused: list):
+    def _rows(self, ordered, missing: dict, written: list, refused: list):
         for sample in ordered:
+            lost = [missing[sha256] for sha256, _ in _source_images(sample) if sha256 in missing]
             try:
+                if lost:
+                    raise ValueError(lost[0])
                 row = _with_source_bytes(sample) if self.embed else sample
             except (ValueError, OSError) as exc:
-                refused.append((sample, exc))
+                refused.append((sample, f"{exc.__class__.__name__}: {exc}"))
                 continue
             written.append(_without_bytes(sample))
             yield row
 
 
-class _WriteSamples(beam.PTransform):
-    def __init__(self, output: str, rows_per_shard: int, embed: bool):
+class WriteImageTableFn(beam.DoFn):
+    """Writes one shard of the shared image table, rows sorted by sha256; yields (sha256,
+    detail) for each image that can no longer be read as the build hashed it."""
+
+    def __init__(self, output: str):
+        self.output = output
+
+    def process(self, keyed):
+        key, images = keyed
+        missing = []
+        write_parquet(table_path(self.output, *key), self._rows(sorted(images), missing), "image_table")
+        yield from missing
+
+    @staticmethod
+    def _rows(images, missing: list):
+        for sha256, (uri, _) in images:
+            try:
+                data = read_unchanged_image(uri, sha256)
+            except (ValueError, OSError) as exc:
+                missing.append((sha256, f"{exc.__class__.__name__}: {exc}"))
+                continue
+            yield {"sha256": sha256, "image": image_entry({"uri": uri, "sha256": sha256, "derived_from": None}, data)}
+
+
+class _WriteImageTable(beam.PTransform):
+    """Samples -> the sha256 (and why) of each of their source images that the table could not hold."""
+
+    def __init__(self, output: str, settings: dict):
         super().__init__()
-        self.output, self.rows_per_shard, self.embed = output, rows_per_shard, embed
+        self.output, self.settings = output, settings
 
     def expand(self, samples):
-        counts = (samples
-                  | "TaskSplit" >> beam.Map(lambda s: ((s["task"], s["split"]), 1))
-                  | "CountPerTaskSplit" >> beam.CombinePerKey(sum))
+        images = (samples | "SourceImages" >> beam.FlatMap(_source_images)
+                  | "OncePerImage" >> beam.CombinePerKey(min))
+        shards = (images | "ImageSize" >> beam.MapTuple(lambda sha256, seen: ((), (sha256, seen[1])))
+                  | "CutTable" >> _CutIntoShards(self.settings))
+        return (images
+                | "AssignTableShard" >> beam.Map(lambda image, shards: (shards[image[0]], image), AsDict(shards))
+                | "CollectTableShards" >> beam.GroupByKey()
+                | "WriteTableShard" >> beam.ParDo(WriteImageTableFn(self.output)))
+
+
+class _WriteSamples(beam.PTransform):
+    def __init__(self, output: str, settings: dict):
+        super().__init__()
+        self.output, self.settings = output, settings
+
+    def expand(self, samples):
+        images = self.settings["images"]
+        shards = (samples
+                  | "SampleSize" >> beam.Map(lambda s: ((s["task"], s["split"]), (s["id"], stored_bytes(s, images))))
+                  | "CutSamples" >> _CutIntoShards(self.settings))
+        # The shards wait for the table so that no sample names an image the table lacks.
+        missing = [AsDict(samples | "ImageTable" >> _WriteImageTable(self.output, self.settings))] \
+            if images == "shared" else []
         out = (samples
-               | "AssignShard" >> beam.Map(_assign_shard, AsDict(counts), self.rows_per_shard)
+               | "AssignShard" >> beam.Map(lambda s, shards: (shards[s["id"]], s), AsDict(shards))
                | "CollectShards" >> beam.GroupByKey()
-               | "WriteShard" >> beam.ParDo(WriteShardFn(self.output, self.embed)).with_outputs(REJECTS, main="written"))
+               | "WriteShard" >> beam.ParDo(WriteShardFn(self.output, images == "embedded"), *missing)
+               .with_outputs(REJECTS, main="written"))
         return {"written": out.written, "rejects": out[REJECTS]}
 
 
@@ -105,7 +178,7 @@ class WriteReport(beam.DoFn):
     def process(self, counts):
         m = self.manifest
         report = facts.build_report(counts, dataset=m.name, seed=m.seed, drafter=m.drafter["kind"],
-                                    threshold=m.dedup["threshold"])
+                                    threshold=m.dedup["threshold"], output=m.output)
         write_text(FileSystems.join(self.output, "report.json"), json.dumps(report, indent=2, sort_keys=True) + "\n")
         write_text(FileSystems.join(self.output, "README.md"), render_card(report, list(m.sources)))
         yield report
@@ -120,8 +193,7 @@ class WriteShards(beam.PTransform):
 
     def expand(self, pcolls):
         output = self.output
-        shards = pcolls["samples"] | "Samples" >> _WriteSamples(output, self.manifest.output["rows_per_shard"],
-                                                                self.manifest.output["embed_images"])
+        shards = pcolls["samples"] | "Samples" >> _WriteSamples(output, self.manifest.output)
         rejects = (pcolls["rejects"], shards["rejects"]) | "WithShardRejects" >> beam.Flatten()
         (pcolls["images"]
          | "AllImageRows" >> beam.combiners.ToList()

@@ -1,0 +1,96 @@
+"""The samples ``mir export`` reads: a build's output folder, any folder of sample Parquet shards
+(``data/<task>/*.parquet`` copied elsewhere, or a flat folder of them), or one file of samples
+as ``mir convert --to sample`` writes it (.json list, .jsonl, .parquet).
+
+Folders and Parquet files go through Beam's FileSystems (so they may be on gs://); .json and
+.jsonl files are read by ``samples.safe_input`` (streamed, size-capped) and judged as samples,
+since nothing but their writer vouches for them. Samples come out as the shards hold them:
+image bytes as ``bytes``.
+"""
+import posixpath
+
+import pyarrow.parquet as pq
+from apache_beam.io.filesystems import FileSystems
+
+from ..samples.conversion import raw_image_bytes
+from ..samples.judge import validate_record
+from ..samples.mir_format import detect
+from ..samples.safe_input import EXTENSIONS, Unreadable, read_records
+from .shards import ShardsError, iter_samples, shard_paths
+
+# Columns every sample shard has and no other Parquet file of a build (images.parquet) has.
+_SAMPLE_COLUMNS = {"id", "reasoning", "images", "image_facts"}
+# Where sample shards sit in a folder that is not a build: in it, or one folder down.
+_SHARD_PATTERNS = ("*.parquet", "*/*.parquet")
+
+
+class InvalidSample(Exception):
+    """A record of a samples file is not a valid sample; the message names it, in one line."""
+
+
+def read_samples(source: str, split: str):
+    """The samples of ``source`` in split ``split`` ("all": every split), in the order the
+    shards or the file hold them. Raises ShardsError when ``source`` is missing, unreadable or
+    holds no samples, InvalidSample for an invalid record of a .json or .jsonl file."""
+    kind = EXTENSIONS.get(posixpath.splitext(source)[1].lower())
+    records = _json_samples(source, kind) if kind in ("json", "jsonl") else iter_samples(_parquet_paths(source, kind))
+    for sample in records:
+        if split == "all" or sample["split"] == split:
+            yield sample
+
+
+def _parquet_paths(source: str, kind: str | None) -> list:
+    if kind == "parquet":
+        if not FileSystems.exists(source):
+            raise ShardsError(f"{source} does not exist")
+        return _checked_shards([source])
+    try:
+        return shard_paths(source)
+    except ShardsError:
+        pass    # not a build's folder: sample shards may still sit in it
+    source = source.rstrip("/")
+    for pattern in _SHARD_PATTERNS:
+        [match] = FileSystems.match([FileSystems.join(source, pattern)])
+        paths = sorted(m.path for m in match.metadata_list)
+        if paths:
+            return _checked_shards(paths)
+    if not FileSystems.exists(source):
+        raise ShardsError(f"{source} does not exist")
+    raise ShardsError(f"{source} holds no sample shards (no data/<task>/*.parquet, *.parquet or */*.parquet) "
+                      "and is no .json, .jsonl or .parquet file of samples")
+
+
+def _checked_shards(paths: list) -> list:
+    """``paths``, once each is known to be a Parquet file of samples."""
+    for path in paths:
+        try:
+            with FileSystems.open(path, compression_type="uncompressed") as f:
+                columns = set(pq.ParquetFile(f).schema_arrow.names)
+        except Exception as exc:  # pyarrow's errors have no common base; any one means "not Parquet"
+            raise ShardsError(f"{path} cannot be read as Parquet: {exc.__class__.__name__}: {exc}") from None
+        missing = ", ".join(sorted(_SAMPLE_COLUMNS - columns))
+        if missing:
+            raise ShardsError(f"{path} is not a file of samples (it has no {missing} column)")
+    return paths
+
+
+def _json_samples(path: str, kind: str):
+    """The samples of a .json or .jsonl file, each judged; image bytes decoded from base64."""
+    try:
+        for item in read_records(path, kind):
+            if item.error:
+                raise ShardsError(f"{path}:{item.number}: {item.error}")
+            yield _judged(path, item.number, item.record)
+    except Unreadable as exc:
+        raise ShardsError(f"{path}: {exc}") from None
+
+
+def _judged(path: str, number: int, record) -> dict:
+    if detect(record) == "mir":
+        raise InvalidSample(f"{path}:{number}: a record in MIR's own format: convert the file first "
+                            "(mir convert --to sample)")
+    problems = validate_record(record, schema="sample")
+    if problems:
+        raise InvalidSample(f"{path}:{number}: {problems[0].path}: {problems[0].message}"
+                            + (f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""))
+    return raw_image_bytes(record)
