@@ -29,6 +29,7 @@ class Source:
     classes: str = "mot17"   # mot: the benchmark whose table names gt.txt's class ids
     labels: tuple = ()       # mot: (class id, label or None) pairs over that table
     min_visibility: float = 0.25  # mot: boxes less visible than this are left out
+    frame_step: int = 1      # mot: every frame_step-th frame is used
     up: str = "auto"         # views: the world's up axis, or "auto" (found from the poses)
 
     def feeds(self, task: str) -> bool:
@@ -121,7 +122,8 @@ def _source(s: dict, base_dir: str) -> Source:
         allow_absolute=s.get("allow_absolute", Source.allow_absolute),
         classes=s.get("classes", Source.classes),
         labels=tuple(sorted((int(k), v) for k, v in s.get("labels", {}).items())),
-        min_visibility=s.get("min_visibility", Source.min_visibility), up=s.get("up", Source.up))
+        min_visibility=s.get("min_visibility", Source.min_visibility), frame_step=s.get("frame_step", Source.frame_step),
+        up=s.get("up", Source.up))
 
 
 def parse_manifest(data, base_dir: str) -> Manifest:

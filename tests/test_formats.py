@@ -101,6 +101,15 @@ def test_mot_labels_and_visibility_threshold_come_from_the_source(tmp_path):
     assert labels == ["pedestrian #1", "red car #2", "pedestrian #4", "mannequin #5"]
 
 
+def test_mot_frame_step_keeps_every_kth_frame_at_its_own_time(tmp_path):
+    make_mot_sequence(tmp_path / "seq")
+    refs, rejects = _listed(_source(tmp_path, "mot", tmp_path / "seq", frame_step=3))
+    # Frames 1, 4, 7, 10 (and 13, named by gt.txt but missing); 3 is not used, so its bad line is moot.
+    assert sorted(m["timestamp"] for m in refs.values() if "timestamp" in m) == [0.0, 0.75, 1.5, 2.25]
+    assert {k: v for k, v in rejects.items() if k.endswith(".jpg")} == {
+        str(tmp_path / "seq" / "img1" / "000013.jpg"): "missing_file"}
+
+
 def test_mot_sequence_with_a_bad_seqinfo_rejects_its_frames(tmp_path):
     make_mot_sequence(tmp_path / "seq")
     (tmp_path / "seq" / "seqinfo.ini").write_text("[Sequence]\nname=x\nframeRate=0\nimWidth=160\nimHeight=120\n")

@@ -7,7 +7,8 @@ numbers) and, for training sequences, ``gt/gt.txt``: one box per line,
 ``frame, id, bb_left, bb_top, bb_width, bb_height, conf, class, visibility`` in pixels. The
 source's location is one sequence or any folder holding sequences.
 
-Every file of a sequence's image folder is listed: frame n becomes an image of the sequence with
+Every file of a sequence's image folder is listed (of the frames, with ``frame_step`` k, only
+frames 1, 1 + k, 1 + 2k, ...): frame n becomes an image of the sequence with
 ``order`` n - 1 and ``timestamp`` (n - 1) / frameRate seconds, as video frames are; its boxes become
 regions with a ``track_id``. Left out, by the format's own rules: boxes whose ``conf`` is 0 (the
 ground truth's "ignore" flag), classes the label table maps to None (distractors, occluders,
@@ -258,7 +259,7 @@ class SequenceListing:
                 self.listing.refuse(uri, reason, detail)
         for uri in set(files) - set(frames.values()):
             self.listing.describe(uri, {"file": self._name(uri)}, self._name(uri))
-        for frame in sorted(set(frames) | set(truth.lines)):
+        for frame in sorted(f for f in set(frames) | set(truth.lines) if (f - 1) % self.source.frame_step == 0):
             uri = frames.get(frame) or FileSystems.join(images_uri, sequence.frame_name(frame))
             record = {"file": self._name(uri), "sequence": sequence.name, "order": frame - 1,
                       "timestamp": sequence.seconds(frame)}
