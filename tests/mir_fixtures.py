@@ -128,3 +128,16 @@ def dump(path, value) -> pathlib.Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(value))
     return path
+
+
+def write_sized_images(folder, sizes: list, prefix: str = "sized") -> list:
+    """One JPEG per (width, height) in ``folder``; their names relative to it. Sizes that differ
+    tell pixel boxes from normalised or 0-999 grid ones, and x from y."""
+    folder = pathlib.Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    names = []
+    for i, size in enumerate(sizes):
+        name = f"{prefix}{i}.jpg"
+        (folder / name).write_bytes(jpeg_bytes(200 + i, size=size))
+        names.append(name)
+    return names

@@ -248,9 +248,6 @@ def _first(item: dict, kind: str) -> str | None:
 
 def _dict_image(item: dict, sizes: list) -> int | None:
     image = item.get("image")
-    if isinstance(image, str):
-        match = re.fullmatch(rf"\s*{_IMAGE}\s*", image)
-        image = int(next(g for g in match.groups() if g)) if match else None
     if isinstance(image, bool) or not isinstance(image, int) or not 1 <= image <= len(sizes):
         return None
     return image
