@@ -208,12 +208,15 @@ def test_chart_csv_becomes_the_data_table(tmp_path):
     folder = tmp_path / "charts"
     make_photo(folder / "sales.png", seed=1)
     make_photo(folder / "plain.png", seed=2)
+    make_photo(folder / "indexed.png", seed=3)
     (folder / "sales.csv").write_text("Fruit sales in 2020\nfruit,Sales (tonnes)\napple,50\nbanana,20.5\n"
                                       "cherry,n/a\n\n")
+    pd.DataFrame({"city": ["Oslo", "Rome"], "people": ["709,037", "2,750,000"]}).to_csv(folder / "indexed.csv")
     (folder / "plain.csv").write_text("year,visitors\n2019,1200\n2020,300,\n")
     write_sidecar(folder, [{"file": "sales.png", "group": "g", "data_file": "sales.csv"},
                            {"file": "plain.png", "group": "g",
-                            "data_file": {"file": "plain.csv", "title": "Museum visitors", "unit": "thousands"}}])
+                            "data_file": {"file": "plain.csv", "title": "Museum visitors", "unit": "thousands"}},
+                           {"file": "indexed.png", "group": "g", "data_file": "indexed.csv"}])
     refs, rejects = _listed(_source(tmp_path, "folder", folder))
     assert refs[str(folder / "sales.png")]["data"] == {
         "title": "Fruit sales in 2020", "columns": ["fruit", "Sales (tonnes)"],
@@ -222,7 +225,10 @@ def test_chart_csv_becomes_the_data_table(tmp_path):
     assert plain["data"] == {"title": "Museum visitors", "columns": ["year", "visitors"],
                              "rows": [[2019, 1200], [2020, 300]]}
     assert plain["attributes"] == {"y_label": "visitors (thousands)"}
-    assert rejects == {} and len(refs) == 2   # the tables are annotations, not images
+    # pandas' unnamed index column is left out; grouped thousands are numbers.
+    assert refs[str(folder / "indexed.png")]["data"] == {"columns": ["city", "people"],
+                                                        "rows": [["Oslo", 709037], ["Rome", 2750000]]}
+    assert rejects == {} and len(refs) == 3   # the tables are annotations, not images
 
 
 def test_chart_tables_that_do_not_parse_reject_their_chart(tmp_path):

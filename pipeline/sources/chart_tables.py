@@ -2,14 +2,18 @@
 
 Layout: an optional title line (a line holding one cell), then the header (the columns' names;
 the first column names the entries, the second what they measure, often with its unit, e.g.
-"Revenue (million USD)"), then one row per entry. Blank lines are skipped. A cell that reads as
-a finite number becomes one; any other cell stays text (the chart task compares numeric rows only).
+"Revenue (million USD)"), then one row per entry. Blank lines are skipped. A first column with no
+name is an index (what pandas' ``to_csv`` writes) and is left out. A cell that reads as a finite
+number (thousands may be grouped with commas: "1,234.5") becomes one; any other cell stays text
+(the chart task compares numeric rows only).
 """
 import csv
 import io
 import math
+import re
 
 MIN_COLUMNS = 2
+_GROUPED = re.compile(r"-?\d{1,3}(,\d{3})+(\.\d+)?")
 
 
 class ChartTableProblem(Exception):
@@ -19,6 +23,8 @@ class ChartTableProblem(Exception):
 def _cell(text: str):
     """A number when the cell is one (ints stay ints), else the text as it is, stripped."""
     text = text.strip()
+    if _GROUPED.fullmatch(text):
+        text = text.replace(",", "")
     try:
         return int(text)
     except ValueError:
@@ -58,6 +64,9 @@ def read_chart_table(data: bytes) -> dict:
     if not lines:
         raise ChartTableProblem("no header line")
     number, header = lines[0]
+    if not header[0].strip() and len(header) > MIN_COLUMNS:   # an unnamed index column
+        lines = [(n, cells[1:]) for n, cells in lines]
+        header = lines[0][1]
     columns = [cell.strip() for cell in header]
     if len(columns) < MIN_COLUMNS or not all(columns):
         raise ChartTableProblem(f"line {number}: the header needs {MIN_COLUMNS} or more named columns, has {header}")
