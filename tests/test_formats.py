@@ -414,3 +414,5 @@ def test_a_build_from_the_four_formats_yields_their_tasks(tmp_path):
     assert statuses[str(tmp_path / "scenes" / "chair" / "test" / "r_1.png")] == "bad_pose"
     # Depth maps and tables are annotations: no rows.
     assert not any(uri.endswith((".csv", "depth/sofa.png")) for uri in statuses)
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert all(check["holds"] for check in report["conservation"].values())
