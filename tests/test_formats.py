@@ -99,6 +99,26 @@ def test_mot_labels_and_visibility_threshold_come_from_the_source(tmp_path):
     refs, _ = _listed(source)
     labels = [r["label"] for r in refs[str(tmp_path / "seq" / "img1" / "000006.jpg")]["regions"]]
     assert labels == ["pedestrian #1", "red car #2", "pedestrian #4", "mannequin #5"]
+    refs, _ = _listed(_source(tmp_path, "mot", tmp_path / "seq", labels={"1": None}))
+    assert [r["label"] for r in refs[str(tmp_path / "seq" / "img1" / "000006.jpg")]["regions"]] == ["car #2"]
+
+
+def test_mot15_rows_have_no_class_and_are_pedestrians(tmp_path):
+    """MOT15's ground truth: frame, id, box, conf, then world x, y, z (-1 in 2D sequences)."""
+    seq = tmp_path / "PETS"
+    (seq / "img1").mkdir(parents=True)
+    (seq / "seqinfo.ini").write_text("[Sequence]\nname=PETS\nimDir=img1\nframeRate=7\nseqLength=2\n"
+                                     "imWidth=160\nimHeight=120\nimExt=.jpg\n")
+    make_photo(seq / "img1" / "000001.jpg", seed=1)
+    make_photo(seq / "img1" / "000002.jpg", seed=2)
+    (seq / "gt").mkdir()
+    (seq / "gt" / "gt.txt").write_text("1,1,-10,20,40,40,1,-1,-1,-1\n2,1,0,20,40,40,1,-1,-1,-1\n")
+    refs, rejects = _listed(_source(tmp_path, "mot", seq, classes="mot15"))
+    assert rejects == {}
+    # The box left of the frame is clipped: [-10, 30] px of 160 -> [0, 0.1875].
+    assert refs[str(seq / "img1" / "000001.jpg")]["regions"] == [
+        {"id": "track1", "label": "pedestrian #1", "bbox": [0.0, 0.166667, 0.1875, 0.5], "attributes": {"track_id": "1"}}]
+    assert refs[str(seq / "img1" / "000002.jpg")]["timestamp"] == round(1 / 7, 6)
 
 
 def test_mot_frame_step_keeps_every_kth_frame_at_its_own_time(tmp_path):

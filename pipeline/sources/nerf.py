@@ -152,7 +152,7 @@ class Scene:
         if refusal:
             self.listing.refuse(uri, refusal[0], f"{where}: {refusal[1]}")
             return
-        record = {"file": name, "group": self.group}
+        record = {"file": posixpath.normpath(name), "group": self.group}
         angle_x = frame.get("camera_angle_x", angle_x)
         problem = (f"key {repeated_keys(frame)[0]!r} appears more than once" if repeated_keys(frame) else
                    value_problem({k: v for k, v in frame.items() if k != "transform_matrix"}))  # NaN poses: bad_pose
