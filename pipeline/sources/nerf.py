@@ -178,8 +178,8 @@ class Scene:
         for uri, record, where, c2w in self.frames:
             angles = camera_angles(c2w[:3, 3], centre, up) if centre is not None else None
             if centre is None:
-                self.listing.reject(uri, "bad_pose", f"{where}: the scene's viewing axes are (nearly) parallel, "
-                                                     "so there is no centre for the cameras to circle")
+                self.listing.reject(uri, "bad_pose", f"{where}: the scene has one usable camera, or viewing axes that "
+                                                     "are (nearly) parallel: no centre for the cameras to circle")
             elif angles is None:
                 self.listing.reject(uri, "bad_pose", f"{where}: the camera sits at the scene's centre")
             else:
