@@ -19,7 +19,7 @@ MIN_VALID_SHARE = 0.05       # default share of a box's pixels that must be vali
 INTEGER_SCALE = 0.001        # integer maps default to millimetres (NYU Depth v2, ScanNet, TUM-style PNGs)
 FLOAT_SCALE = 1.0            # float maps default to metres
 _PNG_MODES = ("I;16", "I;16B", "I;16L", "I", "F")   # Pillow's modes of 16-bit, 32-bit and float images
-_MAX_PIXELS = 100_000_000    # a depth map larger than this is refused before its pixels are decoded
+_MAX_PIXELS = 40_000_000     # a depth map larger than this is refused before its pixels are decoded
 
 
 class DepthMapProblem(Exception):
