@@ -17,8 +17,10 @@ PARSER_ARGS = {
               "to OUT's folder; structured Text2Region / Region2Region are rendered as readable text, and what "
               "MIR has no field for (regions, provenance, difficulty, ...) is kept under 'mir_builder' so that "
               "converting back restores it. To samples: image paths resolve under --images-root (default: IN's "
-              "folder) and each image is read for its size and hashes (and embedded unless --no-embed); MIR free "
-              "text is kept verbatim in the sample's 'mir_native' field. Output: one line per problem, "
+              "folder) and each image is read for its size and hashes (and embedded unless --no-embed); MIR's "
+              "text2img / img2img entries are read into structured Text2Region / Region2Region wherever an "
+              "entry reads whole (an image number and a box of certain scale), the rest kept verbatim in the "
+              "sample's 'mir_native' field (docs/validation.md). Output: one line per problem, "
               "FILE:RECORD: JSON-PATH: message, then 'N records, N converted, N not converted'. Exit status: 0 "
               "all converted, 1 some record invalid or not convertible, 2 bad arguments or unreadable input.",
     "formatter_class": argparse.RawDescriptionHelpFormatter,

@@ -16,7 +16,7 @@ from ..samples.conversion import raw_image_bytes
 from ..samples.judge import validate_record
 from ..samples.mir_format import detect
 from ..samples.safe_input import EXTENSIONS, Unreadable, read_records
-from .shards import ShardsError, iter_samples, shard_paths
+from .shards import ShardsError, iter_samples, shard_paths, shard_split
 
 # Columns every sample shard has and no other Parquet file of a build (images.parquet) has.
 _SAMPLE_COLUMNS = {"id", "reasoning", "images", "image_facts"}
@@ -33,19 +33,20 @@ def read_samples(source: str, split: str):
     shards or the file hold them. Raises ShardsError when ``source`` is missing, unreadable or
     holds no samples, InvalidSample for an invalid record of a .json or .jsonl file."""
     kind = EXTENSIONS.get(posixpath.splitext(source)[1].lower())
-    records = _json_samples(source, kind) if kind in ("json", "jsonl") else iter_samples(_parquet_paths(source, kind))
+    records = _json_samples(source, kind) if kind in ("json", "jsonl") else iter_samples(_parquet_paths(source, kind, split))
     for sample in records:
         if split == "all" or sample["split"] == split:
             yield sample
 
 
-def _parquet_paths(source: str, kind: str | None) -> list:
+def _parquet_paths(source: str, kind: str | None, split: str) -> list:
     if kind == "parquet":
         if not FileSystems.exists(source):
             raise ShardsError(f"{source} does not exist")
         return _checked_shards([source])
     try:
-        return shard_paths(source)
+        # A build names each shard by its split: the other split's images are not even read.
+        return [p for p in shard_paths(source) if split == "all" or shard_split(p) == split]
     except ShardsError:
         pass    # not a build's folder: sample shards may still sit in it
     source = source.rstrip("/")

@@ -9,7 +9,8 @@ describes it.
 
 This module reads such records (``read_options``, ``conclusion_letters``, ``chosen_label``,
 ``captions_of``), tells the two formats apart (``detect``) and converts between them
-(``to_mir``, ``to_sample``). The rules a record must keep live in ``judge.py``.
+(``to_mir``, ``to_sample``; ``to_sample`` reads ``text2img`` and ``img2img`` into structured
+entries with ``mir_regions``). The rules a record must keep live in ``judge.py``.
 """
 import base64
 import dataclasses
