@@ -1,19 +1,19 @@
 """Whole-build throughput against the hash-only pass over the same images, plus peak memory.
 
-Generates N photo-like JPEGs (hash_bench.py's content, 1024x768 by default) with sidecar metadata
-(groups and regions, so every photo task gets contexts), then in the same run times, each in its
-own process:
+Generates N photo-like JPEGs (1024x768 by default; ``photo``) with sidecar metadata (groups and
+regions, so every photo task gets contexts), then in the same run times, each in its own process:
   * the baseline: ReadSources + DecodeAndHash only (what any build must at least do), and
   * the whole build with the offline drafter (`mir build`).
 The two passes alternate --repeat times and each keeps its fastest run (as timeit does): a shared
 machine's noise only ever adds time, and it swings a single run by 10% or more. Prints images/s
-for both, their ratio (target >= 0.40), the whole build's peak RSS (target < 2 GB), and, last,
-one JSON line with the figures.
+for both, the whole build's peak RSS (target < 2 GB), and, last, one JSON line with the figures.
+(The whole build's speed against the peer script, on one core and on all, is cores_bench.py's.)
 
     .venv/bin/python benchmarks/build_bench.py [--images 2000] [--repeat 3] [--workers 1] [--size W H]
 """
 import argparse
 import json
+import multiprocessing
 import os
 import pathlib
 import subprocess
@@ -21,18 +21,63 @@ import sys
 import tempfile
 import time
 
+import cv2
 import numpy as np
-from hash_bench import photo  # the same photo-like content as the hashing benchmark
+from PIL import Image
 
 HERE = pathlib.Path(__file__).resolve()
 
 
-def make_collection(folder: pathlib.Path, count: int, size: tuple) -> pathlib.Path:
+NOISE = 2.0  # sensor noise, in grey levels
+_DETAIL = {}
+
+
+def detail_bank(size: tuple) -> np.ndarray:
+    """Zero-mean fine detail (octaves of 96 and 384 cells across) plus sensor noise, as int16 grey
+    levels, twice ``size`` each way: each photo adds a piece of it cut at an offset of its own."""
     rng = np.random.default_rng(0)
+    width, height = 2 * size[0], 2 * size[1]
+    field = np.zeros((height, width, 3), np.float32)
+    for octave, cells in ((2, 96), (3, 384)):
+        grid = rng.random((cells * 4 // 3, cells * 2, 3), dtype=np.float32) - 0.5
+        field += cv2.resize(grid, (width, height), interpolation=cv2.INTER_CUBIC) * 255 / 1.6 ** octave
+    field += rng.standard_normal((height, width, 3), dtype=np.float32) * NOISE
+    return np.round(field * 0.6).astype(np.int16)
+
+
+def photo(i: int, size: tuple) -> Image.Image:
+    """Photo ``i``: detail at every scale with amplitude falling with frequency, as in natural
+    images (hash_bench.py's content), made fast enough for collections of thousands. The coarse
+    octaves (6 and 24 cells across), which give each photo its own structure and perceptual
+    hash, come from its own seed; the fine ones and the noise from the shared bank."""
+    rng = np.random.default_rng([0, i])
+    width, height = size
+    coarse = np.zeros((height // 8, width // 8, 3), np.float32)
+    for octave, cells in enumerate((6, 24)):
+        grid = rng.random((cells * 2 // 3, cells, 3), dtype=np.float32)
+        coarse += cv2.resize(grid, (width // 8, height // 8), interpolation=cv2.INTER_CUBIC) * 255 / 1.6 ** octave
+    base = cv2.resize(coarse * (200 / coarse.max()) + 20, size, interpolation=cv2.INTER_LINEAR).astype(np.int16)
+    if size not in _DETAIL:
+        _DETAIL[size] = detail_bank(size)
+    x, y = rng.integers(0, width), rng.integers(0, height)
+    return Image.fromarray(np.clip(base + _DETAIL[size][y:y + height, x:x + width], 0, 255).astype(np.uint8))
+
+
+def _write_photo(job: tuple) -> None:
+    """Photo ``i`` of the collection: the same file whichever process makes it."""
+    folder, i, size = job
+    photo(i, size).save(folder / f"img{i:05d}.jpg", quality=88)
+
+
+def make_collection(folder: pathlib.Path, count: int, size: tuple) -> pathlib.Path:
+    """``count`` photos (made on every core) with sidecar metadata in ``folder``, and a manifest
+    next to it; returns the manifest's path."""
     folder.mkdir(parents=True, exist_ok=True)
+    with multiprocessing.Pool() as pool:
+        pool.map(_write_photo, [(folder, i, tuple(size)) for i in range(count)], chunksize=16)
+    rng = np.random.default_rng(0)
     lines = []
     for i in range(count):
-        photo(rng, noise=2.0, size=size).save(folder / f"img{i:05d}.jpg", quality=88)
         x, y = rng.uniform(0.05, 0.6, size=2)
         lines.append({"file": f"img{i:05d}.jpg", "caption": f"Generated photo {i}.", "group": f"g{i // 60}",
                       "regions": [{"id": "r", "label": f"object {i}", "bbox": [round(x, 3), round(y, 3),
@@ -97,15 +142,13 @@ def main():
     figures = {"images": args.images, "size": list(args.size), "workers": args.workers, "repeat": args.repeat,
                "hash_only_images_per_s": round(args.images / hash_seconds, 1),
                "build_images_per_s": round(args.images / build_seconds, 1),
-               "build_vs_hash_only": round(hash_seconds / build_seconds, 3),
                "build_peak_rss_mb": round(build_mb, 1), "hash_only_peak_rss_mb": round(hash_mb, 1),
                "samples": report["samples"]["written"],
                "hash_only_seconds": [round(s, 2) for s, _ in hash_runs],
                "build_seconds": [round(s, 2) for s, _ in build_runs]}
     print(f"hash-only pass: {figures['hash_only_images_per_s']} images/s; whole build: "
           f"{figures['build_images_per_s']} images/s ({figures['samples']} samples)")
-    print(f"whole build at {figures['build_vs_hash_only']:.0%} of the hash-only rate (target >= 40%); "
-          f"peak RSS {figures['build_peak_rss_mb']:.0f} MB (target < 2048 MB)")
+    print(f"peak RSS of the whole build {figures['build_peak_rss_mb']:.0f} MB (target < 2048 MB)")
     print(json.dumps(figures))
 
 

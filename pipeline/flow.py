@@ -42,4 +42,5 @@ def build_pipeline(pipeline, manifest, output: str, *, threads=None, progress_se
                     | "AllRejects" >> beam.Flatten()),
         "listed": listed["images"],
         "contexts": grouped["made"],
-    } | "WriteShards" >> WriteShards(output, manifest)
+        "recipes": drafted["recipes"],
+    } | "WriteShards" >> WriteShards(output, manifest, threads=threads, progress_seconds=progress_seconds)

@@ -2,6 +2,7 @@
 figures come from: a benchmark that no longer runs against the code fails here, not in a
 reader's hands. Only what the scripts count is checked, never a time."""
 import json
+import os
 import pathlib
 import subprocess
 import sys
@@ -17,7 +18,7 @@ def last_json_line(script: str, *args: str) -> dict:
 
 
 def test_every_benchmark_script_has_a_smoke_test():
-    tested = {"build_bench.py", "dedup_bench.py", "hash_bench.py", "llm_bench.py"}
+    tested = {"build_bench.py", "cores_bench.py", "dedup_bench.py", "hash_bench.py", "llm_bench.py"}
     assert {p.name for p in BENCHMARKS.glob("*.py")} == tested
 
 
@@ -51,3 +52,13 @@ def test_build_bench():
     assert figures["samples"] > 0
     assert len(figures["hash_only_seconds"]) == len(figures["build_seconds"]) == 1
     assert figures["build_peak_rss_mb"] > 0
+
+def test_cores_bench():
+    figures = last_json_line("cores_bench.py", "--images", "24", "--repeat", "1", "--size", "256", "192",
+                             "--scale", "2")
+    assert (figures["images"], figures["repeat"], figures["size"], figures["scaled_images"]) == (24, 1, [256, 192], 48)
+    assert figures["cores"] == len(os.sched_getaffinity(0)) and figures["samples"] > 0
+    # Its own checks: the pinned and all-core builds wrote the same files, the peer hashed every one.
+    assert figures["outputs_identical"] is True and figures["checks_failed"] == []
+    assert {way: len(runs) for way, runs in figures["runs_seconds"].items()} == {"pinned": 1, "all_cores": 1, "peer": 1}
+    assert figures["build_peak_rss_mb"] > 0 and figures["scaled_peak_rss_mb"] > 0

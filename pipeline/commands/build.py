@@ -54,9 +54,11 @@ def add_arguments(parser) -> None:
                         help="threads per worker process for reading, hashing, drafting and writing (default: every "
                              "core the build may use on the local runner, 1 on a runner with a process per core); "
                              "the output is the same for every N")
-    parser.add_argument("--quiet", action="store_true",
-                        help="no progress lines (by default one every 10 s on stderr while images are read and "
-                             "hashed, contexts drafted and shards written)")
+    parser.add_argument("--progress-seconds", type=float, default=10.0, metavar="S",
+                        help="interval of the progress lines on stderr while images are read and hashed, contexts "
+                             "drafted and shards written (done/total, rate, ETA; default: %(default)g; an LLM "
+                             "drafter's line keeps its manifest's progress_seconds)")
+    parser.add_argument("--quiet", action="store_true", help="no progress lines")
     parser.add_argument("--log-level", choices=LOG_LEVELS, type=str.upper, default="ERROR",
                         help="level of Apache Beam's (and mir's) logging on stderr (default: %(default)s)")
     parser.add_argument("--verbose", action="store_const", dest="log_level", const="INFO",
@@ -120,10 +122,13 @@ def run(args, beam_args) -> int:
               "cache": False if args.no_cache else None}
     if not 0 <= args.max_failed_share <= 1:
         return fail("--max-failed-share must be between 0 and 1", 2)
+    if args.progress_seconds <= 0:
+        return fail("--progress-seconds must be more than 0", 2)
     try:
         report, code = guarded(args, "build", lambda: run_build(
             args.manifest, args.output, beam_args, seed=args.seed, drafter=args.drafter, llm=llm, solver=solver,
-            overwrite=args.overwrite, workers=args.workers, progress=not args.quiet),
+            overwrite=args.overwrite, workers=args.workers,
+            progress_seconds=None if args.quiet else args.progress_seconds),
             {(ManifestError, BuildError, PublishError): 2})
     except KeyboardInterrupt:
         return fail(f"interrupted; {args.output} is as it was before this build", 130)

@@ -3,7 +3,9 @@
 Contexts are drafted on a thread pool (stages/parallel.py), their samples passed on in the
 order the contexts came: an LLM drafter keeps ``concurrency`` requests in flight per worker, the
 offline drafter derives views and drafts on one thread per core. Beam counters (namespace
-"llm") are bumped on the DoFn's own thread.
+"llm") are bumped on the DoFn's own thread. Samples leave without image bytes, derived images'
+included: the "recipes" output says how to derive each again (``images.views``), which
+WriteShards does as it writes, so no stage holds the derived images of the whole collection.
 """
 import apache_beam as beam
 from apache_beam.metrics import Metrics
@@ -12,13 +14,15 @@ from ..drafters import make_drafter
 from ..drafters.base import DraftRejected
 from ..drafters.sample import assemble_sample
 from ..images.decode import ImageRejected
-from ..images.views import materialize
+from ..images.views import derivation_recipes, materialize
 from ..llm.batch import count_stats
+from ..records import image_entry
 from .base import REJECTS, context_subject, to_rejects
 from .parallel import InOrderThreadsFn
 
 STAGE = "draft"
 LLM_NAMESPACE = "llm"
+RECIPES = "recipes"
 
 
 def _is_llm(drafter_settings: dict) -> bool:
@@ -52,8 +56,8 @@ class DraftFn(InOrderThreadsFn):
         return [context_subject(context)]
 
     def work(self, context):
-        """Runs on a pool thread (under ``attempt``): ("sample", record) or ("reject", reason,
-        detail); no Beam calls here."""
+        """Runs on a pool thread (under ``attempt``): ("sample", record without image bytes,
+        derivation recipes) or ("reject", reason, detail); no Beam calls here."""
         try:
             images = materialize(context, self.decode["max_pixels"], self.decode["min_side"],
                                  source_bytes=self.drafter.reads_pixels)
@@ -62,13 +66,16 @@ class DraftFn(InOrderThreadsFn):
             return "reject", exc.reason, str(exc)
         except OSError as exc:  # an image vanished or became unreadable since it was hashed
             return "reject", "unreadable", f"{exc.__class__.__name__}: {exc}"
-        return "sample", assemble_sample(context, drafted, images, sources=self.sources, seed=self.seed,
-                                         embed=False)
+        sample = assemble_sample(context, drafted, images, sources=self.sources, seed=self.seed, embed=False)
+        return ("sample", dict(sample, images=[image_entry(facts, None) for facts in sample["image_facts"]]),
+                derivation_recipes(context, images))
 
     def emit(self, context, outcome):
         if outcome[0] == "sample":
             self.drafted.inc()
             yield outcome[1]
+            for recipe in outcome[2]:
+                yield beam.pvalue.TaggedOutput(RECIPES, recipe)
         else:
             yield to_rejects(context_subject(context).reject(STAGE, *outcome[1:]))
         # The grounded drafter makes no calls and so has nothing to drain.
@@ -76,7 +83,8 @@ class DraftFn(InOrderThreadsFn):
 
 
 class Draft(beam.PTransform):
-    """Context -> {"samples": sample records, "rejects": rejects records}. ``threads`` (the
+    """Context -> {"samples": sample records without image bytes, "recipes": (sha256, recipe) of
+    each derived image, "rejects": rejects records}. ``threads`` (the
     offline drafter's; an LLM drafter uses its ``concurrency``): see stages/parallel.py;
     ``progress_seconds``: interval of the progress line (None: none; an LLM drafter then uses
     its own ``progress_seconds``)."""
@@ -90,5 +98,5 @@ class Draft(beam.PTransform):
         total = contexts | "CountContexts" >> beam.combiners.Count.Globally()
         out = (contexts
                | "Draft" >> beam.ParDo(self.fn, total=beam.pvalue.AsSingleton(total))
-               .with_outputs(REJECTS, main="samples"))
-        return {"samples": out.samples, "rejects": out[REJECTS]}
+               .with_outputs(REJECTS, RECIPES, main="samples"))
+        return {"samples": out.samples, "recipes": out[RECIPES], "rejects": out[REJECTS]}

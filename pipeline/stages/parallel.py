@@ -31,6 +31,29 @@ def available_cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
+def thread_pool(threads, name: str) -> tuple:
+    """(pool, elements to keep in flight): a pool of ``threads`` (None: ``available_cores()``),
+    or no pool (None) for one thread, whose work then runs inline."""
+    threads = threads or available_cores()
+    return (ThreadPoolExecutor(threads, thread_name_prefix=name) if threads > 1 else None,
+            threads * IN_FLIGHT_PER_THREAD)
+
+
+def in_order(pool, work, items, in_flight: int):
+    """``work(item)`` for each of ``items`` on ``pool`` (None: inline), ``in_flight`` at a time,
+    the results in the items' order."""
+    if pool is None:
+        yield from map(work, items)
+        return
+    pending = collections.deque()
+    for item in items:
+        pending.append(pool.submit(work, item))
+        if len(pending) >= in_flight:
+            yield pending.popleft().result()
+    while pending:
+        yield pending.popleft().result()
+
+
 def _windowed(output):
     """An output of finish_bundle, which Beam needs windowed (a build has one global window)."""
     if isinstance(output, beam.pvalue.TaggedOutput):
@@ -51,9 +74,7 @@ class InOrderThreadsFn(beam.DoFn):
         self.threads, self.progress_spec = threads, progress
 
     def setup(self):
-        threads = self.threads or available_cores()
-        self.pool = ThreadPoolExecutor(threads, thread_name_prefix=self.stage) if threads > 1 else None
-        self.in_flight = threads * IN_FLIGHT_PER_THREAD
+        self.pool, self.in_flight = thread_pool(self.threads, self.stage)
         self.progress = Progress(*self.progress_spec) if self.progress_spec else None
 
     def start_bundle(self):

@@ -11,8 +11,9 @@ import json
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
-from apache_beam.pvalue import AsDict
+from apache_beam.pvalue import AsDict, AsSingleton
 
+from ..images.views import derive_again
 from ..output import report as facts
 from ..output.card import render_card
 from ..output.parquet import write_jsonl, write_parquet
@@ -22,6 +23,8 @@ from ..schemas import load_schema
 from ..sources import read_unchanged_image
 from ..storage import write_text
 from .base import REJECTS, sample_subject, to_rejects
+from .parallel import in_order, thread_pool
+from .progress import Progress
 
 STAGE = "write_shards"
 REJECT_STAGES = tuple(load_schema("reject")["properties"]["stage"]["enum"])
@@ -57,11 +60,19 @@ def _source_images(sample: dict):
             yield known["sha256"], (known["uri"], known["file_size"])
 
 
-def _with_source_bytes(sample: dict) -> dict:
-    """The sample with its source images' bytes read again (samples travel without them)."""
+def _with_bytes(sample: dict, embed: bool, recipes: dict, decode: dict) -> dict:
+    """The sample with the image bytes its row holds made again (samples travel without them):
+    derived images' always, from Draft's recipes (``images.views.derive_again``), source
+    images' read again when ``embed``."""
+    pairs = list(zip(sample["images"], sample["image_facts"]))
+    derived = iter(derive_again([(known["sha256"], recipes[known["sha256"]]) for image, known in pairs
+                                 if image["bytes"] is None and known["derived_from"]],
+                                decode["max_pixels"], decode["min_side"]))
     images = []
-    for image, known in zip(sample["images"], sample["image_facts"]):
-        if image["bytes"] is None and known["derived_from"] is None:
+    for image, known in pairs:
+        if image["bytes"] is None and known["derived_from"]:
+            image = image_entry(known, next(derived))
+        elif image["bytes"] is None and embed:
             image = image_entry(known, read_unchanged_image(known["uri"], known["sha256"]))
         images.append(image)
     return dict(sample, images=images)
@@ -75,29 +86,51 @@ class WriteShardFn(beam.DoFn):
     """Writes one shard, its rows sorted by id. A sample whose source image can no longer be read
     as the build hashed it (changed or gone since), or did not reach the shared image table, is
     left out and rejected; the samples written come out (without their bytes) for report.json to
-    count, so its counts are the shards'."""
+    count, so its counts are the shards'. The images are read and derived on a thread pool
+    (stages/parallel.py), the rows written in id order whatever the number of threads."""
 
-    def __init__(self, output: str, embed: bool):
-        self.output, self.embed = output, embed
+    def __init__(self, output: str, embed: bool, decode: dict, threads=None, progress_seconds=None):
+        self.output, self.embed, self.decode = output, embed, decode
+        self.threads, self.progress_seconds = threads, progress_seconds
 
-    def process(self, keyed, missing=None):
+    def setup(self):
+        self.pool, self.in_flight = thread_pool(self.threads, STAGE)
+        self.progress = Progress("writing shards", "samples", self.progress_seconds) if self.progress_seconds else None
+
+    def teardown(self):
+        if self.pool:
+            self.pool.shutdown()
+        if self.progress:
+            self.progress.stop()
+
+    def process(self, keyed, total: int, missing=None, recipes=None):
+        if self.progress:
+            self.progress.expect(total)
         key, rows = keyed
         written, refused = [], []
         ordered = sorted(rows, key=lambda s: s["id"])
-        write_parquet(shard_path(self.output, *key), self._rows(ordered, missing or {}, written, refused), "sample")
+        rows = self._rows(ordered, missing or {}, recipes or {}, written, refused)
+        write_parquet(shard_path(self.output, *key), rows, "sample")
         yield from written
         for sample, detail in refused:
             yield to_rejects(sample_subject(sample).reject(STAGE, "unreadable", detail))
 
-    def _rows(self, ordered, missing: dict, written: list, refused: list):
-        for sample in ordered:
+    def _rows(self, ordered, missing: dict, recipes: dict, written: list, refused: list):
+        def filled(sample):
+            """(row, None), or (None, why the sample cannot be written); runs on a pool thread."""
             lost = [missing[sha256] for sha256, _ in _source_images(sample) if sha256 in missing]
             try:
                 if lost:
                     raise ValueError(lost[0])
-                row = _with_source_bytes(sample) if self.embed else sample
+                return _with_bytes(sample, self.embed, recipes, self.decode), None
             except (ValueError, OSError) as exc:
-                refused.append((sample, f"{exc.__class__.__name__}: {exc}"))
+                return None, f"{exc.__class__.__name__}: {exc}"
+
+        for sample, (row, problem) in zip(ordered, in_order(self.pool, filled, ordered, self.in_flight)):
+            if self.progress:
+                self.progress.advance()
+            if problem:
+                refused.append((sample, problem))
                 continue
             written.append(_without_bytes(sample))
             yield row
@@ -146,9 +179,10 @@ class _WriteImageTable(beam.PTransform):
 
 
 class _WriteSamples(beam.PTransform):
-    def __init__(self, output: str, settings: dict):
+    def __init__(self, output: str, settings: dict, decode: dict, recipes, threads, progress_seconds):
         super().__init__()
-        self.output, self.settings = output, settings
+        self.output, self.settings, self.decode, self.recipes = output, settings, decode, recipes
+        self.threads, self.progress_seconds = threads, progress_seconds
 
     def expand(self, samples):
         images = self.settings["images"]
@@ -161,7 +195,10 @@ class _WriteSamples(beam.PTransform):
         out = (samples
                | "AssignShard" >> beam.Map(lambda s, shards: (shards[s["id"]], s), AsDict(shards))
                | "CollectShards" >> beam.GroupByKey()
-               | "WriteShard" >> beam.ParDo(WriteShardFn(self.output, images == "embedded"), *missing)
+               | "WriteShard" >> beam.ParDo(WriteShardFn(self.output, images == "embedded", self.decode, self.threads,
+                                                         self.progress_seconds),
+                                            AsSingleton(samples | "CountSamples" >> beam.combiners.Count.Globally()),
+                                            *missing, recipes=AsDict(self.recipes))
                .with_outputs(REJECTS, main="written"))
         return {"written": out.written, "rejects": out[REJECTS]}
 
@@ -185,15 +222,20 @@ class WriteReport(beam.DoFn):
 
 
 class WriteShards(beam.PTransform):
-    """{"samples", "images", "rejects", "listed", "contexts"} -> the report (one element)."""
+    """{"samples", "images", "rejects", "listed", "contexts", "recipes"} -> the report (one element).
+    "recipes" (Draft's) may be left out when the samples carry their derived images' bytes.
+    ``threads`` and ``progress_seconds`` as for every heavy stage (stages/parallel.py)."""
 
-    def __init__(self, output: str, manifest):
+    def __init__(self, output: str, manifest, threads=None, progress_seconds=None):
         super().__init__()
         self.output, self.manifest = output, manifest
+        self.threads, self.progress_seconds = threads, progress_seconds
 
     def expand(self, pcolls):
         output = self.output
-        shards = pcolls["samples"] | "Samples" >> _WriteSamples(output, self.manifest.output)
+        recipes = pcolls.get("recipes") or pcolls["samples"].pipeline | "NoRecipes" >> beam.Create([])
+        shards = pcolls["samples"] | "Samples" >> _WriteSamples(output, self.manifest.output, self.manifest.decode,
+                                                                recipes, self.threads, self.progress_seconds)
         rejects = (pcolls["rejects"], shards["rejects"]) | "WithShardRejects" >> beam.Flatten()
         (pcolls["images"]
          | "AllImageRows" >> beam.combiners.ToList()

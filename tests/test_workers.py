@@ -1,0 +1,94 @@
+"""Builds spread over threads (stages/parallel.py) write the same files whatever the number of
+threads, and derived images travel as recipes, made again, byte for byte, when shards are written."""
+import hashlib
+import json
+import pathlib
+import random
+import threading
+
+import pytest
+from apache_beam.options.pipeline_options import PipelineOptions
+from conftest import make_photo
+
+from pipeline.images.phash import HASH_ALGORITHM, hash_image
+from pipeline.images.views import derivation_recipes, derive_again, materialize
+from pipeline.readback.shards import iter_samples, shard_paths
+from pipeline.records import Context, ContextImage, HashedImage
+from pipeline.run import BuildError, beam_options, run_build, stage_threads
+from pipeline.stages.parallel import in_order, thread_pool
+from pipeline.tasks import TASKS
+
+LIMITS = {"max_pixels": 10**8, "min_side": 16}
+
+
+def files_of(out: pathlib.Path) -> dict:
+    """sha256 of every file of a build, report.json without its timings."""
+    found = {}
+    for path in sorted(p for p in out.rglob("*") if p.is_file()):
+        data = path.read_bytes()
+        if path == out / "report.json":
+            data = json.dumps(dict(json.loads(data), timings=None), sort_keys=True).encode()
+        found[str(path.relative_to(out))] = hashlib.sha256(data).hexdigest()
+    return found
+
+
+def test_a_build_writes_the_same_files_on_one_thread_and_on_three(photo_manifest, tmp_path):
+    one, three = tmp_path / "one", tmp_path / "three"
+    run_build(str(photo_manifest), str(one), [], workers=1, progress_seconds=None)
+    run_build(str(photo_manifest), str(three), [], workers=3, progress_seconds=None)
+    assert files_of(one) == files_of(three)
+    samples = list(iter_samples(shard_paths(str(one))))
+    derived = [(image, facts) for s in samples for image, facts in zip(s["images"], s["image_facts"])
+               if facts["derived_from"]]
+    # Derived images (tiles, zooms) were made again from their recipes, and are the images named.
+    assert derived and {s["task"] for s in samples} >= {"image_puzzle", "location_relationship"}
+    assert all(hashlib.sha256(image["bytes"]).hexdigest() == facts["sha256"] for image, facts in derived)
+
+
+def _hashed(path: pathlib.Path) -> HashedImage:
+    data = path.read_bytes()
+    facts = hash_image(data, uri=str(path), **LIMITS)
+    return HashedImage(id=hashlib.sha256(data).hexdigest(), uri=str(path), source="photos", width=facts.width,
+                       height=facts.height, phash=facts.phash, metadata={}, hash_algorithm=HASH_ALGORITHM,
+                       crop_hashes=facts.crop_hashes, colour=facts.colour, format=facts.format, file_size=len(data))
+
+
+@pytest.mark.parametrize("task", ["image_puzzle", "scale_blur"])
+def test_recipes_make_the_derived_images_again_byte_for_byte(tmp_path, task):
+    image = _hashed(make_photo(tmp_path / "photo.jpg", seed=3, size=(640, 480)))
+    slots = tuple(ContextImage(image, t) for t in TASKS[task].derive(image, random.Random(5)))
+    context = Context(id="c1", task=task, split="train", group="g", images=slots)
+    entries = materialize(context, source_bytes=False, **LIMITS)
+    recipes = derivation_recipes(context, entries)
+    assert [sha256 for sha256, _ in recipes] == [e["sha256"] for e in entries] and len(recipes) == len(slots) > 1
+    assert derive_again(recipes, **LIMITS) == [e["bytes"] for e in entries]
+    # A source rewritten since: refused, never other bytes under the recorded sha256.
+    make_photo(tmp_path / "photo.jpg", seed=4, size=(640, 480))
+    with pytest.raises(ValueError):
+        derive_again(recipes, **LIMITS)
+
+
+def test_threads_per_worker_process():
+    local = beam_options([])
+    assert stage_threads(local, None) is None          # the local runner: every core it may use
+    assert stage_threads(local, 3) == 3
+    assert stage_threads(PipelineOptions(["--runner", "FnApiRunner", "--direct_num_workers", "2"]), None) == 1
+    assert stage_threads(PipelineOptions(["--runner", "DataflowRunner"]), None) == 1
+    with pytest.raises(BuildError):
+        stage_threads(local, 0)
+
+
+def test_results_come_in_the_order_of_the_items_whatever_finishes_first():
+    pool, _ = thread_pool(4, "test")
+    last_started = threading.Event()
+
+    def work(item):
+        if item == 0:
+            assert last_started.wait(10)   # the first item finishes after the last has begun
+        if item == 5:
+            last_started.set()
+        return item * item
+
+    assert list(in_order(pool, work, range(6), in_flight=6)) == [0, 1, 4, 9, 16, 25]
+    assert list(in_order(None, lambda i: -i, range(3), in_flight=1)) == [0, -1, -2]
+    pool.shutdown()
