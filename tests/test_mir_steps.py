@@ -9,6 +9,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipeline.cli import main
+from pipeline.samples.mir_regions import read_region2region, read_text2region
 from tests.mir_fixtures import dump, mir_list_style, mir_record, write_sized_images
 
 # Image 1 is too small for pixel boxes of hundreds, image 2 holds 0-999 integer boxes both ways,
@@ -185,3 +186,11 @@ def test_unusable_inputs_fail_with_one_line(capsys, tmp_path, mir_file, shards):
     assert code == 1 and err.count("\n") == 1 and "broken.json:0: $" in err
     code, _, err = export(capsys, shards, tmp_path / "c.jsonl", "--split", "test")
     assert code == 2 and "no test samples" in err
+
+
+def test_a_long_run_of_blanks_is_read_in_linear_time():
+    """Blanks are collapsed before the forms' lazy phrases run: this once backtracked cubically."""
+    sizes = [(64, 48), (1200, 900)]
+    text = "a in Image 1 [0.1, 0.1, 0.2, 0.2]" + " " * 50_000 + 'b "c" in Image 2 [0.1, 0.1, 0.2, 0.2] x'
+    assert read_region2region(text, sizes) == ([], [text])
+    assert read_text2region(text, sizes) == ([], [text])

@@ -163,10 +163,10 @@ def _question_with_plain_placeholders(sample: dict) -> str:
 def _check_texts(sample: dict, boxes) -> None:
     """No text a prompt may show besides the question holds an image placeholder, and none
     holds a token the box style writes (it would be read as a box)."""
-    texts = json.dumps([sample["question"], sample["options"], sample["reasoning"], sample.get("mir_native")])
-    if "<image>" in json.dumps([sample["options"], sample["reasoning"], sample.get("mir_native")]):
+    besides_question = json.dumps([sample["options"], sample["reasoning"], sample.get("mir_native")])
+    if "<image>" in besides_question:
         raise CurriculumError(f"sample {sample['id']}: an <image> placeholder outside the question")
-    clashing = [token for token in boxes.reserved if token in texts]
+    clashing = [token for token in boxes.reserved if token in sample["question"] + besides_question]
     if clashing:
         raise CurriculumError(f"sample {sample['id']}: its text holds {clashing[0]}, which --boxes "
                               f"{boxes.name} writes for boxes")

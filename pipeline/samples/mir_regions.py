@@ -49,9 +49,8 @@ def _region(phrase: str, name: str) -> str:
             rf"|\s*{_BOX_TOKEN}{_AT}{_IMAGE}|\s*\(\s*{_IMAGE}\s*,\s*{_BOX_TOKEN}\s*\))")
 
 
-_REGION = re.compile(_region(f"{_TAGGED}|{_PLAIN}", "ph"))
 _T2R_FORMS = (
-    _REGION,
+    re.compile(_region(f"{_TAGGED}|{_PLAIN}", "ph")),
     # "Image 1: the cup [..]"
     re.compile(rf"{_IMAGE}\s*[:,\-]\s*(?P<ph>{_TAGGED}|{_PLAIN})\s*[:,\-]?\s*{_BOX_TOKEN}"),
     # this project's own rendering (render_text2region): Image 2 [..]: "the red ball" (ball)
@@ -102,7 +101,9 @@ def _read_text(text: str, sizes, of_clause) -> tuple:
     entries, rest = [], []
     for line in text.splitlines():
         tokened, boxes = _tokens(line)
-        clauses = [c.strip() for c in _CLAUSE_BREAK.split(tokened)]
+        # Runs of blanks made one space: the forms' lazy phrases then backtrack over words,
+        # not over every split of a run of spaces (cubic on a long one).
+        clauses = [" ".join(c.split()) for c in _CLAUSE_BREAK.split(tokened)]
         read = [of_clause(c, boxes, sizes) for c in clauses if c]
         if read and all(read):
             entries += read
@@ -162,7 +163,7 @@ def _region2region_of_clause(clause: str, boxes: list, sizes: list) -> dict | No
     ends = [_text2region_of_clause(match.group(end), boxes, sizes) for end in ("from", "to")]
     if not all(ends):
         return None
-    why = (match.group("why") or "").strip() or _untokened(clause, boxes)
+    why = _untokened((match.group("why") or "").strip() or clause, boxes)
     return {"from": _ref(ends[0]), "to": _ref(ends[1]), "relation": match.group("rel").strip(), "explanation": why}
 
 
