@@ -153,7 +153,8 @@ def _context(tmp_path, task_id, variant: int) -> Context:
         data = path.read_bytes()
         facts = hash_image(data, max_pixels=10 ** 8, min_side=8)
         image = HashedImage(id=sha256_hex(data), uri=str(path), source="gen", width=facts.width,
-                            height=facts.height, phash=facts.phash, metadata=dict(metadata, file=path.name))
+                            height=facts.height, phash=facts.phash, metadata=dict(metadata, file=path.name),
+                            file_size=len(data))
         slots.append(image)
     task = TASKS[task_id]
     if task.grouping == "single":
