@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: sample test install examples
+.PHONY: sample test install examples mutation
 
 # The install's chatter goes to .venv/install.log, shown only when the install fails.
 $(BIN)/mir: setup.py
@@ -30,3 +30,11 @@ test: install
 examples: install
 	$(BIN)/pip install --quiet -e '.[examples]'
 	$(BIN)/python scripts/make_examples.py
+
+# Mutation testing (not part of CI; slow): mutmut changes the modules setup.cfg's [mutmut] names
+# (answers, splits, dedup, difficulty, rejects) one small change at a time and runs the tests
+# that pin them; survivors are listed at the end. docs/testing.md has the figures and the triage.
+mutation: install
+	$(BIN)/pip install --quiet -e '.[mutation]'
+	$(BIN)/mutmut run --max-children $$(nproc)
+	$(BIN)/mutmut results

@@ -39,6 +39,8 @@ setup(
         # datasets loads a build the way its users do.
         "test": ["pytest>=8", "duckdb>=1.0", "apache-beam[gcp]", "setuptools", "ruff>=0.6", "datasets>=3.0"],
         "examples": ["scikit-image", "scikit-learn", "matplotlib"],
+        # `make mutation` (not CI): mutation testing of the modules that decide answers and rejects.
+        "mutation": ["mutmut>=3.3"],
     },
     entry_points={"console_scripts": ["mir=pipeline.cli:main"]},
 )

@@ -3,13 +3,15 @@ hashing (``images.phash.hash_image``: draft-mode JPEG decode, matrix DCT) on the
 
 Generates photo-like 1920x1280 JPEGs (quality 90), hashes them both ways in the same run (each way reading
 the files itself), and prints the speedup and the Hamming deviation between the two hashes.
-Last line: one JSON object with the figures.
+Last line: one JSON object with the figures; the exit status is 1 when a hash strays more than
+MAX_HAMMING bits from imagehash's (the bound docs/ gives).
 
     .venv/bin/python benchmarks/hash_bench.py [--images 200]
 """
 import argparse
 import json
 import pathlib
+import sys
 import tempfile
 import time
 
@@ -18,6 +20,8 @@ import numpy as np
 from PIL import Image
 
 from pipeline.images.phash import HASH_ALGORITHM, hamming, hash_image
+
+MAX_HAMMING = 4
 
 SIZE = (1920, 1280)
 
@@ -82,6 +86,8 @@ def main():
           f"{project_seconds:.2f} s ({figures['speedup']}x); Hamming deviation mean "
           f"{figures['mean_hamming']}, max {figures['max_hamming']}")
     print(json.dumps(figures))
+    if figures["max_hamming"] > MAX_HAMMING:
+        sys.exit(f"hash_bench: a hash differs from imagehash's by {figures['max_hamming']} bits (> {MAX_HAMMING})")
 
 
 if __name__ == "__main__":

@@ -5,7 +5,8 @@ candidates and picks the candidate named first in the decisive facts. A fault is
 token ``fault:<name>`` anywhere in the request (tests put it in an image caption):
 
   rate_limit   first request 429 with Retry-After      server_error  first request 500
-  slow         first request slower than the timeout   drop          first request: connection closed
+  slow         first request answered only once the client gave up on it (it hung up), or after
+               ``slow_seconds`` at most          drop          first request: connection closed
   always_500   every request 500                        invalid_json  every reply not JSON
   invalid_json_once  first reply not JSON, the re-ask fixed   schema_invalid  every reply misses keys
   length       finish_reason=length                     refusal       a refusal
@@ -16,6 +17,8 @@ token ``fault:<name>`` anywhere in the request (tests put it in an image caption
 import collections
 import json
 import re
+import select
+import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -68,13 +71,16 @@ def completion(content, finish_reason="stop", refusal=None) -> dict:
 
 
 class FakeOpenAIServer:
-    def __init__(self, latency: float = 0.0, slow_seconds: float = 2.0, retry_after: str = "0.05",
+    def __init__(self, latency: float = 0.0, slow_seconds: float = 120.0, retry_after: str = "0.05",
                  accept_json_schema: bool = True):
         self.latency, self.slow_seconds, self.retry_after = latency, slow_seconds, retry_after
         self.accept_json_schema = accept_json_schema
         self.log = []                           # one dict per request received
         self.attempts = collections.Counter()   # (fault, conversation) -> requests seen
+        self.abandoned = 0                      # requests held until their client hung up
+        self.current = threading.local()        # the connection of the request this thread serves
         self.lock = threading.Lock()
+        self.changed = threading.Condition(self.lock)   # notified when ``abandoned`` grows
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.httpd.daemon_threads = True
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
@@ -119,7 +125,7 @@ class FakeOpenAIServer:
             if fault == "drop":
                 return None
             if fault == "slow":
-                time.sleep(self.slow_seconds)
+                self.hold()
             elif fault == "rate_limit":
                 return 429, {"Retry-After": self.retry_after}, {"error": {"message": "slow down", "type": "rate_limit"}}
             else:
@@ -141,6 +147,26 @@ class FakeOpenAIServer:
             return 200, {}, completion("```json\n" + json.dumps(model_draft(body)) + "\n```")
         return 200, {}, completion(json.dumps(model_draft(body, wrong=fault == "wrong_answer")))
 
+    def hold(self):
+        """Keep a request waiting until its client hangs up (it timed out), at most
+        ``slow_seconds``: an event, not a guess at how long the client waits. Counted in
+        ``abandoned``; the client that gave up never reads the answer."""
+        connection = self.current.connection
+        deadline = time.monotonic() + self.slow_seconds
+        while (left := deadline - time.monotonic()) > 0:
+            readable, _, _ = select.select([connection], [], [], left)
+            if readable and connection.recv(1, socket.MSG_PEEK) == b"":
+                with self.changed:
+                    self.abandoned += 1
+                    self.changed.notify_all()
+                return
+
+    def wait_for_abandoned(self, count: int, timeout: float = 120.0) -> bool:
+        """Whether ``abandoned`` reached ``count`` (the server may see a client hang up a moment
+        after that client moved on); ``timeout`` only bounds a test that would otherwise hang."""
+        with self.changed:
+            return self.changed.wait_for(lambda: self.abandoned >= count, timeout)
+
     def _handler(self):
         server = self
 
@@ -151,6 +177,7 @@ class FakeOpenAIServer:
             def do_POST(self):
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 entry = server._note(body, self.headers)
+                server.current.connection = self.connection   # for hold(), on this request's thread
                 time.sleep(server.latency)
                 answer = server.respond(body, entry)
                 if answer is None:

@@ -27,7 +27,7 @@ def test_hash_bench():
     assert figures["images"] == 3
     # The project's hashes stay within a few bits of imagehash's (the bound its docs give).
     assert figures["max_hamming"] <= 4
-    assert figures["plain_seconds"] > 0 and figures["project_seconds"] > 0
+    assert {"plain_seconds", "project_seconds", "speedup"} <= set(figures)   # reported, never judged
 
 
 def test_dedup_bench():
@@ -52,6 +52,7 @@ def test_build_bench():
     assert figures["samples"] > 0
     assert len(figures["hash_only_seconds"]) == len(figures["build_seconds"]) == 1
     assert figures["build_peak_rss_mb"] > 0
+
 
 def test_cores_bench():
     figures = last_json_line("cores_bench.py", "--images", "24", "--repeat", "1", "--size", "256", "192",

@@ -51,7 +51,9 @@ def test_every_shard_row_validates_against_the_sample_schema(sample_build):
 
 def test_shards_follow_the_layout_and_hold_their_task(sample_build):
     work, _ = sample_build
-    for shard in (work / "out" / "data").glob("*/*.parquet"):
+    shards = sorted((work / "out" / "data").glob("*/*.parquet"))
+    assert len({s.parent.name for s in shards}) >= 3, shards   # the sample collection feeds three tasks or more
+    for shard in shards:
         split, index, _, count = shard.stem.split("-")
         assert split in ("train", "test") and index.isdigit() and count.isdigit()
         frame = pd.read_parquet(shard)
@@ -62,7 +64,9 @@ def test_shards_follow_the_layout_and_hold_their_task(sample_build):
 def test_image_bytes_are_stored_as_they_are_and_the_rest_compressed(sample_build):
     """Encoded images gain nothing from zstd or a dictionary; every other column gets both."""
     work, _ = sample_build
-    for shard in (work / "out" / "data").glob("*/*.parquet"):
+    shards = sorted((work / "out" / "data").glob("*/*.parquet"))
+    assert shards, "the build wrote no shard"
+    for shard in shards:
         group = pq.ParquetFile(shard).metadata.row_group(0)
         columns = {group.column(i).path_in_schema: group.column(i) for i in range(group.num_columns)}
         image_bytes = columns.pop("images.list.element.bytes")

@@ -4,7 +4,6 @@ that the tests take down and bring back, the real openai client, the openai draf
 builds through the command line."""
 import json
 import socket
-import time
 import types
 
 import pytest
@@ -29,7 +28,7 @@ class FlakyServer(FakeOpenAIServer):
     port of a server that is gone."""
 
     def __init__(self, port: int = 0):
-        super().__init__(slow_seconds=1.0)
+        super().__init__()
         self.down = None
         if port:
             self.httpd.server_close()
@@ -47,7 +46,7 @@ class FlakyServer(FakeOpenAIServer):
         if self.down == "connection_error":
             return None
         if self.down == "timeout":
-            time.sleep(self.slow_seconds)  # the client (timeout 0.5 s) has given up by now
+            self.hold()   # answered only once the client has given up on it
         if self.down:
             status, headers = HTTP_OUTAGES.get(self.down, (500, {}))
             return status, headers, {"error": {"message": f"down: {self.down}", "type": "outage"}}
@@ -88,8 +87,14 @@ def test_a_request_that_failed_for_good_stores_nothing_and_the_next_build_asks_a
     flaky.down = cause
     # max_retries 2: three tries of a transient failure; a client error is not retried but asked
     # once more in JSON mode, in case the endpoint rejected the strict json_schema.
-    assert outcome(drafter_for(flaky.base_url, cache), context) == cause
+    # A request times out only when the server holds it until the client hangs up (after 1 s).
+    patience = {"timeout": 1} if cause == "timeout" else {}
+    assert outcome(drafter_for(flaky.base_url, cache, **patience), context) == cause
     assert len(flaky.log) == requests and stored(cache) == []
+    if cause == "timeout":   # every try was held until the client gave up on it
+        assert flaky.wait_for_abandoned(requests) and flaky.abandoned == requests
+    else:
+        assert flaky.abandoned == 0
     flaky.down = None
     assert outcome(drafter_for(flaky.base_url, cache), context) == "sample"
     assert len(flaky.log) == requests + 1 and len(stored(cache)) == 1

@@ -1,5 +1,6 @@
 """The openai drafter against a real fault-injecting Chat Completions server on loopback,
 through the real openai client, the Draft stage in a real Beam pipeline, and a whole build."""
+import collections
 import json
 import pathlib
 
@@ -39,7 +40,7 @@ def settings(server, cache_location=None, **overrides) -> dict:
     manifest = parse_manifest({"sources": [{"name": "s", "kind": "folder", "location": "x", "licence": "l",
                                             "attribution": "a"}],
                                "drafter": {"kind": "openai", "openai": {
-                                   "base_url": server.base_url, "model": "fake-model", "timeout": 0.5,
+                                   "base_url": server.base_url, "model": "fake-model", "timeout": 60,
                                    "max_retries": 2, "retry_base_delay": 0.01, "retry_max_delay": 0.05,
                                    "concurrency": 4, "image_side": 64, "cache_location": cache_location,
                                    "prices": {"fake-model": {"prompt": 1.0, "completion": 2.0}}, **overrides}}}, ".")
@@ -57,14 +58,15 @@ def make_context(folder: pathlib.Path, name: str, fault) -> Context:
         from PIL import Image
         picture = Image.open(path)
         slots.append(ContextImage(HashedImage(id=sha256_hex(data), uri=str(path), source="photos", width=96,
-                                              height=72, phash=phash_hex(picture), metadata=meta)))
+                                              height=72, phash=phash_hex(picture), metadata=meta,
+                                              file_size=len(data))))
     return Context(id=content_id("ctx", name), task="location_relationship", split="train", group=name,
                    images=tuple(slots))
 
 
 @pytest.fixture(scope="module")
 def server():
-    with FakeOpenAIServer(slow_seconds=1.5) as running:
+    with FakeOpenAIServer() as running:
         yield running
 
 
@@ -84,16 +86,20 @@ def outcome(drafter, context) -> str:
 
 
 def test_every_fault_ends_in_success_or_its_reason_and_counts_add_up(tmp_path, server, key):
-    drafter = make_drafter(settings(server), seed=3)
-    drafter.setup()
-    before = len(server.log)
-    got = {fault: outcome(drafter, make_context(tmp_path, f"c-{fault}", fault)) for fault in EXPECTED}
-    stats = drafter.drain_stats()
+    # A generous timeout; only the drafter of the "slow" context gives up after 2 s, on a request
+    # the server holds until that client hangs up (server.abandoned counts them).
+    drafter, impatient = make_drafter(settings(server), seed=3), make_drafter(settings(server, timeout=2), seed=3)
+    drafter.setup(), impatient.setup()
+    before, abandoned = len(server.log), server.abandoned
+    got = {fault: outcome(impatient if fault == "slow" else drafter, make_context(tmp_path, f"c-{fault}", fault))
+           for fault in EXPECTED}
+    stats = collections.Counter(drafter.drain_stats()) + collections.Counter(impatient.drain_stats())
     assert got == EXPECTED
     log = server.log[before:]
     assert stats["calls"] == len(log)
     assert stats["retries"] == sum(1 for r in log if r["attempt"] > 1 and not r["reask"])
-    assert stats["errors.rate_limited"] == 1 and stats["errors.timeout"] == 1
+    assert server.wait_for_abandoned(abandoned + 1)
+    assert stats["errors.rate_limited"] == 1 and stats["errors.timeout"] == server.abandoned - abandoned == 1
     assert stats["errors.connection_error"] == 1 and stats["errors.server_error"] == 1 + 3  # always_500: 3 tries
     assert stats["grounding.disagreed"] == 1 and stats["grounding.agreed"] == sum(v == "sample" for v in EXPECTED.values())
     failures = {k.split(".", 1)[1]: n for k, n in stats.items() if k.startswith("failures.")}

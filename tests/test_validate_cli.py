@@ -6,7 +6,6 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 import tracemalloc
 
 import pyarrow as pa
@@ -277,7 +276,6 @@ def test_a_large_list_is_streamed_in_bounded_memory(capsys, tmp_path, dataset):
     size = os.path.getsize(tmp_path / "large.json")
     tracemalloc.start()
     try:
-        started = time.monotonic()
         got, problems, summary, _ = run(capsys, "--no-images", tmp_path / "large.json")
         _, peak = tracemalloc.get_traced_memory()
     finally:
@@ -285,7 +283,6 @@ def test_a_large_list_is_streamed_in_bounded_memory(capsys, tmp_path, dataset):
     assert (got, summary) == (0, (count, count, 0))
     # About 1 MiB of file buffer and its text, one record, and the ids seen so far.
     assert size > 25 * 2 ** 20 and peak < 10 * 2 ** 20, (peak, size)
-    assert time.monotonic() - started < 120
 
 
 @pytest.mark.parametrize("name", ["deep.json", "deep.jsonl", "deep_in_list.json"])
