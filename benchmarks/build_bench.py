@@ -9,7 +9,7 @@ machine's noise only ever adds time, and it swings a single run by 10% or more. 
 for both, the whole build's peak RSS (target < 2 GB), and, last, one JSON line with the figures.
 (The whole build's speed against the peer script, on one core and on all, is cores_bench.py's.)
 
-    .venv/bin/python benchmarks/build_bench.py [--images 2000] [--repeat 3] [--workers 1] [--size W H]
+    .venv/bin/python benchmarks/build_bench.py [--images 2000] [--repeat 3] [--workers N] [--size W H]
 """
 import argparse
 import json
@@ -89,7 +89,7 @@ def make_collection(folder: pathlib.Path, count: int, size: tuple) -> pathlib.Pa
     return manifest
 
 
-def hash_only(manifest: str, beam_args: list) -> None:
+def hash_only(manifest: str, threads, beam_args: list) -> None:
     """The baseline pass, run inside its own process."""
     import apache_beam as beam
 
@@ -100,7 +100,7 @@ def hash_only(manifest: str, beam_args: list) -> None:
     loaded = load_manifest(manifest)
     with beam.Pipeline(options=beam_options(beam_args)) as p:
         listed = p | ReadSources(loaded.sources)
-        hashed = listed["images"] | DecodeAndHash(**loaded.decode)
+        hashed = listed["images"] | DecodeAndHash(**loaded.decode, threads=threads)
         hashed["images"] | beam.combiners.Count.Globally() | beam.Map(lambda n: print(f"hashed {n}"))
 
 
@@ -118,20 +118,20 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--images", type=int, default=2000)
     parser.add_argument("--repeat", type=int, default=3, help="runs of each pass; the fastest counts")
-    parser.add_argument("--workers", type=int, default=1, help="DirectRunner workers for both passes")
+    parser.add_argument("--workers", type=int, help="threads of the heavy stages in both passes (mir build "
+                                                     "--workers; default: every core)")
     parser.add_argument("--size", type=int, nargs=2, default=(1024, 768), metavar=("W", "H"),
                         help="size of the generated photos (default: a common web photo size)")
     parser.add_argument("--hash-only", metavar="MANIFEST", help=argparse.SUPPRESS)
     args, beam_args = parser.parse_known_args()
     if args.hash_only:
-        return hash_only(args.hash_only, beam_args)
-    beam_args = ["--direct_num_workers", str(args.workers)] + (
-        ["--direct_running_mode", "multi_processing"] if args.workers > 1 else [])
+        return hash_only(args.hash_only, args.workers, beam_args)
+    beam_args += ["--workers", str(args.workers)] if args.workers else []
     with tempfile.TemporaryDirectory() as work:
         manifest = make_collection(pathlib.Path(work) / "images", args.images, tuple(args.size))
         hash_command = [sys.executable, str(HERE), "--hash-only", str(manifest)] + beam_args
-        build_command = [sys.executable, "-m", "pipeline.cli", "build", "--manifest", str(manifest),
-                         "--output", str(pathlib.Path(work) / "out")] + beam_args
+        build_command = [sys.executable, "-m", "pipeline.cli", "build", "--quiet", "--overwrite",
+                         "--manifest", str(manifest), "--output", str(pathlib.Path(work) / "out")] + beam_args
         hash_runs, build_runs = [], []
         for _ in range(args.repeat):
             hash_runs.append(timed_process(hash_command))

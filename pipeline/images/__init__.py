@@ -7,11 +7,27 @@ the views the pipeline derives (crops, zooms, blurs) and encodes them; ``views``
 context's images and derives a context's views. May import ``sources`` (to re-read an image)
 and the foundation modules (``records``); never stages, drafters or output.
 """
+import ctypes
+import ctypes.util
+
 import cv2
 import threadpoolctl
 
-# Beam already runs one element per core; OpenCV's and BLAS's own thread pools on top would
-# oversubscribe. The pHash matrix products are small: OpenBLAS's threads cost a 2,000-image
-# build more CPU than the products themselves, and both build_bench passes a second of wall time.
+# The heavy stages already run one element per thread and a thread per core (stages/parallel.py);
+# OpenCV's and BLAS's own thread pools on top would oversubscribe. The pHash matrix products are
+# small: OpenBLAS's threads cost a 2,000-image build more CPU than the products themselves, and
+# both build_bench passes a second of wall time.
 cv2.setNumThreads(1)
 threadpoolctl.threadpool_limits(1, user_api="blas")
+
+# Decoded images are large buffers that live for one element. glibc serves such buffers from
+# its own mappings only up to a threshold it raises each time one is freed, after which they come
+# from the heap, whose freed pieces it keeps: a build's resident memory then grew with the number
+# of images decoded (benchmarks/README.md, cores_bench.py). A fixed threshold keeps every buffer
+# over 128 kB in a mapping of its own, returned to the system when freed.
+M_MMAP_THRESHOLD = -3
+LARGE_BUFFER = 128 * 1024
+try:
+    ctypes.CDLL(ctypes.util.find_library("c")).mallopt(M_MMAP_THRESHOLD, LARGE_BUFFER)
+except (OSError, AttributeError, TypeError):  # not glibc: its allocator has its own policy
+    pass
