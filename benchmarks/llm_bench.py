@@ -41,7 +41,8 @@ def photos(folder: pathlib.Path) -> list:
     out = []
     for i in range(len(BOXES)):
         path = make_photo(folder / f"p{i}.jpg", seed=i, size=(96, 72))
-        out.append((path, sha256_hex(path.read_bytes()), phash_hex(Image.open(path))))
+        data = path.read_bytes()
+        out.append((path, sha256_hex(data), phash_hex(Image.open(path)), len(data)))
     return out
 
 
@@ -49,10 +50,10 @@ def contexts(count: int, pictures: list) -> list:
     """Contexts over the same three photos; captions differ, so every prompt (and cache key) does."""
     return [Context(id=content_id("bench", n), task="location_relationship", split="train", group=f"b{n}",
                     images=tuple(ContextImage(HashedImage(
-                        id=digest, uri=str(path), source="photos", width=96, height=72, phash=phash,
+                        id=digest, uri=str(path), source="photos", width=96, height=72, phash=phash, file_size=size,
                         metadata={"file": path.name, "caption": f"Context {n}, photo {i}.",
                                   "regions": [region(f"thing {i}", BOXES[i])]}))
-                        for i, (path, digest, phash) in enumerate(pictures)))
+                        for i, (path, digest, phash, size) in enumerate(pictures)))
             for n in range(count)]
 
 
