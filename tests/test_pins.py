@@ -16,10 +16,12 @@ from conftest import region
 from mir_fixtures import mir_record, sample_record, write_images
 
 from pipeline.difficulty.heuristic import heuristic_difficulty, heuristic_level
+from pipeline.drafters.options import label_options
+from pipeline.images.near_duplicates import closest_match
 from pipeline.manifest import Source
 from pipeline.records import HashedImage
 from pipeline.samples.judge import ImageChecker, validate_record
-from pipeline.stages.group_contexts import GroupContexts, split_of
+from pipeline.stages.group_contexts import GroupContexts, chunk_sizes, split_of
 from pipeline.stages.score_difficulty import ScoreDifficulty
 from pipeline.stages.validate import Validate
 from pipeline.tasks import TASKS
@@ -78,6 +80,19 @@ def test_group_contexts_cuts_test_fraction_of_the_groups_into_test():
     with TestPipeline() as p:
         contexts = (p | beam.Create(images) | GroupContexts(SOURCES, 5, grouping))["contexts"]
         assert_that(contexts | beam.Filter(lambda c: c.task == "location_relationship"), check)
+
+
+@pytest.mark.parametrize("n, target, sizes", [
+    (3, 6, []), (4, 6, [4]), (8, 6, [8]), (13, 6, [7, 6]),
+    (16, 6, [6, 5, 5]),         # 16 / 6 rounds to 3 contexts (flooring would make two of 8)
+    (17, 6, [6, 6, 5]), (21, 6, [6, 5, 5, 5]),
+    (9, 2, [5, 4]),             # target 2 < min 4: fewer, larger contexts, none under 4
+    (30, 20, [8, 8, 7, 7]),     # target 20 > max 8: more, smaller contexts, none over 8
+])
+def test_contexts_are_cut_near_the_target_within_the_bounds(n, target, sizes):
+    """Sizes worked out by hand: k = n / target rounded, raised while a context would exceed the
+    maximum, lowered while one would fall under the minimum; the remainder spread from the first."""
+    assert chunk_sizes(n, target, 4, 8) == sizes
 
 
 # --- location_relationship: centres, not edges -----------------------------------------------------
@@ -244,3 +259,39 @@ def test_judge_image_files_nul_size_limit_and_unreadable(tmp_path):
     unreadable = mir_record([names[0], names[1], "mem.jpg"])
     assert _messages(unreadable, ImageChecker(str(tmp_path))) == [
         "$.images[2]: 'mem.jpg' cannot be read: Input/output error"]
+
+
+# --- dedup: which compared pair a duplicate's row names ---------------------------------------------
+
+def test_closest_match_ties_go_to_full_hashes_then_the_earlier_crop():
+    """a's crop 1 is 2 bits from b's full hash, and b's crop 3 is 2 bits from a's full hash: the
+    tie goes to the earlier crop (a's crop 1), not to whichever side is listed first; a tie with
+    the full pair goes to the full pair."""
+    full_a, full_b, far = 0, 0x3FF, 0xFFFF0000
+    a = [full_a, full_b ^ 0b11] + [full_b ^ far] * 5
+    b = [full_b, far, far, 0b11, far, far, far]
+    hexed = [tuple(f"{h:016x}" for h in side) for side in (a, b)]
+    assert closest_match(*hexed) == (2, 1, 0)
+    assert closest_match(hexed[1], hexed[0]) == (2, 0, 1)
+    a[0], b[0] = full_b ^ 0b11, 0   # the full pair (8 bits apart) ties with b's full and a's crop 1
+    tied = [tuple(f"{h:016x}" for h in side) for side in (a, b)]
+    assert closest_match(*tied) == (8, 0, 0)
+
+
+# --- options: the answer's position is balanced --------------------------------------------------------
+
+def test_the_answer_takes_each_position_about_equally_often():
+    """1200 contexts of four options: each label holds the answer 300 +- 60 times (over four
+    standard deviations); the options keep every text once, labelled A to D in order."""
+    counts = collections.Counter()
+    for n in range(1200):
+        options, label = label_options("right", ["w1", "w2", "w3"], 7, f"context-{n}")
+        assert [o["label"] for o in options] == ["A", "B", "C", "D"]
+        assert sorted(o["text"] for o in options) == ["right", "w1", "w2", "w3"]
+        assert next(o["text"] for o in options if o["label"] == label) == "right"
+        counts[label] += 1
+    assert set(counts) == {"A", "B", "C", "D"} and all(240 <= c <= 360 for c in counts.values()), counts
+    # The distractors' order varies too: "w1" is not always the first distractor shown.
+    firsts = {next(o["text"] for o in label_options("right", ["w1", "w2", "w3"], 7, f"c{n}")[0]
+                   if o["text"] != "right") for n in range(50)}
+    assert firsts == {"w1", "w2", "w3"}
