@@ -97,6 +97,8 @@ def _checked_endpoint(settings: dict, section: str, output: str) -> dict:
     problems = list(Draft202012Validator(load_schema("manifest")["$defs"]["openai_drafter"]).iter_errors(settings))
     if problems:
         raise BuildError(f"{section}.{'.'.join(map(str, problems[0].absolute_path))}: {problems[0].message}")
+    if settings["api_key_file"] and not FileSystems.exists(settings["api_key_file"]):
+        raise BuildError(f"{section}.api_key_file: {settings['api_key_file']} does not exist")
     return dict(settings, cache_location=settings["cache_location"] or FileSystems.join(output, "llm_cache"))
 
 

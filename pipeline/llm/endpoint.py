@@ -18,6 +18,7 @@ import threading
 
 import openai
 
+from ..storage import read_bytes
 from .cache import ResponseCache, cache_key
 from .calls import CallFailed, RateLimiter, RetryBudget, with_retries
 from .requests import response_format
@@ -45,6 +46,15 @@ def _images_hashed(request):
     return strings_mapped(request, _hash_data_url)
 
 
+def api_key(settings: dict) -> str:
+    """The endpoint's key: the contents of ``api_key_file`` (a file or URI read through Beam's
+    FileSystems, so a Dataflow worker reads it from the bucket with its own credentials and the
+    key is never part of the job's options or graph), else OPENAI_API_KEY, else empty."""
+    if settings.get("api_key_file"):
+        return read_bytes(settings["api_key_file"]).decode("utf-8").strip()
+    return os.environ.get("OPENAI_API_KEY", "")
+
+
 class ChatEndpoint:
     """``settings`` is a ``$defs/openai_drafter`` section of the manifest schema, defaults filled."""
 
@@ -54,7 +64,7 @@ class ChatEndpoint:
     def setup(self):
         s = self.settings
         # The key is read here and handed to the client only: never logged, cached or written.
-        self.client = openai.OpenAI(api_key=os.environ.get("OPENAI_API_KEY") or "not-needed",
+        self.client = openai.OpenAI(api_key=api_key(s) or "not-needed",
                                     base_url=s["base_url"], timeout=s["timeout"], max_retries=0)
         self.cache = ResponseCache(s["cache_location"]) if s["cache_location"] else None
         self.budget = RetryBudget(s["retry_budget"])
