@@ -21,7 +21,7 @@ from pipeline.images.near_duplicates import closest_match
 from pipeline.manifest import Source
 from pipeline.records import HashedImage
 from pipeline.samples.judge import ImageChecker, validate_record
-from pipeline.stages.group_contexts import GroupContexts, chunk_sizes, split_of
+from pipeline.stages.group_contexts import GroupContexts, chunk_sizes, split_of, window_starts
 from pipeline.stages.score_difficulty import ScoreDifficulty
 from pipeline.stages.validate import Validate
 from pipeline.tasks import TASKS
@@ -189,21 +189,29 @@ def test_validate_rejects_with_stage_reason_subject_and_the_problems():
     many = dict(sample_record(), id="location_relationship-2222222222222222", context_id="2222222222222222",
                 answer="H", split="holdout", category="temporal", task="location_relationship")
     many["reasoning"] = dict(many["reasoning"], captions=["only one"])
+    three = dict(many, id="location_relationship-3333333333333333", context_id="3333333333333333",
+                 reasoning=sample_record()["reasoning"])
     with TestPipeline() as p:
-        out = p | beam.Create([good, one, many]) | Validate()
+        out = p | beam.Create([good, one, many, three]) | Validate()
         assert_that(out["samples"] | beam.Map(lambda s: s["id"]), equal_to([good["id"]]), label="passed")
         assert_that(out["rejects"] | beam.Map(lambda r: (r["stage"], r["reason"], r["subject"], r["subject_kind"],
                                                          r["source"], r["task"])),
                     equal_to([("validate", "invalid_sample", "1111111111111111", "context", "photos",
                                "location_relationship"),
                               ("validate", "invalid_sample", "2222222222222222", "context", "photos",
+                               "location_relationship"),
+                              ("validate", "invalid_sample", "3333333333333333", "context", "photos",
                                "location_relationship")]), label="rejects")
         assert_that(out["rejects"] | beam.Map(lambda r: (r["subject"], r["detail"])),
                     equal_to([("1111111111111111", "$.answer: answer 'H' is not an option label (labels: A, B, C)"),
                               ("2222222222222222", "$.category: 'temporal' is not one of ['sequential', 'spatial', "
                                                    "'analytical']; $.split: 'holdout' is not one of ['train', 'test']; "
                                                    "$.answer: answer 'H' is not an option label (labels: A, B, C) "
-                                                   "(+1 more)")]),
+                                                   "(+1 more)"),
+                              # three problems: all shown, nothing "more"
+                              ("3333333333333333", "$.category: 'temporal' is not one of ['sequential', 'spatial', "
+                                                   "'analytical']; $.split: 'holdout' is not one of ['train', 'test']; "
+                                                   "$.answer: answer 'H' is not an option label (labels: A, B, C)")]),
                     label="details")
 
 
@@ -295,3 +303,30 @@ def test_the_answer_takes_each_position_about_equally_often():
     firsts = {next(o["text"] for o in label_options("right", ["w1", "w2", "w3"], 7, f"c{n}")[0]
                    if o["text"] != "right") for n in range(50)}
     assert firsts == {"w1", "w2", "w3"}
+
+
+def test_judge_listed_options_must_run_from_a_in_order_while_a_mapping_may_be_in_any_order(tmp_path):
+    names = write_images(tmp_path, 3)
+    listed = mir_record(names, options=["B. Image 2", "A. Image 1", "C. Image 3"])
+    assert _messages(listed) == ["$.options: labels B, A, C are not consecutive from A (expected A, B, C)"]
+    assert _messages(mir_record(names, options={"B": "Image 2", "A": "Image 1", "C": "Image 3"})) == []
+    assert _messages(mir_record(names, options={"A": "Image 1", "B": "Image 2", "D": "Image 3"})) == [
+        "$.options: labels A, B, D are not consecutive from A (expected A, B, C)"]
+
+
+def test_the_answer_position_follows_the_seed_and_is_stable():
+    """The draw is part of what a seed reproduces: these literals change only when the draw does
+    (which moves the answer of every published sample), and another seed moves some answers."""
+    assert label_options("right", ["w1", "w2", "w3"], 7, "context-0") == (
+        [{"label": "A", "text": "w2"}, {"label": "B", "text": "w1"}, {"label": "C", "text": "right"},
+         {"label": "D", "text": "w3"}], "C")
+    assert label_options("right", ["w1", "w2", "w3"], 7, "context-1")[1] == "D"
+    moved = sum(label_options("r", ["a", "b", "c"], 7, f"c{n}")[1] != label_options("r", ["a", "b", "c"], 8, f"c{n}")[1]
+                for n in range(100))
+    assert 50 <= moved <= 95, moved   # three in four, for independent draws
+
+
+@pytest.mark.parametrize("n, size, starts", [(4, 2, [0, 1, 2]), (3, 3, [0]), (5, 3, [0, 1, 2]),
+                                             (7, 3, [0, 1, 2, 3, 4]), (7, 4, [0, 2]), (11, 4, [0, 2, 4, 6])])
+def test_short_windows_step_by_half_a_window_rounded_down_and_at_least_one(n, size, starts):
+    assert window_starts(n, size) == starts
