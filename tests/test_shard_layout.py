@@ -114,6 +114,12 @@ def test_shared_images_are_stored_once_and_read_back_without_their_sources(share
     assert set(sources) <= set(written)
     assert all(hashlib.sha256(data).hexdigest() == sha256 for sha256, data in written.items())
     assert Image.open(io.BytesIO(written[next(iter(sources))])).size
+    # And so does the training export.
+    target = tmp_path / "train.jsonl"
+    assert main(["export", "curriculum", str(out), "--format", "swift", "--split", "all", "--output", str(target)]) == 0
+    exported = {p.stem: p.read_bytes() for p in (tmp_path / "train_images").iterdir()}
+    assert set(sources) <= set(exported)
+    assert all(hashlib.sha256(data).hexdigest() == sha256 for sha256, data in exported.items())
 
 
 def test_the_card_says_where_the_images_are(shared_build):

@@ -15,7 +15,7 @@ from apache_beam.io.filesystems import FileSystems
 from ..samples.mir_format import PLACEHOLDER, placeholders
 from .boxes import STYLES, TextBoxes
 from .inputs import read_samples
-from .shards import ImageFiles, ShardsError
+from .shards import ImageFiles, ImageTable, ShardsError
 
 STEPS = ("summary", "captions", "text2region", "region2region", "conclusion")
 _TITLES = {"summary": "Summary", "captions": "Caption", "text2region": "Text2Region",
@@ -189,7 +189,7 @@ def export_curriculum(source: str, output: str, fmt: str, split: str = "train", 
     return what was written."""
     root = posixpath.dirname(output) or "."
     stem = posixpath.splitext(posixpath.basename(output))[0]
-    images = ImageFiles(root, f"{stem}_images")
+    images = ImageFiles(root, f"{stem}_images", ImageTable(source))
     samples = [_with_image_paths(sample, images, STYLES[boxes]) for sample in read_samples(source, split)]
     if not samples:
         raise ShardsError(f"{source} has no {split} samples (choose another --split)")
