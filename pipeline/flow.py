@@ -23,8 +23,10 @@ def build_pipeline(pipeline, manifest, output: str, *, threads=None, progress_se
     deduped = decoded["images"] | "Deduplicate" >> Deduplicate(
         {name: s.dedup_scope for name, s in sources.items()}, manifest.dedup["threshold"])
     grouped = deduped["images"] | "GroupContexts" >> GroupContexts(sources, manifest.seed, manifest.grouping)
+    # A solver looks at the images before WriteShards: derived ones then travel with their bytes.
     drafted = grouped["contexts"] | "Draft" >> Draft(manifest.drafter, sources, manifest.seed, manifest.decode,
-                                                     threads=threads, progress_seconds=progress_seconds)
+                                                     threads=threads, progress_seconds=progress_seconds,
+                                                     derived_bytes=bool(manifest.difficulty["solver"]))
     validated = drafted["samples"] | "Validate" >> Validate()
     scored = validated["samples"] | "ScoreDifficulty" >> ScoreDifficulty(manifest.difficulty)
 

@@ -3,9 +3,12 @@
 Contexts are drafted on a thread pool (stages/parallel.py), their samples passed on in the
 order the contexts came: an LLM drafter keeps ``concurrency`` requests in flight per worker, the
 offline drafter derives views and drafts on one thread per core. Beam counters (namespace
-"llm") are bumped on the DoFn's own thread. Samples leave without image bytes, derived images'
-included: the "recipes" output says how to derive each again (``images.views``), which
-WriteShards does as it writes, so no stage holds the derived images of the whole collection.
+"llm") are bumped on the DoFn's own thread. Samples leave without their source images' bytes,
+and a build (flow.py) has them leave without their derived images' bytes too
+(``derived_bytes=False``): the "recipes" output says how to derive each again
+(``images.views``), which WriteShards does as it writes, so no stage holds the derived images
+of the whole collection. Only a build whose difficulty solver looks at the images
+(ScoreDifficulty, before WriteShards) keeps them.
 """
 import apache_beam as beam
 from apache_beam.metrics import Metrics
@@ -34,13 +37,13 @@ class DraftFn(InOrderThreadsFn):
     stage = STAGE
 
     def __init__(self, drafter_settings: dict, sources: dict, seed: int, decode: dict, threads=None,
-                 progress_seconds=None):
+                 progress_seconds=None, derived_bytes: bool = True):
         llm = _is_llm(drafter_settings)
         interval = drafter_settings["openai"]["progress_seconds"] if llm and progress_seconds else progress_seconds
         super().__init__(drafter_settings["openai"]["concurrency"] if llm else threads,
                          (f"drafting ({drafter_settings['kind']})", "contexts", interval) if interval else None)
         self.drafter_settings, self.sources, self.seed = drafter_settings, sources, seed
-        self.decode = decode
+        self.decode, self.derived_bytes = decode, derived_bytes
         self.drafted = Metrics.counter(STAGE, "drafted")
 
     def setup(self):
@@ -67,8 +70,9 @@ class DraftFn(InOrderThreadsFn):
         except OSError as exc:  # an image vanished or became unreadable since it was hashed
             return "reject", "unreadable", f"{exc.__class__.__name__}: {exc}"
         sample = assemble_sample(context, drafted, images, sources=self.sources, seed=self.seed, embed=False)
-        return ("sample", dict(sample, images=[image_entry(facts, None) for facts in sample["image_facts"]]),
-                derivation_recipes(context, images))
+        if not self.derived_bytes:
+            sample = dict(sample, images=[image_entry(facts, None) for facts in sample["image_facts"]])
+        return "sample", sample, derivation_recipes(context, images)
 
     def emit(self, context, outcome):
         if outcome[0] == "sample":
@@ -83,16 +87,17 @@ class DraftFn(InOrderThreadsFn):
 
 
 class Draft(beam.PTransform):
-    """Context -> {"samples": sample records without image bytes, "recipes": (sha256, recipe) of
-    each derived image, "rejects": rejects records}. ``threads`` (the
+    """Context -> {"samples": sample records (their source images without bytes), "recipes":
+    (sha256, recipe) of each derived image, "rejects": rejects records}. ``threads`` (the
     offline drafter's; an LLM drafter uses its ``concurrency``): see stages/parallel.py;
     ``progress_seconds``: interval of the progress line (None: none; an LLM drafter then uses
-    its own ``progress_seconds``)."""
+    its own ``progress_seconds``); ``derived_bytes``: whether samples keep their derived images'
+    bytes (False: the "recipes" output is what WriteShards needs to make them again)."""
 
     def __init__(self, drafter_settings: dict, sources: dict, seed: int, decode: dict, threads=None,
-                 progress_seconds=None):
+                 progress_seconds=None, derived_bytes: bool = True):
         super().__init__()
-        self.fn = DraftFn(drafter_settings, sources, seed, decode, threads, progress_seconds)
+        self.fn = DraftFn(drafter_settings, sources, seed, decode, threads, progress_seconds, derived_bytes)
 
     def expand(self, contexts):
         total = contexts | "CountContexts" >> beam.combiners.Count.Globally()
