@@ -121,6 +121,12 @@ def test_extremes_compare_box_centres(name, answer):
     assert sorted(question.distractors) == sorted({"Image 1", "Image 2", "Image 3"} - {answer})
 
 
+@pytest.mark.parametrize("name", ["leftmost_object", "highest_object", "rightmost_object", "lowest_object"])
+def test_an_extreme_needs_three_named_objects(name):
+    assert _template(name)(_location_context(UNEVEN[:2]), random.Random(0)) is None
+    assert _template(name)(_location_context(UNEVEN), random.Random(0)) is not None
+
+
 def test_an_extreme_too_close_to_call_asks_nothing():
     """Centres 0.04 apart (under the 0.05 margin) give no question; 0.06 apart give one."""
     def boxes(gap):
@@ -330,3 +336,46 @@ def test_the_answer_position_follows_the_seed_and_is_stable():
                                              (7, 3, [0, 1, 2, 3, 4]), (7, 4, [0, 2]), (11, 4, [0, 2, 4, 6])])
 def test_short_windows_step_by_half_a_window_rounded_down_and_at_least_one(n, size, starts):
     assert window_starts(n, size) == starts
+
+
+# --- weight_comparison: "clearly" heavier or lighter is a factor of 1.5, the bound included --------------
+
+def _weights_context(weights) -> TaskContext:
+    metadata = tuple({"regions": [region(f"thing {chr(97 + i)}", [0.2, 0.2, 0.6, 0.6], weight_kg=w)]}
+                     for i, w in enumerate(weights))
+    return TaskContext(task="weight_comparison", metadata=metadata, transforms=(None,) * len(weights),
+                       sizes=((200, 150),) * len(weights))
+
+
+def _weight_template(name):
+    return next(t for t in TASKS["weight_comparison"].templates if t.__name__ == name)
+
+
+def test_heavier_than_stated_counts_exactly_one_and_a_half_times_as_clearly_heavier():
+    # Worked out by hand: only the 10 kg thing can be the reference (15 >= 1.5 x 10, and 6 and 5
+    # are clearly lighter); every other reference leaves no two clear distractors.
+    for seed in range(6):
+        question = _weight_template("heavier")(_weights_context([10, 15, 6, 5]), random.Random(seed))
+        assert question.answer == "Image 2" and sorted(question.distractors) == ["Image 3", "Image 4"]
+        assert "weighs 10 kg" in question.text
+    # 13 is less than 1.5 x 10 (and 7 more than 10 / 1.5): no reference has one clear answer.
+    assert all(_weight_template("heavier")(_weights_context([10, 13, 7, 6]), random.Random(s)) is None
+               for s in range(6))
+
+
+def test_lighter_than_stated_counts_two_thirds_as_clearly_lighter():
+    for seed in range(6):
+        question = _weight_template("lighter")(_weights_context([15, 10, 30, 40]), random.Random(seed))
+        assert question.answer == "Image 2" and sorted(question.distractors) == ["Image 3", "Image 4"]
+        assert "weighs 15 kg" in question.text
+    assert all(_weight_template("lighter")(_weights_context([15, 11, 30, 40]), random.Random(s)) is None
+               for s in range(6))
+
+
+def test_relative_position_needs_both_axes_apart():
+    """Centres 0.5 apart across but 0.02 apart up and down (or the reverse): no question."""
+    across = ([0.1, 0.40, 0.3, 0.60], [0.6, 0.42, 0.8, 0.62])
+    updown = ([0.40, 0.1, 0.60, 0.3], [0.42, 0.6, 0.62, 0.8])
+    for boxes in (across, updown):
+        assert all(_template("relative_position")(_location_context(boxes), random.Random(s)) is None
+                   for s in range(4))
