@@ -379,3 +379,13 @@ def test_relative_position_needs_both_axes_apart():
     for boxes in (across, updown):
         assert all(_template("relative_position")(_location_context(boxes), random.Random(s)) is None
                    for s in range(4))
+
+
+def test_the_grounded_drafter_refuses_a_question_whose_text_names_the_answer(monkeypatch):
+    from test_interleaving import _refusal
+    leaked = "In <image> a cup stands. In <image> the cat sleeps. In <image> a dog runs. Which animal is asleep?"
+    assert "fixed: answer_in_question" in _refusal(monkeypatch, text=leaked)
+    # Every option named in the text gives nothing away.
+    fair = ("In <image> the cup stands. In <image> the cat sleeps. In <image> the dog runs. "
+            "Which of them is asleep?")
+    assert "answer_in_question" not in _refusal(monkeypatch, text=fair)
