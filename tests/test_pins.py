@@ -389,3 +389,25 @@ def test_the_grounded_drafter_refuses_a_question_whose_text_names_the_answer(mon
     fair = ("In <image> the cup stands. In <image> the cat sleeps. In <image> the dog runs. "
             "Which of them is asleep?")
     assert "answer_in_question" not in _refusal(monkeypatch, text=fair)
+
+
+def test_relative_position_compares_each_axis_with_itself():
+    """Centres (0.6, 0.2) and (0.3, 0.8): across and up-down disagree with a mixed-up axis."""
+    boxes = ([0.5, 0.1, 0.7, 0.3], [0.2, 0.7, 0.4, 0.9])
+    expected = {"item a": "higher and further right", "item b": "lower and further left"}
+    seen = set()
+    for seed in range(8):
+        question = _template("relative_position")(_location_context(boxes), random.Random(seed))
+        first = "item a" if "where does the item a sit" in question.text else "item b"
+        assert question.answer == expected[first], (seed, question.text)
+        seen.add(first)
+    assert seen == {"item a", "item b"}
+
+
+def test_a_shuffled_window_is_never_shown_in_its_true_order():
+    from pipeline.stages.group_contexts import _display_order
+    for size in (2, 3):
+        for n in range(100):
+            frames = [_image(f"w{n}_{k}", {}) for k in range(size)]
+            shown = _display_order(frames, 5, f"group-{n}")
+            assert shown != frames and sorted(shown, key=lambda im: im.id) == sorted(frames, key=lambda im: im.id)
