@@ -4,6 +4,7 @@ the test from the fixture, never by the function under test; every fixture is ch
 plausible wrong rules (a box's edge for its centre, the complement of a share, ``<`` for ``<=``)
 give a different answer from the right one."""
 import collections
+import dataclasses
 import hashlib
 import os
 import random
@@ -411,3 +412,36 @@ def test_a_shuffled_window_is_never_shown_in_its_true_order():
             frames = [_image(f"w{n}_{k}", {}) for k in range(size)]
             shown = _display_order(frames, 5, f"group-{n}")
             assert shown != frames and sorted(shown, key=lambda im: im.id) == sorted(frames, key=lambda im: im.id)
+
+
+def test_a_context_varied_to_leave_an_image_out_gets_an_id_of_its_own():
+    """Six photos in one group feed three group tasks, each cutting the same six: one task keeps the
+    set, the others each leave out a different photo; every context shown is new in id unless it
+    is the very context made (same id, same images)."""
+    sources = {"gen": dataclasses.replace(SOURCES["gen"], tasks=())}
+    grouping = {"min_images": 4, "target_images": 6, "max_images": 8, "test_fraction": 0.0}
+    images = [_image(f"v{k}", {"group": "g", "regions": [region(f"thing {k}", [0.1 * k, 0.1, 0.1 * k + 0.2, 0.3],
+                                                                  weight_kg=2.0 ** k, depth_m=1.0 + 3 * k)]})
+              for k in range(6)]
+
+    def check(both):
+        made = {c.id: c for c in both["made"]}
+        shown = both["shown"]
+        assert len(shown) == 3 and len({c.id for c in shown}) == 3 and all(isinstance(c.id, str) for c in shown)
+        sets = [frozenset(s.image.id for s in c.images) for c in shown]
+        assert len(set(sets)) == 3 and sorted(len(s) for s in sets) == [5, 5, 6]
+        for c, members in zip(shown, sets):
+            if c.id in made:
+                assert members == frozenset(s.image.id for s in made[c.id].images), c.task
+        assert sum(c.id in made for c in shown) == 1
+
+    with TestPipeline() as p:
+        out = p | beam.Create(images) | GroupContexts(sources, 5, grouping)
+        group_tasks = {"weight_comparison", "depth_relationship", "location_relationship"}
+        made = out["made"] | "MadeOfGroupTasks" >> beam.Filter(lambda c: c.task in group_tasks)
+        shown = out["contexts"] | "ShownOfGroupTasks" >> beam.Filter(lambda c: c.task in group_tasks)
+        keyed = ((made | "KeyMade" >> beam.Map(lambda c: ("all", ("made", c))),
+                  shown | "KeyShown" >> beam.Map(lambda c: ("all", ("shown", c))))
+                 | beam.Flatten() | beam.GroupByKey()
+                 | beam.Map(lambda kv: {kind: [c for k, c in kv[1] if k == kind] for kind in ("made", "shown")}))
+        assert_that(keyed, lambda found: check(found[0]))
