@@ -20,13 +20,15 @@ import threadpoolctl
 cv2.setNumThreads(1)
 threadpoolctl.threadpool_limits(1, user_api="blas")
 
-# Decoded images are large buffers that live for one element. glibc serves such buffers from
-# its own mappings only up to a threshold it raises each time one is freed, after which they come
-# from the heap, whose freed pieces it keeps: a build's resident memory then grew with the number
-# of images decoded (benchmarks/README.md, cores_bench.py). A fixed threshold keeps every buffer
-# over 128 kB in a mapping of its own, returned to the system when freed.
+# glibc serves a large buffer from a mapping of its own only above a threshold that it raises
+# (up to 32 MB) each time such a buffer is freed; after the first Parquet row group (tens of MB)
+# those buffers came from the heap, whose freed pieces it keeps, and a build's resident memory grew
+# with the collection. A fixed 4 MB threshold keeps row groups and Arrow tables in mappings
+# returned when freed, and decoded images (a few MB at most) in the heap: mapping and unmapping
+# those for every image cost more system time than the threads gained (cores_bench.py,
+# benchmarks/README.md).
 M_MMAP_THRESHOLD = -3
-LARGE_BUFFER = 128 * 1024
+LARGE_BUFFER = 4 * 1024 * 1024
 try:
     ctypes.CDLL(ctypes.util.find_library("c")).mallopt(M_MMAP_THRESHOLD, LARGE_BUFFER)
 except (OSError, AttributeError, TypeError):  # not glibc: its allocator has its own policy
