@@ -51,6 +51,13 @@ def test_the_test_split_holds_test_fraction_of_the_keys(fraction):
     assert {split_of(image, 7, 1.0) for image in images} == {"test"}
 
 
+def test_the_split_follows_the_seed():
+    """Another seed draws other splits: of 400 keys at a share of 0.5, about half change."""
+    images = [_image(f"s{n}", {}) for n in range(400)]
+    changed = sum(split_of(image, 7, 0.5) != split_of(image, 8, 0.5) for image in images)
+    assert 140 <= changed <= 260, changed
+
+
 def test_split_follows_the_sequence_then_the_group_then_the_image():
     """Images sharing a sequence (or else a group) share a split whatever their ids; the sequence
     outranks the group."""
@@ -89,6 +96,9 @@ def test_group_contexts_cuts_test_fraction_of_the_groups_into_test():
     (17, 6, [6, 6, 5]), (21, 6, [6, 5, 5, 5]),
     (9, 2, [5, 4]),             # target 2 < min 4: fewer, larger contexts, none under 4
     (30, 20, [8, 8, 7, 7]),     # target 20 > max 8: more, smaller contexts, none over 8
+    (16, 16, [8, 8]),           # one step up from one context is enough
+    (7, 2, [7]),                # down all the way to one context
+    (10, 3, [5, 5]),            # one step down from three
 ])
 def test_contexts_are_cut_near_the_target_within_the_bounds(n, target, sizes):
     """Sizes worked out by hand: k = n / target rounded, raised while a context would exceed the
