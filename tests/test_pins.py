@@ -298,6 +298,10 @@ def test_closest_match_ties_go_to_full_hashes_then_the_earlier_crop():
     hexed = [tuple(f"{h:016x}" for h in side) for side in (a, b)]
     assert closest_match(*hexed) == (2, 1, 0)
     assert closest_match(hexed[1], hexed[0]) == (2, 0, 1)
+    # The same crop on each side, equally close: a's full hash against b's crop comes first.
+    same_slot = [(0, full_b ^ far, full_b ^ 0b11, full_b ^ far, full_b ^ far, full_b ^ far, full_b ^ far),
+                 (full_b, far, 0b11, far, far, far, far)]
+    assert closest_match(*[tuple(f"{h:016x}" for h in side) for side in same_slot]) == (2, 0, 2)
     a[0], b[0] = full_b ^ 0b11, 0   # the full pair (8 bits apart) ties with b's full and a's crop 1
     tied = [tuple(f"{h:016x}" for h in side) for side in (a, b)]
     assert closest_match(*tied) == (8, 0, 0)
