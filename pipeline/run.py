@@ -15,7 +15,7 @@ from .manifest import endpoint_settings, load_manifest
 from .output import publish
 from .schemas import load_schema
 from .stages.progress import BUILD_PROCESS, PROGRESS_SECONDS
-from .storage import write_text
+from .storage import read_bytes, write_text
 
 # Listing rejects that mean a source could not be read at all: the build stops (exit 2).
 UNUSABLE_SOURCE = ("missing_source", "unreadable_source")
@@ -77,9 +77,10 @@ def _missing_sources(manifest) -> list:
             if not FileSystems.exists(s.location)]
 
 
-def _unusable_sources(report: dict) -> list:
-    reasons = report["rejects"].get("read_sources", {})
-    return [reason for reason in UNUSABLE_SOURCE if reasons.get(reason)]
+def _unusable_sources(staging: str) -> list:
+    """The read_sources rejects of the build in ``staging`` that mean a source could not be read."""
+    lines = read_bytes(FileSystems.join(staging, "rejects", "read_sources.jsonl")).decode("utf-8").splitlines()
+    return [r for r in map(json.loads, lines) if r["reason"] in UNUSABLE_SOURCE]
 
 
 def _counters(result) -> dict:
@@ -162,11 +163,13 @@ def run_build(manifest_path: str, output: str, beam_args: list, *, seed=None, dr
     report_path = FileSystems.join(staging, "report.json")
     with FileSystems.open(report_path) as f:
         report = json.load(f)
-    unusable = _unusable_sources(report)
+    unusable = _unusable_sources(staging)
     if unusable:
         publish.recover(output)   # clears the staging folder: an incomplete dataset is not published
-        raise BuildError(f"a source could not be read ({', '.join(unusable)}; see the rejects of read_sources); "
-                         f"nothing was published to {output}")
+        first = unusable[0]
+        raise BuildError(f"a source could not be read: {first['detail']}"
+                         + (f" and {len(unusable) - 1} more" if len(unusable) > 1 else "")
+                         + f"; nothing was published to {output}")
     report["timings"] = {"wall_seconds": round(time.monotonic() - started, 3)}
     report["counters"] = _counters(result)
     if manifest.drafter["kind"] == "openai":

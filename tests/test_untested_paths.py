@@ -41,7 +41,7 @@ def test_a_source_that_is_a_file_not_a_folder_is_unreadable_and_stops_the_build(
     photo = make_photo(tmp_path / "photo.jpg", 1)
     out = tmp_path / "out"
     code, err = _build(capsys, _manifest(tmp_path, dict(name="photos", kind="folder", location=photo)), out)
-    assert (code, err) == (2, "mir: a source could not be read (unreadable_source; see the rejects of read_sources); "
+    assert (code, err) == (2, f"mir: a source could not be read: source 'photos': {photo} is not a folder; "
                               f"nothing was published to {out}")
     assert not out.exists()
 
@@ -147,6 +147,7 @@ def test_an_image_changed_or_removed_after_hashing_is_rejected_by_draft_not_a_cr
             if photo in gone:
                 assert r["reason"] == "unreadable" and "No such file or directory" in r["detail"], r
             else:
+                assert r["reason"] == "unreadable", r
                 assert "is no longer the image the build hashed (sha256 differs)" in r["detail"], r
         assert by_photo == {f"p{i}.jpg": {"image_puzzle", "scale_blur"} for i in range(4)}
 

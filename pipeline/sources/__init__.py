@@ -39,11 +39,15 @@ def read_head(uri: str, size: int = 16) -> bytes:
         return f.read(size)
 
 
+class ImageChanged(ValueError):
+    """An image's file is no longer the bytes the build hashed."""
+
+
 def read_unchanged_image(uri: str, sha256: str) -> bytes:
     """``read_image_bytes``, refusing bytes that are no longer the ones hashed when the build
     began: a sample never mixes an image's old facts with its new pixels, and an export never
     files new pixels under the old sha256."""
     data = read_image_bytes(uri)
     if sha256_hex(data) != sha256:
-        raise ValueError(f"{uri} is no longer the image the build hashed (sha256 differs); build again")
+        raise ImageChanged(f"{uri} is no longer the image the build hashed (sha256 differs); build again")
     return data

@@ -20,6 +20,7 @@ from ..images.decode import ImageRejected
 from ..images.views import derivation_recipes, materialize
 from ..llm.batch import count_stats
 from ..records import image_entry
+from ..sources import ImageChanged
 from .base import REJECTS, context_subject, to_rejects
 from .parallel import InOrderThreadsFn
 
@@ -67,7 +68,7 @@ class DraftFn(InOrderThreadsFn):
             drafted = self.drafter.draft(context, images)
         except (DraftRejected, ImageRejected) as exc:
             return "reject", exc.reason, str(exc)
-        except OSError as exc:  # an image vanished or became unreadable since it was hashed
+        except (OSError, ImageChanged) as exc:  # an image vanished or changed since it was hashed
             return "reject", "unreadable", f"{exc.__class__.__name__}: {exc}"
         sample = assemble_sample(context, drafted, images, sources=self.sources, seed=self.seed, embed=False)
         if not self.derived_bytes:

@@ -39,14 +39,10 @@ def chunk_sizes(n: int, target: int, low: int, high: int) -> list:
 
 
 def window_starts(n: int, size: int) -> list:
-    """Starts of windows of ``size`` consecutive frames over ``n`` frames: every half window, plus
-    one ending at the last frame when it overlaps the one before by at most half (a window
-    shifted by a frame or two would ask the same question again)."""
-    if n < size:
-        return []
-    step = max(1, size // 2)
-    starts = list(range(0, n - size + 1, step))
-    return starts + [n - size] if n - size - starts[-1] >= size - step else starts
+    """Starts of windows of ``size`` consecutive frames over ``n`` frames: every half window. The
+    fewer than half a window of frames after the last one are left out: a window ending at the
+    last frame would overlap the one before by more than half and ask nearly the same question."""
+    return list(range(0, n - size + 1, max(1, size // 2)))
 
 
 def _display_order(frames: list, seed: int, group: str) -> list:
