@@ -31,7 +31,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--seed", type=int, help="override the manifest's seed")
     parser.add_argument("--drafter", choices=["grounded", "openai"], help="override the manifest's drafter")
     llm = parser.add_argument_group("LLM drafting (override the manifest's drafter.openai, which falls back to "
-                                    "OPENAI_BASE_URL and OPENAI_MODEL; the key comes from OPENAI_API_KEY only)")
+                                    "OPENAI_BASE_URL and OPENAI_MODEL; the key comes from the manifest's "
+                                    "api_key_file, else OPENAI_API_KEY)")
     llm.add_argument("--llm-base-url", help="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8000/v1")
     llm.add_argument("--llm-model", help="model name")
     llm.add_argument("--llm-concurrency", type=int, help="requests in flight per worker")
