@@ -144,7 +144,7 @@ def test_unusable_inputs_fail_with_one_line(build, tmp_path, capsys):
 
 def _unembedded_copy(build, folder, image_file: pathlib.Path) -> tuple:
     """A copy of one shard of ``build`` under ``folder`` whose first row's first source image is
-    not embedded and points at ``image_file`` instead (as with output.embed_images: false)."""
+    not embedded and points at ``image_file`` instead (as with output.images: referenced)."""
     shard = next(p for p in shard_paths(str(build))
                  if any(f["derived_from"] is None for f in pq.read_table(p).to_pylist()[0]["image_facts"]))
     rows = pq.read_table(shard).to_pylist()
