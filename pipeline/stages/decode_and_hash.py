@@ -16,11 +16,10 @@ STAGE = "decode_and_hash"
 
 
 class DecodeAndHashFn(InOrderThreadsFn):
-    stage = STAGE
+    stage, progress_label, progress_unit = STAGE, "reading and hashing images", "images"
 
     def __init__(self, max_pixels: int, min_side: int, threads=None, progress_seconds=None):
-        super().__init__(threads, ("reading and hashing images", "images", progress_seconds) if progress_seconds
-                         else None)
+        super().__init__(threads, progress_seconds)
         self.max_pixels = max_pixels
         self.min_side = min_side
 

@@ -35,14 +35,14 @@ def _is_llm(drafter_settings: dict) -> bool:
 
 class DraftFn(InOrderThreadsFn):
     """Drafts contexts on a pool of ``concurrency`` threads (LLM drafter) or ``threads`` (offline)."""
-    stage = STAGE
+    stage, progress_unit = STAGE, "contexts"
 
     def __init__(self, drafter_settings: dict, sources: dict, seed: int, decode: dict, threads=None,
                  progress_seconds=None, derived_bytes: bool = True):
         llm = _is_llm(drafter_settings)
         interval = drafter_settings["openai"]["progress_seconds"] if llm and progress_seconds else progress_seconds
-        super().__init__(drafter_settings["openai"]["concurrency"] if llm else threads,
-                         (f"drafting ({drafter_settings['kind']})", "contexts", interval) if interval else None)
+        super().__init__(drafter_settings["openai"]["concurrency"] if llm else threads, interval)
+        self.progress_label = f"drafting ({drafter_settings['kind']})"
         self.drafter_settings, self.sources, self.seed = drafter_settings, sources, seed
         self.decode, self.derived_bytes = decode, derived_bytes
         self.drafted = Metrics.counter(STAGE, "drafted")

@@ -61,21 +61,39 @@ def _windowed(output):
     return WindowedValue(output, MIN_TIMESTAMP, (GlobalWindow(),))
 
 
-class InOrderThreadsFn(beam.DoFn):
-    """Base of a DoFn whose ``work(element)`` (no Beam calls: it runs on a pool thread) is
-    followed by ``emit(element, result)`` (on the DoFn's thread: outputs, counters). Subclasses
-    set ``stage`` and ``subjects(element)`` (whom an internal_error reject names) and call
-    ``submit(element)`` from ``process``. ``threads`` None means every core the worker process
-    may use, counted in ``setup()``; with one thread the work runs inline, without a pool.
-    ``progress`` (label, unit, interval in seconds) or None: a progress line while it works."""
+class PooledFn(beam.DoFn):
+    """Base of a DoFn that works on a thread pool made in ``setup()`` (``thread_pool``: ``threads``
+    None means every core the worker process may use; one thread means no pool) and, given
+    ``progress_seconds``, prints a progress line at that interval while it works. Subclasses set
+    ``stage``, which names the pool's threads, and the line's ``progress_label`` and ``progress_unit``."""
     stage = ""
+    progress_label = progress_unit = ""
 
-    def __init__(self, threads=None, progress=None):
-        self.threads, self.progress_spec = threads, progress
+    def __init__(self, threads=None, progress_seconds=None):
+        self.threads, self.progress_seconds = threads, progress_seconds
 
     def setup(self):
         self.pool, self.in_flight = thread_pool(self.threads, self.stage)
-        self.progress = Progress(*self.progress_spec) if self.progress_spec else None
+        self.progress = Progress(self.progress_label, self.progress_unit, self.progress_seconds) \
+            if self.progress_seconds else None
+
+    def teardown(self):
+        if self.pool:
+            self.pool.shutdown()
+        if self.progress:
+            self.progress.stop()
+
+    def expect(self, total: int) -> None:
+        """Tell the progress line how many elements the stage has in all."""
+        if self.progress:
+            self.progress.expect(total)
+
+
+class InOrderThreadsFn(PooledFn):
+    """Base of a DoFn whose ``work(element)`` (no Beam calls: it runs on a pool thread) is
+    followed by ``emit(element, result)`` (on the DoFn's thread: outputs, counters). Subclasses
+    set ``stage`` and ``subjects(element)`` (whom an internal_error reject names) and call
+    ``submit(element)`` from ``process``."""
 
     def start_bundle(self):
         self.pending = collections.deque()
@@ -88,11 +106,6 @@ class InOrderThreadsFn(beam.DoFn):
 
     def subjects(self, element) -> list:
         raise NotImplementedError
-
-    def expect(self, total: int) -> None:
-        """Tell the progress line how many elements the stage has in all."""
-        if self.progress:
-            self.progress.expect(total)
 
     def submit(self, element):
         """Hand ``element`` to the pool; yields the outputs of the elements finished before it."""
@@ -107,12 +120,6 @@ class InOrderThreadsFn(beam.DoFn):
         while self.pending:
             for output in self._outputs(*self._oldest()):
                 yield _windowed(output)
-
-    def teardown(self):
-        if self.pool:
-            self.pool.shutdown()
-        if self.progress:
-            self.progress.stop()
 
     def _oldest(self) -> tuple:
         element, future = self.pending.popleft()

@@ -23,8 +23,7 @@ from ..schemas import load_schema
 from ..sources import read_unchanged_image
 from ..storage import write_text
 from .base import REJECTS, sample_subject, to_rejects
-from .parallel import in_order, thread_pool
-from .progress import Progress
+from .parallel import PooledFn, in_order
 
 STAGE = "write_shards"
 REJECT_STAGES = tuple(load_schema("reject")["properties"]["stage"]["enum"])
@@ -82,30 +81,21 @@ def _without_bytes(sample: dict) -> dict:
     return dict(sample, images=[image_entry(facts, None) for facts in sample["image_facts"]])
 
 
-class WriteShardFn(beam.DoFn):
+class WriteShardFn(PooledFn):
     """Writes one shard, its rows sorted by id. A sample whose source image can no longer be read
     as the build hashed it (changed or gone since), or did not reach the shared image table, is
     left out and rejected; the samples written come out (without their bytes) for report.json to
     count, so its counts are the shards'. The images are read and derived on a thread pool
     (stages/parallel.py), the rows written in id order whatever the number of threads."""
 
+    stage, progress_label, progress_unit = STAGE, "writing shards", "samples"
+
     def __init__(self, output: str, embed: bool, decode: dict, threads=None, progress_seconds=None):
+        super().__init__(threads, progress_seconds)
         self.output, self.embed, self.decode = output, embed, decode
-        self.threads, self.progress_seconds = threads, progress_seconds
-
-    def setup(self):
-        self.pool, self.in_flight = thread_pool(self.threads, STAGE)
-        self.progress = Progress("writing shards", "samples", self.progress_seconds) if self.progress_seconds else None
-
-    def teardown(self):
-        if self.pool:
-            self.pool.shutdown()
-        if self.progress:
-            self.progress.stop()
 
     def process(self, keyed, total: int, missing=None, recipes=None):
-        if self.progress:
-            self.progress.expect(total)
+        self.expect(total)
         key, rows = keyed
         written, refused = [], []
         ordered = sorted(rows, key=lambda s: s["id"])
@@ -119,9 +109,9 @@ class WriteShardFn(beam.DoFn):
         def filled(sample):
             """(row, None), or (None, why the sample cannot be written); runs on a pool thread."""
             lost = [missing[sha256] for sha256, _ in _source_images(sample) if sha256 in missing]
+            if lost:
+                return None, lost[0]   # the image table's reason, already "<exception>: <message>"
             try:
-                if lost:
-                    raise ValueError(lost[0])
                 return _with_bytes(sample, self.embed, recipes, self.decode), None
             except (ValueError, OSError) as exc:
                 return None, f"{exc.__class__.__name__}: {exc}"
