@@ -2,6 +2,7 @@
 import apache_beam as beam
 
 from .output.audit import rejected_row
+from .output.publish import scratch_folder
 from .stages.decode_and_hash import DecodeAndHash
 from .stages.deduplicate import Deduplicate
 from .stages.draft import Draft
@@ -23,10 +24,12 @@ def build_pipeline(pipeline, manifest, output: str, *, threads=None, progress_se
     deduped = decoded["images"] | "Deduplicate" >> Deduplicate(
         {name: s.dedup_scope for name, s in sources.items()}, manifest.dedup["threshold"])
     grouped = deduped["images"] | "GroupContexts" >> GroupContexts(sources, manifest.seed, manifest.grouping)
-    # A solver looks at the images before WriteShards: derived ones then travel with their bytes.
+    # Derived images wait in a scratch folder between Draft and WriteShards, unless a solver
+    # looks at the images before WriteShards: they then travel with their bytes.
+    derived = None if manifest.difficulty["solver"] else scratch_folder(output, "derived")
     drafted = grouped["contexts"] | "Draft" >> Draft(manifest.drafter, sources, manifest.seed, manifest.decode,
                                                      threads=threads, progress_seconds=progress_seconds,
-                                                     derived_bytes=bool(manifest.difficulty["solver"]))
+                                                     derived_folder=derived)
     validated = drafted["samples"] | "Validate" >> Validate()
     scored = validated["samples"] | "ScoreDifficulty" >> ScoreDifficulty(manifest.difficulty)
 
@@ -44,5 +47,4 @@ def build_pipeline(pipeline, manifest, output: str, *, threads=None, progress_se
                     | "AllRejects" >> beam.Flatten()),
         "listed": listed["images"],
         "contexts": grouped["made"],
-        "recipes": drafted["recipes"],
-    } | "WriteShards" >> WriteShards(output, manifest, threads=threads, progress_seconds=progress_seconds)
+    } | "WriteShards" >> WriteShards(output, manifest, derived, threads=threads, progress_seconds=progress_seconds)

@@ -1,5 +1,5 @@
 """Builds spread over threads (stages/parallel.py) write the same files whatever the number of
-threads, and derived images travel as recipes, made again, byte for byte, when shards are written."""
+threads, and derived images wait in the build's scratch folder, made once, until shards are written."""
 import hashlib
 import json
 import pathlib
@@ -11,10 +11,11 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from conftest import make_photo
 
 from pipeline.images.phash import HASH_ALGORITHM, hash_image
-from pipeline.images.views import derivation_recipes, derive_again, materialize
+from pipeline.images.views import materialize
 from pipeline.readback.shards import iter_samples, shard_paths
 from pipeline.records import Context, ContextImage, HashedImage
 from pipeline.run import BuildError, beam_options, run_build, stage_threads
+from pipeline.stages.derived_images import derived_path, keep_derived, read_derived
 from pipeline.stages.parallel import in_order, thread_pool
 from pipeline.tasks import TASKS
 
@@ -40,9 +41,11 @@ def test_a_build_writes_the_same_files_on_one_thread_and_on_three(photo_manifest
     samples = list(iter_samples(shard_paths(str(one))))
     derived = [(image, facts) for s in samples for image, facts in zip(s["images"], s["image_facts"])
                if facts["derived_from"]]
-    # Derived images (tiles, zooms) were made again from their recipes, and are the images named.
+    # Derived images (tiles, zooms) came back from the scratch folder as the images named, and the
+    # scratch folder itself was not published.
     assert derived and {s["task"] for s in samples} >= {"image_puzzle", "location_relationship"}
     assert all(hashlib.sha256(image["bytes"]).hexdigest() == facts["sha256"] for image, facts in derived)
+    assert not [name for name in files_of(one) if "scratch" in name or name.endswith(".jpg")]
 
 
 def _hashed(path: pathlib.Path) -> HashedImage:
@@ -54,18 +57,24 @@ def _hashed(path: pathlib.Path) -> HashedImage:
 
 
 @pytest.mark.parametrize("task", ["image_puzzle", "scale_blur"])
-def test_recipes_make_the_derived_images_again_byte_for_byte(tmp_path, task):
+def test_derived_images_are_kept_once_and_read_back_as_made(tmp_path, task):
     image = _hashed(make_photo(tmp_path / "photo.jpg", seed=3, size=(640, 480)))
     slots = tuple(ContextImage(image, t) for t in TASKS[task].derive(image, random.Random(5)))
     context = Context(id="c1", task=task, split="train", group="g", images=slots)
     entries = materialize(context, source_bytes=False, **LIMITS)
-    recipes = derivation_recipes(context, entries)
-    assert [sha256 for sha256, _ in recipes] == [e["sha256"] for e in entries] and len(recipes) == len(slots) > 1
-    assert derive_again(recipes, **LIMITS) == [e["bytes"] for e in entries]
-    # A source rewritten since: refused, never other bytes under the recorded sha256.
-    make_photo(tmp_path / "photo.jpg", seed=4, size=(640, 480))
+    folder = str(tmp_path / "scratch")
+    keep_derived(folder, entries)
+    assert sorted(p.name for p in (tmp_path / "scratch").iterdir()) == sorted(
+        hashlib.sha256(e["bytes"]).hexdigest() + ".jpg" for e in entries) and len(entries) == len(slots) > 1
+    assert [read_derived(folder, e["sha256"]) for e in entries] == [e["bytes"] for e in entries]
+    # A kept file changed since, or gone: refused, never other bytes under the recorded sha256.
+    changed, gone = entries[0]["sha256"], entries[1]["sha256"]
+    pathlib.Path(derived_path(folder, changed)).write_bytes(entries[1]["bytes"])
+    pathlib.Path(derived_path(folder, gone)).unlink()
     with pytest.raises(ValueError):
-        derive_again(recipes, **LIMITS)
+        read_derived(folder, changed)
+    with pytest.raises(OSError):
+        read_derived(folder, gone)
 
 
 def test_threads_per_worker_process():

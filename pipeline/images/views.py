@@ -39,35 +39,6 @@ def _resolution_needed(context, uri: str):
     return tuple(math.ceil(max(n[axis] for n in needs)) for axis in (0, 1))
 
 
-def derivation_recipes(context, entries: list) -> list:
-    """(sha256, recipe) of each image the context derives, ``entries`` being what ``materialize``
-    made of it: the recipe (source uri and sha256, transform, the resolution decoded) is all
-    ``derive_again`` needs to make the same bytes again, so samples can travel without them."""
-    return [(entry["sha256"], {"uri": slot.image.uri, "sha256": slot.image.id, "transform": slot.transform,
-                               "at_least": _resolution_needed(context, slot.image.uri)})
-            for slot, entry in zip(context.images, entries) if slot.transform is not None]
-
-
-def derive_again(recipes: list, max_pixels: int, min_side: int) -> list:
-    """The bytes of the derived images ``recipes`` describe (``derivation_recipes``), in order:
-    the very bytes ``materialize`` made, since decoding, transforms and encoding are
-    deterministic. A source is read (refused if its sha256 changed) and decoded once per
-    resolution. Raises ValueError when an image comes out different, OSError when a source
-    cannot be read."""
-    data, decoded, made = {}, {}, []
-    for sha256, recipe in recipes:
-        uri, at_least = recipe["uri"], recipe["at_least"]
-        if uri not in data:
-            data[uri] = read_unchanged_image(uri, recipe["sha256"])
-        if (uri, at_least) not in decoded:
-            decoded[uri, at_least] = decode_pixels(data[uri], max_pixels=max_pixels, min_side=min_side, at_least=at_least)
-        image = encode_jpeg(apply_transform(decoded[uri, at_least], recipe["transform"]))
-        if sha256_hex(image) != sha256:
-            raise ValueError(f"the image derived from {uri} is no longer {sha256}")
-        made.append(image)
-    return made
-
-
 def materialize(context, max_pixels: int, min_side: int, source_bytes: bool = True) -> list:
     """sample.schema.json image entries for the context's slots, in order. Derived images always
     get their bytes; source images only with ``source_bytes`` (a drafter that reads no pixels

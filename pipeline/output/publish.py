@@ -29,6 +29,7 @@ MARKER = ".mir-build.json"
 # stranger's file, even before OUT holds a first complete build.
 KEPT = "llm_cache/"
 STAGING_TAG = ".mir-staging"       # inside a staging folder: everything in it is the build's own
+SCRATCH = ".mir-scratch"           # inside a staging folder: what the build keeps only while it runs
 _STAGING, _OLD = ".mir-staging-", ".mir-old-"
 
 
@@ -99,6 +100,12 @@ def new_staging(out: str) -> str:
     return staging
 
 
+def scratch_folder(staging: str, name: str) -> str:
+    """A folder of the build in ``staging`` for files it needs only while it runs; ``publish``
+    removes it (and ``recover`` with the rest of an interrupted build's staging folder)."""
+    return FileSystems.join(staging, SCRATCH, name)
+
+
 def recover(out: str) -> None:
     """Finish what an interrupted build left next to OUT: a previous build moved aside comes back
     if OUT is gone, or gives its carried files to OUT and goes; a staging folder is removed."""
@@ -114,6 +121,7 @@ def recover(out: str) -> None:
 
 def publish(staging: str, out: str) -> None:
     """Put the complete build in ``staging`` in OUT's place (after ``check_output``)."""
+    _clear_scratch(staging)
     files = [f for f in _listing(staging) if f not in (STAGING_TAG, MARKER)]
     write_text(FileSystems.join(staging, MARKER), json.dumps(
         {"built_by": f"mir {__version__}", "files": files}, indent=1, sort_keys=True) + "\n")
@@ -122,6 +130,14 @@ def publish(staging: str, out: str) -> None:
         _publish_local(_plain(staging), _plain(out))
     else:
         _publish_by_files(staging, out, files)
+
+
+def _clear_scratch(staging: str) -> None:
+    kept = [rel for rel in _listing(staging) if rel.startswith(SCRATCH + "/")]
+    if _local(staging):
+        _remove_listed(_plain(staging), kept)
+    elif kept:
+        FileSystems.delete([FileSystems.join(staging, rel) for rel in kept])
 
 
 def _publish_local(staging: str, out: str) -> None:

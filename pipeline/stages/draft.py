@@ -4,11 +4,11 @@ Contexts are drafted on a thread pool (stages/parallel.py), their samples passed
 order the contexts came: an LLM drafter keeps ``concurrency`` requests in flight per worker, the
 offline drafter derives views and drafts on one thread per core. Beam counters (namespace
 "llm") are bumped on the DoFn's own thread. Samples leave without their source images' bytes,
-and a build (flow.py) has them leave without their derived images' bytes too
-(``derived_bytes=False``): the "recipes" output says how to derive each again
-(``images.views``), which WriteShards does as it writes, so no stage holds the derived images
-of the whole collection. Only a build whose difficulty solver looks at the images
-(ScoreDifficulty, before WriteShards) keeps them.
+and a build (flow.py) has them leave without their derived images' bytes too: Draft keeps
+each derived image in the build's scratch folder (``derived_folder``, stages/derived_images.py)
+and WriteShards reads it from there as it writes, so no stage holds the derived images of the
+whole collection. Only a build whose difficulty solver looks at the images (ScoreDifficulty,
+before WriteShards) has them travel with their bytes (``derived_folder=None``).
 """
 import apache_beam as beam
 from apache_beam.metrics import Metrics
@@ -17,16 +17,16 @@ from ..drafters import make_drafter
 from ..drafters.base import DraftRejected
 from ..drafters.sample import assemble_sample
 from ..images.decode import ImageRejected
-from ..images.views import derivation_recipes, materialize
+from ..images.views import materialize
 from ..llm.batch import count_stats
 from ..records import image_entry
 from ..sources import ImageChanged
 from .base import REJECTS, context_subject, to_rejects
+from .derived_images import keep_derived
 from .parallel import InOrderThreadsFn
 
 STAGE = "draft"
 LLM_NAMESPACE = "llm"
-RECIPES = "recipes"
 
 
 def _is_llm(drafter_settings: dict) -> bool:
@@ -38,13 +38,13 @@ class DraftFn(InOrderThreadsFn):
     stage, progress_unit = STAGE, "contexts"
 
     def __init__(self, drafter_settings: dict, sources: dict, seed: int, decode: dict, threads=None,
-                 progress_seconds=None, derived_bytes: bool = True):
+                 progress_seconds=None, derived_folder=None):
         llm = _is_llm(drafter_settings)
         interval = drafter_settings["openai"]["progress_seconds"] if llm and progress_seconds else progress_seconds
         super().__init__(drafter_settings["openai"]["concurrency"] if llm else threads, interval)
         self.progress_label = f"drafting ({drafter_settings['kind']})"
         self.drafter_settings, self.sources, self.seed = drafter_settings, sources, seed
-        self.decode, self.derived_bytes = decode, derived_bytes
+        self.decode, self.derived_folder = decode, derived_folder
         self.drafted = Metrics.counter(STAGE, "drafted")
 
     def setup(self):
@@ -60,8 +60,8 @@ class DraftFn(InOrderThreadsFn):
         return [context_subject(context)]
 
     def work(self, context):
-        """Runs on a pool thread (under ``attempt``): ("sample", record without image bytes,
-        derivation recipes) or ("reject", reason, detail); no Beam calls here."""
+        """Runs on a pool thread (under ``attempt``): ("sample", record) or ("reject", reason,
+        detail); no Beam calls here."""
         try:
             images = materialize(context, self.decode["max_pixels"], self.decode["min_side"],
                                  source_bytes=self.drafter.reads_pixels)
@@ -71,16 +71,15 @@ class DraftFn(InOrderThreadsFn):
         except (OSError, ImageChanged) as exc:  # an image vanished or changed since it was hashed
             return "reject", "unreadable", f"{exc.__class__.__name__}: {exc}"
         sample = assemble_sample(context, drafted, images, sources=self.sources, seed=self.seed, embed=False)
-        if not self.derived_bytes:
+        if self.derived_folder:
+            keep_derived(self.derived_folder, images)
             sample = dict(sample, images=[image_entry(facts, None) for facts in sample["image_facts"]])
-        return "sample", sample, derivation_recipes(context, images)
+        return "sample", sample
 
     def emit(self, context, outcome):
         if outcome[0] == "sample":
             self.drafted.inc()
             yield outcome[1]
-            for recipe in outcome[2]:
-                yield beam.pvalue.TaggedOutput(RECIPES, recipe)
         else:
             yield to_rejects(context_subject(context).reject(STAGE, *outcome[1:]))
         # The grounded drafter makes no calls and so has nothing to drain.
@@ -88,21 +87,21 @@ class DraftFn(InOrderThreadsFn):
 
 
 class Draft(beam.PTransform):
-    """Context -> {"samples": sample records (their source images without bytes), "recipes":
-    (sha256, recipe) of each derived image, "rejects": rejects records}. ``threads`` (the
-    offline drafter's; an LLM drafter uses its ``concurrency``): see stages/parallel.py;
-    ``progress_seconds``: interval of the progress line (None: none; an LLM drafter then uses
-    its own ``progress_seconds``); ``derived_bytes``: whether samples keep their derived images'
-    bytes (False: the "recipes" output is what WriteShards needs to make them again)."""
+    """Context -> {"samples": sample records (their source images without bytes), "rejects":
+    rejects records}. ``threads`` (the offline drafter's; an LLM drafter uses its
+    ``concurrency``): see stages/parallel.py; ``progress_seconds``: interval of the progress
+    line (None: none; an LLM drafter then uses its own ``progress_seconds``);
+    ``derived_folder``: where derived images are kept for WriteShards, the samples then leaving
+    without their bytes (None: samples keep them)."""
 
     def __init__(self, drafter_settings: dict, sources: dict, seed: int, decode: dict, threads=None,
-                 progress_seconds=None, derived_bytes: bool = True):
+                 progress_seconds=None, derived_folder=None):
         super().__init__()
-        self.fn = DraftFn(drafter_settings, sources, seed, decode, threads, progress_seconds, derived_bytes)
+        self.fn = DraftFn(drafter_settings, sources, seed, decode, threads, progress_seconds, derived_folder)
 
     def expand(self, contexts):
         total = contexts | "CountContexts" >> beam.combiners.Count.Globally()
         out = (contexts
                | "Draft" >> beam.ParDo(self.fn, total=beam.pvalue.AsSingleton(total))
-               .with_outputs(REJECTS, RECIPES, main="samples"))
-        return {"samples": out.samples, "recipes": out[RECIPES], "rejects": out[REJECTS]}
+               .with_outputs(REJECTS, main="samples"))
+        return {"samples": out.samples, "rejects": out[REJECTS]}

@@ -13,7 +13,6 @@ import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.pvalue import AsDict, AsSingleton
 
-from ..images.views import derive_again
 from ..output import report as facts
 from ..output.card import render_card
 from ..output.parquet import write_jsonl, write_parquet
@@ -23,6 +22,7 @@ from ..schemas import load_schema
 from ..sources import read_unchanged_image
 from ..storage import write_text
 from .base import REJECTS, sample_subject, to_rejects
+from .derived_images import read_derived
 from .parallel import PooledFn, in_order
 
 STAGE = "write_shards"
@@ -59,18 +59,14 @@ def _source_images(sample: dict):
             yield known["sha256"], (known["uri"], known["file_size"])
 
 
-def _with_bytes(sample: dict, embed: bool, recipes: dict, decode: dict) -> dict:
-    """The sample with the image bytes its row holds made again (samples travel without them):
-    derived images' always, from Draft's recipes (``images.views.derive_again``), source
-    images' read again when ``embed``."""
-    pairs = list(zip(sample["images"], sample["image_facts"]))
-    derived = iter(derive_again([(known["sha256"], recipes[known["sha256"]]) for image, known in pairs
-                                 if image["bytes"] is None and known["derived_from"]],
-                                decode["max_pixels"], decode["min_side"]))
+def _with_bytes(sample: dict, embed: bool, derived_folder) -> dict:
+    """The sample with the image bytes its row holds read again (samples travel without them):
+    derived images' always, from where Draft kept them (stages/derived_images.py), source
+    images' when ``embed``."""
     images = []
-    for image, known in pairs:
+    for image, known in zip(sample["images"], sample["image_facts"]):
         if image["bytes"] is None and known["derived_from"]:
-            image = image_entry(known, next(derived))
+            image = image_entry(known, read_derived(derived_folder, known["sha256"]))
         elif image["bytes"] is None and embed:
             image = image_entry(known, read_unchanged_image(known["uri"], known["sha256"]))
         images.append(image)
@@ -90,29 +86,29 @@ class WriteShardFn(PooledFn):
 
     stage, progress_label, progress_unit = STAGE, "writing shards", "samples"
 
-    def __init__(self, output: str, embed: bool, decode: dict, threads=None, progress_seconds=None):
+    def __init__(self, output: str, embed: bool, derived_folder, threads=None, progress_seconds=None):
         super().__init__(threads, progress_seconds)
-        self.output, self.embed, self.decode = output, embed, decode
+        self.output, self.embed, self.derived_folder = output, embed, derived_folder
 
-    def process(self, keyed, total: int, missing=None, recipes=None):
+    def process(self, keyed, total: int, missing=None):
         self.expect(total)
         key, rows = keyed
         written, refused = [], []
         ordered = sorted(rows, key=lambda s: s["id"])
-        rows = self._rows(ordered, missing or {}, recipes or {}, written, refused)
+        rows = self._rows(ordered, missing or {}, written, refused)
         write_parquet(shard_path(self.output, *key), rows, "sample")
         yield from written
         for sample, detail in refused:
             yield to_rejects(sample_subject(sample).reject(STAGE, "unreadable", detail))
 
-    def _rows(self, ordered, missing: dict, recipes: dict, written: list, refused: list):
+    def _rows(self, ordered, missing: dict, written: list, refused: list):
         def filled(sample):
             """(row, None), or (None, why the sample cannot be written); runs on a pool thread."""
             lost = [missing[sha256] for sha256, _ in _source_images(sample) if sha256 in missing]
             if lost:
                 return None, lost[0]   # the image table's reason, already "<exception>: <message>"
             try:
-                return _with_bytes(sample, self.embed, recipes, self.decode), None
+                return _with_bytes(sample, self.embed, self.derived_folder), None
             except (ValueError, OSError) as exc:
                 return None, f"{exc.__class__.__name__}: {exc}"
 
@@ -169,9 +165,9 @@ class _WriteImageTable(beam.PTransform):
 
 
 class _WriteSamples(beam.PTransform):
-    def __init__(self, output: str, settings: dict, decode: dict, recipes, threads, progress_seconds):
+    def __init__(self, output: str, settings: dict, derived_folder, threads, progress_seconds):
         super().__init__()
-        self.output, self.settings, self.decode, self.recipes = output, settings, decode, recipes
+        self.output, self.settings, self.derived_folder = output, settings, derived_folder
         self.threads, self.progress_seconds = threads, progress_seconds
 
     def expand(self, samples):
@@ -185,10 +181,10 @@ class _WriteSamples(beam.PTransform):
         out = (samples
                | "AssignShard" >> beam.Map(lambda s, shards: (shards[s["id"]], s), AsDict(shards))
                | "CollectShards" >> beam.GroupByKey()
-               | "WriteShard" >> beam.ParDo(WriteShardFn(self.output, images == "embedded", self.decode, self.threads,
+               | "WriteShard" >> beam.ParDo(WriteShardFn(self.output, images == "embedded", self.derived_folder, self.threads,
                                                          self.progress_seconds),
                                             AsSingleton(samples | "CountSamples" >> beam.combiners.Count.Globally()),
-                                            *missing, recipes=AsDict(self.recipes))
+                                            *missing)
                .with_outputs(REJECTS, main="written"))
         return {"written": out.written, "rejects": out[REJECTS]}
 
@@ -212,20 +208,20 @@ class WriteReport(beam.DoFn):
 
 
 class WriteShards(beam.PTransform):
-    """{"samples", "images", "rejects", "listed", "contexts", "recipes"} -> the report (one element).
-    "recipes" (Draft's) may be left out when the samples carry their derived images' bytes.
-    ``threads`` and ``progress_seconds`` as for every heavy stage (stages/parallel.py)."""
+    """{"samples", "images", "rejects", "listed", "contexts"} -> the report (one element).
+    ``derived_folder``: where Draft kept the derived images whose bytes the samples lack (None
+    when they carry them); ``threads`` and ``progress_seconds`` as for every heavy stage
+    (stages/parallel.py)."""
 
-    def __init__(self, output: str, manifest, threads=None, progress_seconds=None):
+    def __init__(self, output: str, manifest, derived_folder=None, threads=None, progress_seconds=None):
         super().__init__()
-        self.output, self.manifest = output, manifest
+        self.output, self.manifest, self.derived_folder = output, manifest, derived_folder
         self.threads, self.progress_seconds = threads, progress_seconds
 
     def expand(self, pcolls):
         output = self.output
-        recipes = pcolls.get("recipes") or pcolls["samples"].pipeline | "NoRecipes" >> beam.Create([])
-        shards = pcolls["samples"] | "Samples" >> _WriteSamples(output, self.manifest.output, self.manifest.decode,
-                                                                recipes, self.threads, self.progress_seconds)
+        shards = pcolls["samples"] | "Samples" >> _WriteSamples(output, self.manifest.output, self.derived_folder,
+                                                                self.threads, self.progress_seconds)
         rejects = (pcolls["rejects"], shards["rejects"]) | "WithShardRejects" >> beam.Flatten()
         (pcolls["images"]
          | "AllImageRows" >> beam.combiners.ToList()
