@@ -54,10 +54,10 @@ def in_order(pool, work, items, in_flight: int):
         yield pending.popleft().result()
 
 
-def _windowed(output):
+def windowed(output):
     """An output of finish_bundle, which Beam needs windowed (a build has one global window)."""
     if isinstance(output, beam.pvalue.TaggedOutput):
-        return beam.pvalue.TaggedOutput(output.tag, _windowed(output.value))
+        return beam.pvalue.TaggedOutput(output.tag, windowed(output.value))
     return WindowedValue(output, MIN_TIMESTAMP, (GlobalWindow(),))
 
 
@@ -119,7 +119,7 @@ class InOrderThreadsFn(PooledFn):
     def finish_bundle(self):
         while self.pending:
             for output in self._outputs(*self._oldest()):
-                yield _windowed(output)
+                yield windowed(output)
 
     def _oldest(self) -> tuple:
         element, future = self.pending.popleft()

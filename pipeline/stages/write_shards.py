@@ -7,6 +7,7 @@ its id and rows are sorted by id, so reruns write identical files. With ``output
 shared`` each source image is written once into ``image_table/`` first, and a sample whose image
 could not go there is rejected rather than left pointing at nothing.
 """
+import collections
 import json
 
 import apache_beam as beam
@@ -23,7 +24,7 @@ from ..sources import read_unchanged_image
 from ..storage import write_text
 from .base import REJECTS, sample_subject, to_rejects
 from .derived_images import read_derived
-from .parallel import PooledFn, in_order
+from .parallel import PooledFn, in_order, thread_pool, windowed
 
 STAGE = "write_shards"
 REJECT_STAGES = tuple(load_schema("reject")["properties"]["stage"]["enum"])
@@ -78,11 +79,12 @@ def _without_bytes(sample: dict) -> dict:
 
 
 class WriteShardFn(PooledFn):
-    """Writes one shard, its rows sorted by id. A sample whose source image can no longer be read
-    as the build hashed it (changed or gone since), or did not reach the shared image table, is
-    left out and rejected; the samples written come out (without their bytes) for report.json to
-    count, so its counts are the shards'. The images are read and derived on a thread pool
-    (stages/parallel.py), the rows written in id order whatever the number of threads."""
+    """Writes one shard per element, its rows sorted by id. A sample whose source image can no
+    longer be read as the build hashed it (changed or gone since), or did not reach the shared
+    image table, is left out and rejected; the samples written come out (without their bytes)
+    for report.json to count, so its counts are the shards'. Shards are written side by side,
+    one per core (a second pool: a shard's writer waits on the first one, which reads its
+    images), each file's rows in id order whatever the number of threads."""
 
     stage, progress_label, progress_unit = STAGE, "writing shards", "samples"
 
@@ -90,13 +92,44 @@ class WriteShardFn(PooledFn):
         super().__init__(threads, progress_seconds)
         self.output, self.embed, self.derived_folder = output, embed, derived_folder
 
+    def setup(self):
+        super().setup()
+        self.writers, _ = thread_pool(self.threads, f"{STAGE}_files")
+
+    def teardown(self):
+        if self.writers:
+            self.writers.shutdown()
+        super().teardown()
+
+    def start_bundle(self):
+        self.pending = collections.deque()
+
     def process(self, keyed, total: int, missing=None):
         self.expect(total)
+        if self.writers is None:
+            yield from self._outputs(*self._write_shard(keyed, missing or {}))
+            return
+        self.pending.append(self.writers.submit(self._write_shard, keyed, missing or {}))
+        while self.pending and self.pending[0].done():
+            yield from self._outputs(*self.pending.popleft().result())
+
+    def finish_bundle(self):
+        while self.pending:
+            for output in self._outputs(*self.pending.popleft().result()):
+                yield windowed(output)
+
+    def _write_shard(self, keyed, missing: dict) -> tuple:
+        """Writes one shard; returns (samples written, [(sample, why) refused]). No Beam calls:
+        it runs on a writer thread."""
         key, rows = keyed
         written, refused = [], []
         ordered = sorted(rows, key=lambda s: s["id"])
-        rows = self._rows(ordered, missing or {}, written, refused)
-        write_parquet(shard_path(self.output, *key), rows, "sample")
+        write_parquet(shard_path(self.output, *key), self._rows(ordered, missing, written, refused), "sample")
+        return written, refused
+
+    @staticmethod
+    def _outputs(written: list, refused: list):
+        """On the DoFn's thread, where Beam counts the rejects."""
         yield from written
         for sample, detail in refused:
             yield to_rejects(sample_subject(sample).reject(STAGE, "unreadable", detail))
