@@ -15,7 +15,7 @@ from pipeline.images.views import materialize
 from pipeline.readback.shards import iter_samples, shard_paths
 from pipeline.records import Context, ContextImage, HashedImage
 from pipeline.run import BuildError, beam_options, run_build, stage_threads
-from pipeline.stages.derived_images import derived_path, keep_derived, read_derived
+from pipeline.stages.derived_images import keep_derived, read_derived
 from pipeline.stages.parallel import in_order, thread_pool
 from pipeline.tasks import TASKS
 
@@ -64,17 +64,28 @@ def test_derived_images_are_kept_once_and_read_back_as_made(tmp_path, task):
     entries = materialize(context, source_bytes=False, **LIMITS)
     folder = str(tmp_path / "scratch")
     keep_derived(folder, entries)
-    assert sorted(p.name for p in (tmp_path / "scratch").iterdir()) == sorted(
-        hashlib.sha256(e["bytes"]).hexdigest() + ".jpg" for e in entries) and len(entries) == len(slots) > 1
-    assert [read_derived(folder, e["sha256"]) for e in entries] == [e["bytes"] for e in entries]
-    # A kept file changed since, or gone: refused, never other bytes under the recorded sha256.
-    changed, gone = entries[0]["sha256"], entries[1]["sha256"]
-    pathlib.Path(derived_path(folder, changed)).write_bytes(entries[1]["bytes"])
-    pathlib.Path(derived_path(folder, gone)).unlink()
+    made = {hashlib.sha256(e["bytes"]).hexdigest(): e["bytes"] for e in entries}
+    assert len(made) == len(slots) > 1
+    # One file, named by the images' sha256s whatever their order, holding them all.
+    [kept] = (tmp_path / "scratch").iterdir()
+    assert kept.name == hashlib.sha256("\n".join(sorted(made)).encode()).hexdigest() + ".bin"
+    assert kept.stat().st_size == sum(map(len, made.values()))
+    facts = [dict(e, bytes=None) for e in reversed(entries)] + [
+        {"sha256": image.id, "file_size": image.file_size, "derived_from": None}]   # a source image: not kept
+    assert read_derived(folder, facts) == made
+    assert read_derived(folder, facts[-1:]) == {}
+    # The file changed since (same length, other bytes; or cut short), or gone: refused, never
+    # other bytes under the recorded sha256.
+    data = kept.read_bytes()
+    kept.write_bytes(data[1:] + data[:1])
     with pytest.raises(ValueError):
-        read_derived(folder, changed)
+        read_derived(folder, facts)
+    kept.write_bytes(data[:-1])
+    with pytest.raises(ValueError):
+        read_derived(folder, facts)
+    kept.unlink()
     with pytest.raises(OSError):
-        read_derived(folder, gone)
+        read_derived(folder, facts)
 
 
 def test_threads_per_worker_process():

@@ -64,10 +64,12 @@ def _with_bytes(sample: dict, embed: bool, derived_folder) -> dict:
     """The sample with the image bytes its row holds read again (samples travel without them):
     derived images' always, from where Draft kept them (stages/derived_images.py), source
     images' when ``embed``."""
+    derived = read_derived(derived_folder, [known for image, known in zip(sample["images"], sample["image_facts"])
+                                            if image["bytes"] is None])
     images = []
     for image, known in zip(sample["images"], sample["image_facts"]):
         if image["bytes"] is None and known["derived_from"]:
-            image = image_entry(known, read_derived(derived_folder, known["sha256"]))
+            image = image_entry(known, derived[known["sha256"]])
         elif image["bytes"] is None and embed:
             image = image_entry(known, read_unchanged_image(known["uri"], known["sha256"]))
         images.append(image)
