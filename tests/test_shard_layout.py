@@ -27,6 +27,18 @@ def test_rows_fill_shards_in_key_order_up_to_the_size_and_the_row_cap():
     assert cut_into_shards([], two_rows) == []
 
 
+def test_shards_come_out_about_equal_not_full_ones_and_a_small_last_one():
+    ten_bytes = {"shard_mb": 10 / 10**6, "rows_per_shard": 100}
+    # Filling to 10 bytes would give a, b, c (9 bytes) and d (3): two shards either way, cut 2 + 2.
+    assert cut_into_shards([(k, 3) for k in "dcba"], ten_bytes) == [("a", 0, 2), ("b", 0, 2), ("c", 1, 2), ("d", 1, 2)]
+    # 9 + 1 fits 10 bytes, so one shard; 9 + 2 does not: two, and the big row goes alone.
+    assert cut_into_shards([("a", 9), ("b", 1)], ten_bytes) == [("a", 0, 1), ("b", 0, 1)]
+    assert cut_into_shards([("a", 9), ("b", 2)], ten_bytes) == [("a", 0, 2), ("b", 1, 2)]
+    # Three rows of 4, 1 and 5 bytes under 6 bytes a shard: 4+1 | 5, not 4 | 1+5 (keys in order).
+    six_bytes = {"shard_mb": 6 / 10**6, "rows_per_shard": 100}
+    assert cut_into_shards([("a", 4), ("b", 1), ("c", 5)], six_bytes) == [("a", 0, 2), ("b", 0, 2), ("c", 1, 2)]
+
+
 def _build(tmp_path, name: str, output: str) -> pathlib.Path:
     """The bundled sample collection (copied, so the test may change its files) built with
     ``output`` as the manifest's output section."""
