@@ -201,3 +201,45 @@ def test_a_source_image_changed_before_its_shard_is_written_is_rejected_not_a_cr
         # Every source image the samples show, once, but the rewritten one.
         shown = {f["sha256"] for s in samples for f in s["image_facts"] if not f["derived_from"]}
         assert changed_sha256 in shown and table == shown - {changed_sha256}
+
+
+def test_a_sample_whose_kept_derived_images_are_gone_or_changed_is_rejected_not_a_crash(capsys, photo_manifest,
+                                                                                       tmp_path):
+    """Samples reach WriteShards without their derived images' bytes, which Draft kept in the
+    scratch folder. A sample whose file is gone, or holds other bytes, is left out and rejected;
+    the others get their derived images back byte for byte."""
+    import apache_beam as beam
+    from apache_beam.testing.test_pipeline import TestPipeline
+
+    from pipeline.manifest import load_manifest
+    from pipeline.readback.shards import iter_samples, shard_paths
+    from pipeline.stages.derived_images import derived_path, keep_derived
+    from pipeline.stages.write_shards import WriteShards
+
+    first = tmp_path / "first"
+    assert build(capsys, photo_manifest, first)[0] == 0
+    built = {s["id"]: s for s in iter_samples(shard_paths(str(first)))}
+    deriving = sorted(i for i, s in built.items() if any(f["derived_from"] for f in s["image_facts"]))
+    assert len(deriving) >= 3
+    gone, changed = deriving[:2]
+    scratch = str(tmp_path / "scratch")
+    for sample_id in deriving[1:]:
+        sample = built[sample_id]
+        keep_derived(scratch, [dict(f, bytes=im["bytes"]) for im, f in zip(sample["images"], sample["image_facts"])])
+    kept = pathlib.Path(derived_path(scratch, [f["sha256"] for f in built[changed]["image_facts"] if f["derived_from"]]))
+    kept.write_bytes(kept.read_bytes()[::-1])
+    # As Draft hands them on: no image bytes at all.
+    samples = [dict(s, images=[{"bytes": None, "path": f["uri"]} for f in s["image_facts"]]) for s in built.values()]
+    out = tmp_path / "second"
+    with TestPipeline() as p:
+        empty = p | "NoRows" >> beam.Create([])
+        ({"samples": p | beam.Create(samples), "images": empty, "rejects": p | "NoRejects" >> beam.Create([]),
+          "listed": p | "NoListing" >> beam.Create([]), "contexts": p | "NoContexts" >> beam.Create([])}
+         | WriteShards(str(out), load_manifest(str(photo_manifest)), scratch))
+    written = {s["id"]: s for s in iter_samples(shard_paths(str(out)))}
+    assert set(written) == set(built) - {gone, changed}
+    assert all(written[i]["images"] == built[i]["images"] for i in written)
+    rejects = [json.loads(line) for line in (out / "rejects" / "write_shards.jsonl").read_text().splitlines()]
+    assert sorted(r["subject"] for r in rejects) == sorted(built[i]["context_id"] for i in (gone, changed))
+    assert {r["reason"] for r in rejects} == {"unreadable"}
+    assert sorted(r["detail"].split(":")[0] for r in rejects) == ["FileNotFoundError", "ValueError"]
