@@ -121,8 +121,9 @@ def recover(out: str) -> None:
 
 def publish(staging: str, out: str) -> None:
     """Put the complete build in ``staging`` in OUT's place (after ``check_output``)."""
-    _clear_scratch(staging)
-    files = [f for f in _listing(staging) if f not in (STAGING_TAG, MARKER)]
+    listed = _listing(staging)
+    _remove_scratch(staging, [rel for rel in listed if rel.startswith(SCRATCH + "/")])
+    files = [f for f in listed if f not in (STAGING_TAG, MARKER) and not f.startswith(SCRATCH + "/")]
     write_text(FileSystems.join(staging, MARKER), json.dumps(
         {"built_by": f"mir {__version__}", "files": files}, indent=1, sort_keys=True) + "\n")
     FileSystems.delete([FileSystems.join(staging, STAGING_TAG)])
@@ -132,8 +133,7 @@ def publish(staging: str, out: str) -> None:
         _publish_by_files(staging, out, files)
 
 
-def _clear_scratch(staging: str) -> None:
-    kept = [rel for rel in _listing(staging) if rel.startswith(SCRATCH + "/")]
+def _remove_scratch(staging: str, kept: list) -> None:
     if _local(staging):
         _remove_listed(_plain(staging), kept)
     elif kept:

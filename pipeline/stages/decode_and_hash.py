@@ -23,10 +23,6 @@ class DecodeAndHashFn(InOrderThreadsFn):
         self.max_pixels = max_pixels
         self.min_side = min_side
 
-    def process(self, ref, total: int):
-        self.expect(total)
-        yield from self.submit(ref)
-
     def subjects(self, ref) -> list:
         return [image_subject(ref)]
 

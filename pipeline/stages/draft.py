@@ -52,10 +52,6 @@ class DraftFn(InOrderThreadsFn):
         self.drafter.setup()
         super().setup()
 
-    def process(self, context, total: int):
-        self.expect(total)
-        yield from self.submit(context)
-
     def subjects(self, context) -> list:
         return [context_subject(context)]
 

@@ -92,11 +92,15 @@ class PooledFn(beam.DoFn):
 class InOrderThreadsFn(PooledFn):
     """Base of a DoFn whose ``work(element)`` (no Beam calls: it runs on a pool thread) is
     followed by ``emit(element, result)`` (on the DoFn's thread: outputs, counters). Subclasses
-    set ``stage`` and ``subjects(element)`` (whom an internal_error reject names) and call
-    ``submit(element)`` from ``process``."""
+    set ``stage`` and ``subjects(element)`` (whom an internal_error reject names); the stage
+    gives ``process`` the count of its elements as the side input ``total``."""
 
     def start_bundle(self):
         self.pending = collections.deque()
+
+    def process(self, element, total: int):
+        self.expect(total)
+        yield from self.submit(element)
 
     def work(self, element):
         raise NotImplementedError
