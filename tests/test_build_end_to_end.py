@@ -148,3 +148,30 @@ def test_mir_validate_accepts_the_whole_build(sample_build, capsys):
     assert main(["validate", str(work / "out")]) == 0
     written = report["samples"]["written"]
     assert capsys.readouterr().out.strip().splitlines()[-1] == f"{written} records, {written} valid, 0 invalid"
+
+
+def test_report_shortcuts_add_up_to_the_samples_written_and_the_card_shows_them(sample_build):
+    """The shortcut figures count what the shards hold, and over the whole build they are what
+    pipeline/shortcuts.py gives on the samples read back from the shards."""
+    from pipeline.readback.shards import iter_samples, shard_paths
+    from pipeline.shortcuts import STRATEGIES, shortcut_figures
+    work, _ = sample_build
+    report = json.loads((work / "out" / "report.json").read_text())
+    shortcuts = report["shortcuts"]
+    assert shortcuts["strategies"] == list(STRATEGIES)
+    assert {task: figures["samples"] for task, figures in shortcuts["by_task"].items()} == \
+        {task: sum(splits.values()) for task, splits in report["samples"]["by_task"].items()}
+    samples = list(iter_samples(shard_paths(str(work / "out"))))
+    assert shortcuts["all"]["samples"] == report["samples"]["written"] == len(samples) > 0
+    overall = shortcut_figures(samples)
+    assert {k: shortcuts["all"][k] for k in ("samples", "chance", "accuracy")} == overall
+    for task, figures in shortcuts["by_task"].items():
+        alone = shortcut_figures([s for s in samples if s["task"] == task])
+        assert figures["chance"] == alone["chance"]
+        assert {s: figures["accuracy"][s] for s in STRATEGIES if s != "usual_answer"} == \
+            {s: alone["accuracy"][s] for s in STRATEGIES if s != "usual_answer"}
+    card = (work / "out" / "README.md").read_text()
+    assert "## Shortcuts" in card
+    for task, figures in shortcuts["by_task"].items():
+        assert f"| {task} | {figures['samples']} | {figures['chance']:.0%} |" in card
+    assert f"| all tasks | {len(samples)} | {shortcuts['all']['chance']:.0%} |" in card

@@ -28,6 +28,7 @@ LAYERS = (
     ("manifest",),
     ("tasks",),
     ("schemas",),
+    ("shortcuts",),
     ("records", "storage", "resources", "interleaving", "__init__"),
 )
 

@@ -5,6 +5,9 @@ from . import fail, guarded
 
 NAME = "build"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+# A task's shortcut is worth a word in the summary when a strategy that never looks at the
+# images beats chance by more than this, on at least this many of the task's samples.
+SHORTCUT_MARGIN, SHORTCUT_MIN_SAMPLES = 0.10, 50
 HELP = "build a dataset from a manifest"
 ACCEPTS_EXTRA = True  # unknown --flags are Apache Beam pipeline options
 PARSER_ARGS = {
@@ -73,7 +76,7 @@ def _summary(report: dict, output: str) -> str:
             f"({samples['rejected']} contexts rejected); images: {images['in']} in, {images['kept']} kept, "
             f"{images['duplicate']} duplicates, {images['rejected']} rejected; "
             f"{report['timings']['wall_seconds']:.1f} s" + _llm_summary(report.get("llm"))
-            + _solver_summary(report.get("solver")))
+            + _solver_summary(report.get("solver")) + _shortcut_summary(report.get("shortcuts")))
 
 
 def _llm_summary(llm) -> str:
@@ -88,6 +91,22 @@ def _solver_summary(solver) -> str:
         return ""
     return (f"; solver: {solver['calls']} calls, {solver['cache_hits']} cache hits, {solver['scored']} samples "
             f"scored, {solver['heuristic_fallbacks']} by heuristic")
+
+
+def _shortcut_summary(shortcuts) -> str:
+    """The task whose shortcut beats chance by the most, when that is more than SHORTCUT_MARGIN
+    on SHORTCUT_MIN_SAMPLES samples or more (and how many other tasks do too), else ""."""
+    flagged = sorted(((figures["worst"]["above_chance"], task, figures)
+                      for task, figures in (shortcuts or {}).get("by_task", {}).items()
+                      if figures["samples"] >= SHORTCUT_MIN_SAMPLES
+                      and figures["worst"]["above_chance"] > SHORTCUT_MARGIN), key=lambda f: (-f[0], f[1]))
+    if not flagged:
+        return ""
+    _, task, figures = flagged[0]
+    strategy = figures["worst"]["strategy"]
+    more = f" (and {len(flagged) - 1} more task{'s' if len(flagged) > 2 else ''})" if len(flagged) > 1 else ""
+    return (f"; shortcut: {strategy} right {figures['accuracy'][strategy]:.0%} against {figures['chance']:.0%} "
+            f"chance on {task}{more}")
 
 
 def _draft_failure_share(report: dict):

@@ -4,6 +4,7 @@ import re
 
 import yaml
 
+from ..shortcuts import STRATEGIES
 from ..tasks import TASKS
 
 # An SPDX-style licence id ("CC0-1.0", "CC-BY-4.0", "Apache-2.0"): the Hub takes it in lower case.
@@ -52,6 +53,26 @@ def _task_table(report: dict) -> str:
     return "\n".join(lines)
 
 
+# The strategies that read the options only (every one but the text-only word-overlap baseline).
+OPTION_ONLY = tuple(s for s in STRATEGIES if s != "word_overlap")
+
+
+def _shortcut_row(name: str, figures: dict) -> str:
+    if not figures["samples"]:
+        return f"| {name} | 0 | - | - | - |"
+    accuracy = figures["accuracy"]
+    best = max(OPTION_ONLY, key=accuracy.get)  # the first in STRATEGIES' order among equals
+    return (f"| {name} | {figures['samples']} | {_percent(figures['chance'])} | "
+            f"{best} {_percent(accuracy[best])} | {_percent(accuracy['word_overlap'])} |")
+
+
+def _shortcut_table(report: dict) -> str:
+    shortcuts = report["shortcuts"]
+    return "\n".join(["| task | samples | chance | best option-only strategy | word overlap |", "|---|---|---|---|---|",
+                      *(_shortcut_row(task, figures) for task, figures in shortcuts["by_task"].items()),
+                      _shortcut_row("all tasks", shortcuts["all"])])
+
+
 def render_card(report: dict, sources: list) -> str:
     front = {"pretty_name": report["dataset"], **licence_fields(sources),
              "task_categories": ["visual-question-answering", "multiple-choice"],
@@ -94,6 +115,17 @@ shards as they are (`data/<task>/<split>-*.parquet`).
 {report['samples']['mean_images']} images per sample on average. "Interleaved" counts the samples whose
 question has text of its own between every two images (as MIR's inference code splits it on each
 `<image>`); "grounded images" is how many images a sample's Text2Region steps point into.
+
+## Shortcuts
+
+How often a reader who never looks at the images picks the answer. Option-only strategies read
+the options alone: the option nearest to or farthest from the others, the longest or shortest,
+the first or last label, and the option text most often right for the same wording of the
+question in the other samples; "word overlap" picks the option whose words the question's text
+holds most. A tie earns its share. A fair question leaves each of them at chance (one over the
+number of options); `report.json` `shortcuts` has every strategy's accuracy.
+
+{_shortcut_table(report)}
 
 ## Images
 

@@ -9,6 +9,7 @@ import apache_beam as beam
 
 from .. import __version__
 from ..interleaving import is_interleaved
+from .shortcut_report import shortcut_section
 
 
 class CountFacts(beam.CombineFn):
@@ -101,7 +102,10 @@ def interleaving_figures(counts: dict) -> dict:
     return {"all": figures(sum(per.get("yes", 0) for per in interleaved.values()), overall), "by_task": by_task}
 
 
-def build_report(counts: dict, *, dataset: str, seed: int, drafter: str, threshold: int, output: dict) -> dict:
+def build_report(counts: dict, *, dataset: str, seed: int, drafter: str, threshold: int, output: dict,
+                 shortcuts: dict = None) -> dict:
+    """The report from the facts' ``counts`` and the ``shortcuts`` totals
+    (``shortcut_report.ShortcutTotals``; None: no sample)."""
     status = _section(counts, "image_status")
     images_in = sum(_section(counts, "images_in").values())
     accounted = sum(status.values())
@@ -126,6 +130,7 @@ def build_report(counts: dict, *, dataset: str, seed: int, drafter: str, thresho
                     "rejected_by_task": _section(counts, "samples_rejected"),
                     "mean_images": round(total_images / written, 3) if written else None},
         "interleaving": interleaving_figures(counts),
+        "shortcuts": shortcut_section(shortcuts or {}),
         "answers": _nested(_section(counts, "answers")),
         "difficulty": _nested(_section(counts, "difficulty")),
         "rejects": _nested(_section(counts, "rejects")),

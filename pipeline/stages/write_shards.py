@@ -17,6 +17,7 @@ from apache_beam.pvalue import AsDict, AsSingleton
 from ..output import report as facts
 from ..output.card import render_card
 from ..output.parquet import write_jsonl, write_parquet
+from ..output.shortcut_report import ShortcutTotals
 from ..output.sharding import cut_into_shards, stored_bytes
 from ..records import image_entry
 from ..schemas import load_schema
@@ -233,10 +234,10 @@ class WriteReport(beam.DoFn):
     def __init__(self, output: str, manifest):
         self.output, self.manifest = output, manifest
 
-    def process(self, counts):
+    def process(self, counts, shortcuts):
         m = self.manifest
         report = facts.build_report(counts, dataset=m.name, seed=m.seed, drafter=m.drafter["kind"],
-                                    threshold=m.dedup["threshold"], output=m.output)
+                                    threshold=m.dedup["threshold"], output=m.output, shortcuts=shortcuts)
         write_text(FileSystems.join(self.output, "report.json"), json.dumps(report, indent=2, sort_keys=True) + "\n")
         write_text(FileSystems.join(self.output, "README.md"), render_card(report, list(m.sources)))
         yield report
@@ -275,4 +276,5 @@ class WriteShards(beam.PTransform):
                     shards["written"] | "SampleFacts" >> beam.FlatMap(facts.sample_facts))
                    | "AllFacts" >> beam.Flatten()
                    | "CountFacts" >> beam.CombineGlobally(facts.CountFacts()))
-        return counted | "WriteReport" >> beam.ParDo(WriteReport(output, self.manifest))
+        shortcuts = shards["written"] | "Shortcuts" >> ShortcutTotals()
+        return counted | "WriteReport" >> beam.ParDo(WriteReport(output, self.manifest), AsSingleton(shortcuts))
