@@ -7,14 +7,13 @@ Run from the repository root::
 
 The script deletes ``examples/`` and rewrites it deterministically (same
 inputs and library versions give byte-identical files).  It needs no network:
-every photograph and data table comes from files shipped inside installed
-Python packages.
+every photograph comes from files shipped inside installed Python packages, and
+the chart tables are generated (fictional subjects, fixed-seed random values).
 
 Dev-only dependencies: scikit-image (sample photos in ``skimage/data``),
-scikit-learn (``datasets/images`` photos and the bundled iris / wine tables),
-matplotlib (``mpl-data/sample_data`` photo and stock table, chart and 3D
-rendering), Pillow and numpy.  None of them is needed by the mir pipeline at
-run time just to *read* ``examples/``.
+scikit-learn (``datasets/images`` photos), matplotlib (``mpl-data/sample_data``
+photo, chart and 3D rendering), Pillow and numpy.  None of them is needed by
+the mir pipeline at run time just to *read* ``examples/``.
 
 Folders written (each is one source: images + ``metadata.jsonl`` sidecar that
 validates against ``schemas/source_metadata.schema.json`` + ``SOURCE.md``):
@@ -24,7 +23,8 @@ validates against ``schemas/source_metadata.schema.json`` + ``SOURCE.md``):
 * ``sequences/``   three composited frame sequences with objects moving on
                    known straight paths at known speeds.
 * ``procedures/``  two six-step cooking procedures (synthetic illustrations).
-* ``charts/``      bar and line charts drawn from bundled public data tables.
+* ``charts/``      bar and line charts of generated tables (fictional stations,
+                   towns and products; values from a fixed-seed generator).
 * ``views/``       two synthetic 3D objects rendered from six azimuths.
 * ``satire/``      six synthetic two-panel "yes, but" drawings.
 
@@ -34,7 +34,6 @@ boxes drawn (used to hand-check the boxes; not part of ``examples/``).
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import math
 import shutil
@@ -49,7 +48,6 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import skimage  # noqa: E402
 import sklearn  # noqa: E402
-from sklearn import datasets as skdatasets  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "examples"
@@ -993,69 +991,140 @@ def _line_chart(title, xlabel, ylabel, rows, colour, decimals):
     return fig_to_image(fig)
 
 
+# The tables are generated, not taken from any published data set: fictional weather stations,
+# towns and product lines whose figures nobody can have memorised, so a chart question can only be
+# answered by reading the chart. Values come from fixed-seed generators; each table is redrawn
+# until it reads unambiguously and each group supports every chart_analysis template.
+
+CHART_SEED = 923            # issue 23: charts of tables no model has memorised
+CHART_MARGIN = 1.08         # neighbouring values of a chart differ by at least 8% (the task needs 5%)
+CHART_RATIO = 1.4           # a ratio question's winner beats the runner-up by 1.4x (the task needs 1.25x)
+MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun"]
+MONTH_NAMES = ["January", "February", "March", "April", "May", "June"]
+STATIONS = ["Aldermoss", "Brindlecote", "Cairnwhistle", "Dunmarrow", "Fellowgrave"]
+TOWNS = ["Ebbercombe", "Orlanby", "Pellingrove", "Saltmire", "Wrenholt"]
+# (file stem, title, value-axis label with unit, column, decimals, typical value, spread)
+TOWN_MEASURES = [
+    ("library_loans", "Library loans by town", "library loans (thousands)", "loans_thousands", 1, 48.0, 0.45),
+    ("bus_boardings", "Weekday bus boardings by town", "bus boardings (per weekday)", "boardings_per_weekday",
+     0, 2600.0, 0.45),
+    ("new_homes", "New homes completed by town", "new homes completed (homes)", "new_homes", 0, 140.0, 0.45),
+    ("cycle_lanes", "Cycle lanes by town", "cycle lanes (km)", "cycle_lanes_km", 1, 18.0, 0.45),
+    ("park_area", "Public park area by town", "park area (hectares)", "park_area_ha", 0, 75.0, 0.45),
+    ("recycling_rate", "Household recycling rate by town", "household waste recycled (%)", "recycled_pct", 1,
+     44.0, 0.2),
+]
+# (file stem, product name); all made-up names of goods with no strong season
+PRODUCTS = [("corrow_desk_lamp", "Corrow desk lamp"), ("tessel_notebook", "Tessel notebook"),
+            ("brannock_backpack", "Brannock backpack"), ("ilvey_wall_clock", "Ilvey wall clock"),
+            ("morrin_mug", "Morrin mug"), ("quillon_headphones", "Quillon headphones")]
+
+
+def _rounded(values, decimals):
+    return [int(round(v)) if decimals == 0 else round(float(v), decimals) for v in values]
+
+
+def _places_clear(values) -> bool:
+    """Every place unmistakable: each value at least CHART_MARGIN times the next smaller one."""
+    ranked = sorted(values, reverse=True)
+    return ranked[-1] > 0 and all(a >= CHART_MARGIN * b for a, b in zip(ranked, ranked[1:]))
+
+
+def _draw_table(rng, draw, decimals) -> list:
+    """Values from ``draw(rng)``, rounded as printed, redrawn until every place is clear."""
+    while True:
+        values = _rounded(draw(rng), decimals)
+        if _places_clear(values):
+            return values
+
+
+def chart_templates_supported(tables: list[dict]) -> set:
+    """Which chart_analysis templates a group of tables (category -> value, same categories)
+    supports, judged with this script's stricter margins (see pipeline/tasks/chart_analysis.py).
+    rank_rise and largest_ratio must also have more than one possible answer: the grounded drafter
+    refuses a template whose draws ask different things yet always give the same answer."""
+    def above(a, b):
+        return a >= CHART_MARGIN * b
+
+    cats = list(tables[0])
+    ok = set()
+    for c in cats:
+        tops = [i for i, t in enumerate(tables) if all(above(t[c], v) for k, v in t.items() if k != c)]
+        if len(tops) == 1 and all(any(above(v, t[c]) for v in t.values())
+                                  for i, t in enumerate(tables) if i != tops[0]):
+            ok.add("unique_top")
+    # rank_rise: pairs of charts where exactly one category places higher in the first; at least
+    # two different such categories, so the answer depends on which two charts are asked about
+    places = [{c: k for k, c in enumerate(sorted(t, key=t.get, reverse=True))} for t in tables]
+    rising = set()
+    for a, pa in enumerate(places):
+        for b, pb in enumerate(places):
+            up = [c for c in cats if pa[c] < pb[c]]
+            if a != b and _places_clear(list(tables[a].values())) and _places_clear(list(tables[b].values())) \
+                    and len(up) == 1:
+                rising.add(up[0])
+    if len(rising) >= 2:
+        ok.add("rank_rise")
+    # largest_ratio: pairs of categories whose ratio is clearly largest in one chart; at least two
+    # different such charts, so the answer depends on which two categories are asked about
+    winners = set()
+    for x in cats:
+        for y in cats:
+            ratios = [t[x] / t[y] for t in tables] if x != y else [1.0, 1.0]
+            ranked = sorted(ratios, reverse=True)
+            if ranked[0] >= CHART_RATIO * ranked[1]:
+                winners.add(ratios.index(ranked[0]))
+    if len(winners) >= 2:
+        ok.add("largest_ratio")
+    return ok
+
+
+def _group_tables(rng, cats, draws) -> list:
+    """One table per draw (each with its decimals), redrawn as a whole until the group supports
+    every chart_analysis template."""
+    while True:
+        tables = [dict(zip(cats, _draw_table(rng, draw, dec))) for draw, dec in draws]
+        if chart_templates_supported(tables) == {"unique_top", "rank_rise", "largest_ratio"}:
+            return tables
+
+
 def chart_specs() -> list[dict]:
     specs = []
-    # iris: mean of each measurement per species (same kind of chart across measurements)
-    iris = skdatasets.load_iris()
-    species = list(iris.target_names)
-    feats = [("sepal length (cm)", "sepal_length_cm", "Mean sepal length by iris species"),
-             ("sepal width (cm)", "sepal_width_cm", "Mean sepal width by iris species"),
-             ("petal length (cm)", "petal_length_cm", "Mean petal length by iris species"),
-             ("petal width (cm)", "petal_width_cm", "Mean petal width by iris species")]
-    for fname, col, title in feats:
-        j = iris.feature_names.index(fname)
-        rows = [[s, round(float(iris.data[iris.target == k, j].mean()), 2)] for k, s in enumerate(species)]
-        specs.append(dict(file=f"iris_mean_{col}.png", group="iris", kind="bar", title=title,
-                          columns=["species", col], rows=rows, xlabel="species",
-                          ylabel=f"mean {fname}", decimals=2, colour="#4c9a6a",
-                          dataset="iris"))
-    j = iris.feature_names.index("petal length (cm)")
-    rows = [[s, round(float(iris.data[iris.target == k, j].max()), 2)] for k, s in enumerate(species)]
-    specs.append(dict(file="iris_max_petal_length_cm.png", group="iris", kind="bar",
-                      title="Longest petal by iris species", columns=["species", "max_petal_length_cm"],
-                      rows=rows, xlabel="species", ylabel="max petal length (cm)", decimals=2,
-                      colour="#7a6ac0", dataset="iris"))
+    # stations: rainfall in each of six months at five fictional hill weather stations
+    rng = np.random.default_rng([CHART_SEED, 1])
+    wetness = rng.uniform(60, 140, len(STATIONS))          # each station's typical monthly rainfall (mm)
+    season = [1.25, 1.05, 0.95, 0.8, 0.7, 0.65]             # wetter in winter
+    draws = [(lambda r, s=s: wetness * s * r.lognormal(0, 0.3, len(STATIONS)), 0) for s in season]
+    for month, table in zip(MONTH_NAMES, _group_tables(rng, STATIONS, draws)):
+        specs.append(dict(file=f"stations_rainfall_{month[:3].lower()}.png", group="stations", kind="bar",
+                          title=f"{month} rainfall by weather station", columns=["station", "rainfall_mm"],
+                          rows=[[c, v] for c, v in table.items()], xlabel="weather station",
+                          ylabel="rainfall (mm)", decimals=0, colour="#3d7ab8", dataset="stations"))
 
-    # wine: mean of each chemical measurement per cultivar
-    wine = skdatasets.load_wine()
-    cultivars = ["cultivar 1", "cultivar 2", "cultivar 3"]
-    wfeats = [("alcohol", "alcohol_pct", "Mean alcohol by wine cultivar", "mean alcohol (% vol)", 2),
-              ("malic_acid", "malic_acid", "Mean malic acid by wine cultivar", "mean malic acid", 2),
-              ("flavanoids", "flavanoids", "Mean flavanoids by wine cultivar", "mean flavanoids", 2),
-              ("color_intensity", "color_intensity", "Mean colour intensity by wine cultivar",
-               "mean colour intensity", 2),
-              ("proline", "proline", "Mean proline by wine cultivar", "mean proline", 0)]
-    for fname, col, title, ylabel, dec in wfeats:
-        j = wine.feature_names.index(fname)
-        rows = []
-        for k, c in enumerate(cultivars):
-            v = float(wine.data[wine.target == k, j].mean())
-            rows.append([c, int(round(v)) if dec == 0 else round(v, dec)])
-        specs.append(dict(file=f"wine_mean_{col}.png", group="wine", kind="bar", title=title,
-                          columns=["cultivar", col], rows=rows, xlabel="cultivar", ylabel=ylabel,
-                          decimals=dec, colour="#a33b4f", dataset="wine"))
+    # towns: six civic measures across five fictional towns of different sizes
+    rng = np.random.default_rng([CHART_SEED, 2])
+    size = rng.uniform(0.6, 1.6, len(TOWNS))
+    draws = [(lambda r, m=m: m[5] * size ** (0 if m[1].startswith("Household") else 1)
+              * r.lognormal(0, m[6], len(TOWNS)), m[4]) for m in TOWN_MEASURES]
+    for m, table in zip(TOWN_MEASURES, _group_tables(rng, TOWNS, draws)):
+        stem, title, ylabel, column, decimals = m[:5]
+        specs.append(dict(file=f"towns_{stem}.png", group="towns", kind="bar", title=title,
+                          columns=["town", column], rows=[[c, v] for c, v in table.items()], xlabel="town",
+                          ylabel=ylabel, decimals=decimals, colour="#4c9a6a", dataset="towns"))
 
-    # stocks: closing price on the first trading row of each year 2004-2014
-    stock_rows = []
-    with open(MPL_SAMPLE / "Stocks.csv", newline="") as f:
-        lines = [ln for ln in f if not ln.startswith("#")]
-    reader = csv.DictReader(lines)
-    for r in reader:
-        stock_rows.append(r)
-    tickers = [("AAPL", "Apple (AAPL)", "#555555"), ("MSFT", "Microsoft (MSFT)", "#1f77b4"),
-               ("IBM", "IBM", "#2a4d8f"), ("ADBE", "Adobe (ADBE)", "#d62728")]
-    for tick, name, colour in tickers:
-        seen = {}
-        for r in stock_rows:
-            year = r["Date"][:4]
-            if r[tick] and year not in seen and "2004" <= year <= "2014":
-                seen[year] = round(float(r[tick]), 2)
-        rows = [[y, seen[y]] for y in sorted(seen)]
-        specs.append(dict(file=f"stock_{tick.lower()}_2004_2014.png", group="stocks", kind="line",
-                          title=f"{name} share price, first trading day of each year",
-                          columns=["year", "price_usd"], rows=rows, xlabel="year",
-                          ylabel="adjusted close (USD)", decimals=2 if max(v for _, v in rows) < 100 else 1,
-                          colour=colour, dataset="stocks"))
+    # products: units sold per month, January to June, of six fictional product lines
+    rng = np.random.default_rng([CHART_SEED, 3])
+    base = rng.uniform(300, 1800, len(PRODUCTS))
+    trend = rng.uniform(-0.15, 0.15, len(PRODUCTS))
+    t = np.arange(len(MONTHS))
+    draws = [(lambda r, b=b, g=g: b * np.exp(g * t) * r.lognormal(0, 0.18, len(MONTHS)), 0)
+             for b, g in zip(base, trend)]
+    colours = ["#555555", "#1f77b4", "#2a4d8f", "#d62728", "#8c564b", "#9467bd"]
+    for (stem, name), colour, table in zip(PRODUCTS, colours, _group_tables(rng, MONTHS, draws)):
+        specs.append(dict(file=f"sales_{stem}.png", group="sales", kind="line",
+                          title=f"Monthly sales of the {name}", columns=["month", "units_sold"],
+                          rows=[[c, v] for c, v in table.items()], xlabel="month", ylabel="sales (units)",
+                          decimals=0, colour=colour, dataset="sales"))
     return specs
 
 
@@ -1064,8 +1133,6 @@ def make_charts() -> int:
     folder.mkdir(parents=True, exist_ok=True)
     records = []
     for s in chart_specs():
-        if s["kind"] == "line" and s["decimals"] == 1:
-            s["rows"] = [[y, round(v, 1)] for y, v in s["rows"]]
         draw = _bar_chart if s["kind"] == "bar" else _line_chart
         im = draw(s["title"], s["xlabel"], s["ylabel"], s["rows"], s["colour"], s["decimals"])
         assert im.size == (640, 480), im.size
@@ -1077,44 +1144,41 @@ def make_charts() -> int:
             "caption": f"{kind} titled '{s['title']}' ({desc}).",
             "group": s["group"],
             "data": {"title": s["title"], "columns": s["columns"], "rows": s["rows"]},
-            "attributes": {"chart_type": s["kind"], "dataset": s["dataset"],
-                           "y_label": s["ylabel"]},
+            "attributes": {"chart_type": s["kind"], "dataset": s["dataset"], "y_label": s["ylabel"],
+                           "generated": True},
             "tasks": ["chart_analysis"],
-            "licence": CHART_LICENCES[s["dataset"]][0],
-            "attribution": CHART_LICENCES[s["dataset"]][1],
+            "licence": SYNTH_LICENCE,
+            "attribution": CHART_ATTRIBUTION,
         })
     write_metadata(folder, records)
     write_text(folder / "SOURCE.md", f"""
 # charts
 
 Bar and line charts (640x480 PNG, palette-quantised) rendered with matplotlib by
-`scripts/make_examples.py` from public data tables that ship inside Python packages.
-Each chart's `data` field is exactly the table plotted (values rounded as printed on
-the chart). Groups hold comparable charts (same kind of statistic across subsets).
+`scripts/make_examples.py` from **generated** tables: the weather stations, towns and
+products are fictional, and every value is drawn from a fixed-seed random generator
+(`numpy.random.default_rng([{CHART_SEED}, k])`), so no model can answer a chart question
+from memory. Each chart's `data` field is exactly the table plotted (values as printed on
+the chart); `attributes.y_label` is the value axis label, with its unit.
 
-| group | charts | data source | licence of the data |
+Each table is redrawn until neighbouring values differ by at least {round((CHART_MARGIN - 1) * 100)}%, and each
+group until it supports all three chart_analysis templates (a category that tops exactly
+one chart, a category that places higher in one chart than another, a ratio of two
+categories that is largest in one chart by {CHART_RATIO}x).
+
+| group | charts | categories | values |
 |---|---|---|---|
-| iris | mean sepal/petal length and width per species, longest petal per species | `sklearn.datasets.load_iris()` (R.A. Fisher, 1936; UCI Machine Learning Repository), bundled as sklearn/datasets/data/iris.csv | {CHART_LICENCES['iris'][0]} |
-| wine | mean alcohol, malic acid, flavanoids, colour intensity, proline per cultivar | `sklearn.datasets.load_wine()` (Forina et al.; UCI Machine Learning Repository), bundled as sklearn/datasets/data/wine_data.csv | {CHART_LICENCES['wine'][0]} |
-| stocks | AAPL, MSFT, IBM, ADBE price on the first trading row of each year 2004-2014 | matplotlib `mpl-data/sample_data/Stocks.csv` (header: "Data source: https://finance.yahoo.com") | {CHART_LICENCES['stocks'][0]} |
+| stations | rainfall in each month, January to June (bar) | five fictional weather stations: {", ".join(STATIONS)} | rainfall (mm) |
+| towns | library loans, weekday bus boardings, new homes, cycle lanes, park area, recycling rate (bar) | five fictional towns: {", ".join(TOWNS)} | thousands of loans, boardings per weekday, homes, km, hectares, % |
+| sales | monthly sales of six fictional products: {", ".join(p for _, p in PRODUCTS)} (line) | months Jan to Jun | sales (units) |
 
-The chart images themselves: {SYNTH_LICENCE} ({SYNTH_ATTRIBUTION}).
+Charts and tables: {SYNTH_LICENCE}. Attribution: {CHART_ATTRIBUTION}
 """)
     return len(records)
 
 
-CHART_LICENCES = {
-    "iris": ("BSD-3-Clause (as distributed in scikit-learn); facts from Fisher's 1936 iris data",
-             "Iris data (R.A. Fisher, 1936) via scikit-learn sklearn.datasets.load_iris; chart "
-             "generated by scripts/make_examples.py."),
-    "wine": ("BSD-3-Clause (as distributed in scikit-learn); UCI Wine data",
-             "UCI Wine recognition data (Forina et al.) via scikit-learn sklearn.datasets.load_wine; "
-             "chart generated by scripts/make_examples.py."),
-    "stocks": ("Matplotlib licence (PSF-based) for the bundled sample file; underlying prices are "
-               "public market data from Yahoo Finance",
-               "matplotlib mpl-data/sample_data/Stocks.csv (data source: finance.yahoo.com); chart "
-               "generated by scripts/make_examples.py."),
-}
+CHART_ATTRIBUTION = ("Generated by scripts/make_examples.py (mir project): a fictional table drawn from a "
+                     "fixed-seed random generator.")
 
 
 # --------------------------------------------------------------------------
@@ -1541,7 +1605,7 @@ per-image details; each `metadata.jsonl` line also carries `licence` and `attrib
 | photos/ | {counts['photos']} | real photographs from scikit-image, scikit-learn and matplotlib sample data (+3 duplicates, 1 corrupt file) | per image, see below |
 | sequences/ | {counts['sequences']} | composites of cut-outs of the photos below moving over blurred photo backgrounds | composites {SYNTH_LICENCE}; parts keep their licences (CC0, public domain, CC BY 2.0 for china.jpg / flower.jpg, Middlebury motorcycle: not stated) |
 | procedures/ | {counts['procedures']} | synthetic illustrations of cooking steps | {SYNTH_LICENCE} |
-| charts/ | {counts['charts']} | matplotlib charts of iris, wine (scikit-learn) and Stocks.csv (matplotlib sample data) tables | charts {SYNTH_LICENCE}; data: scikit-learn BSD-3-Clause distribution of UCI data, matplotlib licence for Stocks.csv |
+| charts/ | {counts['charts']} | matplotlib charts of generated tables (fictional weather stations, towns and products; fixed-seed random values) | {SYNTH_LICENCE} (charts and tables) |
 | views/ | {counts['views']} | synthetic 3D renderings (numpy rasteriser) | {SYNTH_LICENCE} |
 | satire/ | {counts['satire']} | synthetic two-panel drawings | {SYNTH_LICENCE} |
 

@@ -152,3 +152,94 @@ def test_task_specific_fields():
         assert r["tasks"] == ["yes_but_satire"] and r["contrast"]
     for r in by_folder["procedures"]:
         assert r["tasks"] == ["cooking_process"] and "order" in r and r["sequence"]
+
+
+# The charts plot generated tables (issue 23): fictional subjects, fixed-seed values, units stated.
+CHART_GROUPS = {
+    "stations": ("station", ["Aldermoss", "Brindlecote", "Cairnwhistle", "Dunmarrow", "Fellowgrave"]),
+    "towns": ("town", ["Ebbercombe", "Orlanby", "Pellingrove", "Saltmire", "Wrenholt"]),
+    "sales": ("month", ["Jan", "Feb", "Mar", "Apr", "May", "Jun"]),
+}
+# Words of the famous tables the charts once plotted, which a text-only reader could answer from memory.
+FAMOUS = ("iris", "setosa", "virginica", "versicolor", "petal", "sepal", "wine", "cultivar", "proline",
+          "flavanoid", "aapl", "apple", "msft", "microsoft", "ibm", "adbe", "adobe", "stocks", "share price",
+          "yahoo", "scikit-learn", "sklearn", "uci")
+
+
+def _charts() -> list[dict]:
+    return _records(EXAMPLES / "charts" / "metadata.jsonl")
+
+
+def test_charts_plot_generated_tables_with_units():
+    charts = _charts()
+    assert Counter(r["group"] for r in charts) == {"stations": 6, "towns": 6, "sales": 6}
+    for r in charts:
+        entry, categories = CHART_GROUPS[r["group"]]
+        assert r["data"]["columns"][0] == entry, r["file"]
+        assert [row[0] for row in r["data"]["rows"]] == categories, r["file"]
+        assert all(isinstance(row[1], (int, float)) and row[1] > 0 for row in r["data"]["rows"]), r["file"]
+        attributes = r["attributes"]
+        assert attributes["generated"] is True and attributes["dataset"] == r["group"]
+        assert attributes["chart_type"] == ("line" if r["group"] == "sales" else "bar")
+        assert attributes["y_label"].endswith(")") and " (" in attributes["y_label"], attributes["y_label"]
+        assert r["licence"] == "CC0-1.0"
+        text = json.dumps(r).lower()
+        assert not [w for w in FAMOUS if w in text], (r["file"], [w for w in FAMOUS if w in text])
+        with Image.open(EXAMPLES / "charts" / r["file"]) as im:
+            assert im.size == (640, 480)
+
+
+def test_chart_tables_are_the_seeded_ones():
+    by_file = {r["file"]: r for r in _charts()}
+    may = by_file["stations_rainfall_may.png"]
+    assert may["data"] == {"title": "May rainfall by weather station", "columns": ["station", "rainfall_mm"],
+                           "rows": [["Aldermoss", 89], ["Brindlecote", 50], ["Cairnwhistle", 38], ["Dunmarrow", 58],
+                                    ["Fellowgrave", 151]]}
+    assert may["attributes"]["y_label"] == "rainfall (mm)"
+    loans = by_file["towns_library_loans.png"]
+    assert loans["data"] == {"title": "Library loans by town", "columns": ["town", "loans_thousands"],
+                             "rows": [["Ebbercombe", 19.9], ["Orlanby", 181.9], ["Pellingrove", 72.3],
+                                      ["Saltmire", 50.3], ["Wrenholt", 24.6]]}
+    assert loans["attributes"]["y_label"] == "library loans (thousands)"
+    lamp = by_file["sales_corrow_desk_lamp.png"]
+    assert lamp["data"] == {"title": "Monthly sales of the Corrow desk lamp", "columns": ["month", "units_sold"],
+                            "rows": [["Jan", 1371], ["Feb", 1513], ["Mar", 2067], ["Apr", 2709], ["May", 1839],
+                                     ["Jun", 1662]]}
+    assert lamp["attributes"]["y_label"] == "sales (units)"
+    assert {r["attributes"]["y_label"] for r in by_file.values() if r["group"] == "towns"} == {
+        "library loans (thousands)", "bus boardings (per weekday)", "new homes completed (homes)",
+        "cycle lanes (km)", "park area (hectares)", "household waste recycled (%)"}
+
+
+def _above(a: float, b: float) -> bool:
+    return a >= 1.05 * b   # chart_analysis: one value clearly exceeds another by 5%
+
+
+def test_every_chart_group_can_be_asked_every_chart_question():
+    """Each group (one context of the default build) has, by the chart_analysis rules: a category
+    that clearly tops exactly one chart and clearly not any other (unique_top); a pair of charts,
+    every place clear, where exactly one category places higher in the first, for two different
+    categories (rank_rise); a ratio of two categories that is largest in one chart by 1.25x, for two
+    different charts (largest_ratio)."""
+    groups = defaultdict(list)
+    for r in _charts():
+        groups[r["group"]].append(dict(r["data"]["rows"]))
+    for group, tables in groups.items():
+        cats = list(tables[0])
+        unique = [c for c in cats
+                  if sum(all(_above(t[c], v) for k, v in t.items() if k != c) for t in tables) == 1
+                  and sum(any(_above(v, t[c]) for v in t.values()) for t in tables) == len(tables) - 1]
+        assert unique, group
+        clear = [all(_above(a, b) for a, b in zip(sorted(t.values())[1:], sorted(t.values()))) for t in tables]
+        places = [{c: k for k, c in enumerate(sorted(t, key=t.get, reverse=True))} for t in tables]
+        rising = {tuple(c for c in cats if pa[c] < pb[c])
+                  for a, pa in enumerate(places) for b, pb in enumerate(places) if a != b and clear[a] and clear[b]}
+        assert len({r for r in rising if len(r) == 1}) >= 2, group
+        winners = set()
+        for x in cats:
+            for y in cats:
+                ratios = [t[x] / t[y] for t in tables]
+                ranked = sorted(ratios, reverse=True)
+                if x != y and ranked[0] >= 1.25 * ranked[1]:
+                    winners.add(ratios.index(ranked[0]))
+        assert len(winners) >= 2, group
