@@ -93,3 +93,65 @@ def singles_out(text: str, answer: str, distractors: list) -> bool:
     """``text`` holds the answer's text while some distractor's is absent: it gives the answer away."""
     lowered = text.lower()
     return answer.lower() in lowered and not all(d.lower() in lowered for d in distractors)
+
+
+# --- what the text binds to each image --------------------------------------------------------
+
+_CLAUSE_END = re.compile(r"(?<=[.?!;:])\s+")
+# Words that say where an image stands among the others shown, or that it is one more of them:
+# no fact about what it shows.
+_NEUTRAL = frozenset("""another one more further yet still last first next also again shown them they
+here each some tile tiles picture pictures chart charts panel panels""".split())
+_IMAGE_OPTION = re.compile(r"^\s*(?:image|picture|photo|frame|view|tile|chart|panel)\s+(\d+)\s*$", re.I)
+_ORDERING = re.compile(r"^\s*\d+(?:\s*,\s*\d+)+\s*$")
+
+
+def bound_texts(question: str) -> list:
+    """Per placeholder, in order, the text bound to that image: its clause (clauses end at . ? ! ; :)
+    from the clause's start, or from the image before it in the same clause, up to the next image
+    or the clause's end. "<image> is one of them, <image> is another" binds "is one of them," and
+    "is another"."""
+    bound = []
+    for clause in _CLAUSE_END.split(question):
+        pieces = PLACEHOLDER.split(clause)
+        for k in range(1, len(pieces)):
+            bound.append((pieces[0] if k == 1 else "") + " " + pieces[k])
+    return bound
+
+
+def _fact_words(text: str) -> frozenset:
+    return frozenset(_content_words(text) - _NEUTRAL)
+
+
+def option_images(texts: list):
+    """The image numbers the options name, when every option is one image ("Image 3") or an
+    ordering of images ("3, 1, 2"); with an ordering, only the images whose place differs between
+    options (an image every option puts in the same place is given by the text). None otherwise."""
+    single = [_IMAGE_OPTION.match(t) for t in texts]
+    if all(single):
+        return {int(m.group(1)) for m in single}
+    if all(_ORDERING.match(t) for t in texts):
+        orders = [[int(n) for n in re.findall(r"\d+", t)] for t in texts]
+        return {n for place in zip(*orders) if len(set(place)) > 1 for n in place}
+    return None
+
+
+def answer_from_knowledge(question: str, options: list, names=()) -> str:
+    """Why a reader with the text and options alone could answer from what they know ("" when the
+    text gives no such hold). Where the options are images (or orderings of images), the text must
+    not bind different facts to the images the options tell apart: knowing which fact wins would
+    point at an image ("<image> shows the man. <image> shows the coin. Which image shows something
+    heavier than a cat?"). Where the options are things, none may be one of ``names`` (the objects
+    the sample's regions are labelled with) that the question's text also names: knowing the
+    things ranks them ("the motorcycle or the cat: which is faster?"). ``options`` are the option
+    texts."""
+    images = option_images(options)
+    if images is not None:
+        bound = bound_texts(question)
+        facts = {n: _fact_words(bound[n - 1]) for n in sorted(images) if 0 < n <= len(bound)}
+        told_apart = sorted(n for n, words in facts.items() if any(words != other for other in facts.values()))
+        return f"the text tells the option images {told_apart} apart by what it says of each" if told_apart else ""
+    asked = question.lower()
+    ranked = sorted({o for o in options for name in names
+                     if name and name.lower() in o.lower() and name.lower() in asked})
+    return f"the question's text names the options {ranked}, so knowing them may rank them" if ranked else ""

@@ -74,8 +74,8 @@ def _refusal(monkeypatch, **question_fields) -> str:
     from pipeline.tasks import TASKS
     from pipeline.tasks.base import Question
 
-    fields = dict(template="fixed", text="In <image> a cup stands. In <image> a cat sleeps. In <image> a dog runs. "
-                                         "Which animal is asleep?",
+    fields = dict(template="fixed", text="In <image> one thing stands. In <image> another lies still. In <image> a third "
+                                         "runs. Which animal is asleep?",
                   answer="the cat", distractors=["the cup", "the dog"], summary="Three photos, three things.",
                   captions=["A cup.", "An animal asleep.", "An animal running."],
                   text2region=[{"text": "a cat", "image": 2, "bbox": [0, 0, 1, 1], "label": "cat"},
@@ -104,8 +104,14 @@ def test_the_grounded_drafter_refuses_captions_that_give_the_answer_and_unstated
     assert _refusal(monkeypatch) == ""
     assert "fixed: answer_in_captions" in _refusal(monkeypatch, captions=["A cup.", "The cat asleep.", "A dog."])
     assert "fixed: unstated_number" in _refusal(monkeypatch, rationale="The cat, 4 kg, lies still.")
+    # The text names the options the regions are labelled with: knowing cats and dogs ranks them.
+    assert "fixed: answer_from_knowledge" in _refusal(monkeypatch, text="In <image> a cup. In <image> a cat. "
+                                                                        "In <image> a dog. Which animal is asleep?")
+    unlabelled = [{"text": "it", "image": 2, "bbox": [0, 0, 1, 1], "label": "feline"},
+                  {"text": "it", "image": 3, "bbox": [0, 0, 1, 1], "label": "canine"}]
     assert "fixed: answer_in_text" in _refusal(monkeypatch, text="In <image> a table. In <image> a sleeping cat. "
-                                                                 "In <image> a garden. Which animal is asleep?")
+                                                                 "In <image> a garden. Which animal is asleep?",
+                                               text2region=unlabelled)
 
 
 def test_each_placeholder_gets_the_sentence_that_holds_it():

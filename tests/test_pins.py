@@ -8,6 +8,7 @@ import dataclasses
 import hashlib
 import os
 import random
+import re
 
 import apache_beam as beam
 import pytest
@@ -146,18 +147,51 @@ def test_an_extreme_too_close_to_call_asks_nothing():
     assert _template("leftmost_object")(_location_context(boxes(0.06)), random.Random(0)).answer == "Image 1"
 
 
-def test_relative_position_compares_centres():
-    """Item a's box is large and starts at the corner; b's is small. By centres a (0.45) is lower
-    and further right than b (0.25); by left/top edges it would be higher and further left."""
-    expected = {"item a": "lower and further right", "item b": "higher and further left"}
-    seen = set()
-    for seed in range(8):
-        question = _template("relative_position")(_location_context(UNEVEN[:2]), random.Random(seed))
-        first = "item a" if "where does the item a sit" in question.text else "item b"
-        assert question.answer == expected[first], (seed, question.text)
-        assert len(question.distractors) == 3 and question.answer not in question.distractors
-        seen.add(first)
-    assert seen == {"item a", "item b"}   # both orders were asked
+# A reference and four others, one clearly in each quadrant of it by box centres; item a's box is
+# large and starts at the corner, so by left/top edges it would be higher and further left of the
+# reference instead of lower and further right.
+QUADRANT_BOXES = ([0.25, 0.25, 0.35, 0.35], [0.0, 0.0, 0.9, 0.9], [0.05, 0.05, 0.15, 0.15], [0.0, 0.6, 0.1, 0.7],
+                  [0.6, 0.0, 0.7, 0.1])
+
+
+def _by_rule(boxes, ref: int, where: str, point, listed) -> list:
+    """Images (1-based, among ``listed``) whose ``point(box)`` lies ``where`` of the reference's, by
+    at least 0.1 on each axis."""
+    vertical, horizontal = where.split(" and further ")
+    out = []
+    for i, box in enumerate(boxes, start=1):
+        (x, y), (rx, ry) = point(box), point(boxes[ref - 1])
+        dy, dx = (y - ry) * (1 if vertical == "lower" else -1), (x - rx) * (1 if horizontal == "right" else -1)
+        if i in listed and dx >= 0.1 and dy >= 0.1:
+            out.append(i)
+    return out
+
+
+def test_relative_position_compares_centres_each_axis_with_itself():
+    """The answer is the one image whose object's centre lies in the asked quadrant of the
+    reference's centre; comparing left/top edges, or x with y, would give other answers."""
+    def centre(b):
+        return (b[0] + b[2]) / 2, (b[1] + b[3]) / 2
+
+    def edges(b):
+        return b[0], b[1]
+
+    def swapped(b):
+        return centre(b)[::-1]
+
+    ctx = _location_context(QUADRANT_BOXES)
+    others_differ = {"edges": 0, "swapped": 0}
+    for seed in range(24):
+        question = _template("relative_position")(ctx, random.Random(seed))
+        ref = int(re.search(r"in Image (\d)\?", question.text).group(1))
+        where = re.search(r"sits (\w+ and further \w+) in its own image", question.text).group(1)
+        listed = [k for k, part in enumerate(question.text.split("<image>")[1:], start=1)
+                  if part.startswith(" shows one of them")]
+        answer = [int(question.answer.split()[-1])]
+        assert _by_rule(QUADRANT_BOXES, ref, where, centre, listed) == answer, question.text
+        for rule, point in (("edges", edges), ("swapped", swapped)):
+            others_differ[rule] += _by_rule(QUADRANT_BOXES, ref, where, point, listed) != answer
+    assert all(others_differ.values()), others_differ
 
 
 # --- the heuristic difficulty ----------------------------------------------------------------
@@ -404,19 +438,6 @@ def test_the_grounded_drafter_refuses_a_question_whose_text_names_the_answer(mon
     fair = ("In <image> the cup stands. In <image> the cat sleeps. In <image> the dog runs. "
             "Which of them is asleep?")
     assert "answer_in_question" not in _refusal(monkeypatch, text=fair)
-
-
-def test_relative_position_compares_each_axis_with_itself():
-    """Centres (0.6, 0.2) and (0.3, 0.8): across and up-down disagree with a mixed-up axis."""
-    boxes = ([0.5, 0.1, 0.7, 0.3], [0.2, 0.7, 0.4, 0.9])
-    expected = {"item a": "higher and further right", "item b": "lower and further left"}
-    seen = set()
-    for seed in range(8):
-        question = _template("relative_position")(_location_context(boxes), random.Random(seed))
-        first = "item a" if "where does the item a sit" in question.text else "item b"
-        assert question.answer == expected[first], (seed, question.text)
-        seen.add(first)
-    assert seen == {"item a", "item b"}
 
 
 def test_a_shuffled_window_is_never_shown_in_its_true_order():

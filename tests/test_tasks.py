@@ -175,32 +175,39 @@ def _regions_by_label(context):
     return {r["label"]: (i, r) for i, m in enumerate(_meta(context), start=1) for r in m.get("regions", [])}
 
 
-def _stated_and_named(question, stated):
-    """From an interleaved question: (image, label) of the reference whose text matches ``stated``
-    (a regex on the text after its placeholder, the label being the noun phrase before the
-    placeholder unless ``stated`` captures it), and image -> label of every "<image> shows X."."""
-    parts = question.split("<image>")
-    reference, shown = None, {}
-    for image in range(1, len(parts)):
-        before, after = parts[image - 1], parts[image]
-        if m := re.match(r" shows (?:the )?(.+?)\.(?: |$)", after):
-            shown[image] = m.group(1)
-        elif m := re.match(stated, after):
-            label = m.groupdict().get("label") or re.fullmatch(r"\s*(?:The )?(.+) in ", before.split(". ")[-1]).group(1)
-            reference = (image, re.sub(r"^the ", "", label))
-    return reference, shown
+def _listed(question):
+    """The object names the text lists "one each and in no particular order", without "the"."""
+    listing = re.search(r"show, one each and in no particular order, (.+?)\. <image>", question).group(1)
+    return [re.sub(r"^the ", "", n) for n in re.split(r", | and ", listing)]
+
+
+def _image_of(context, label):
+    """The one image whose metadata has a region labelled ``label``, and that region."""
+    found = [(i, r) for i, m in enumerate(_meta(context), start=1) for r in m.get("regions", []) if r["label"] == label]
+    assert len(found) == 1, (label, found)   # a listed object is findable: one region of its kind in the context
+    return found[0]
+
+
+def _reference(question, stated):
+    """(image, label) of the reference: the sentence matching ``stated`` (a regex with a ``label``
+    group), the image being the placeholder inside it."""
+    for image, sentence in enumerate(re.findall(r"[^.]*<image>[^.]*\.", question), start=1):
+        if m := re.fullmatch(stated, sentence.strip()):
+            return image, re.sub(r"^(?:the|The) ", "", m.group("label"))
+    raise AssertionError(f"no reference in {question}")
 
 
 def _beyond_stated(key, stated, beyond):
-    """The one named object that ``beyond(its region, the reference's region)`` accepts."""
+    """The image showing the one listed object that ``beyond(its region, the reference's region)`` accepts."""
     def answer(context, question):
-        (ref_image, ref_label), shown = _stated_and_named(question, stated)
-        by_label = {i: {r["label"]: r for r in m.get("regions", [])} for i, m in enumerate(_meta(context), start=1)}
-        ref = by_label[ref_image][ref_label]
+        ref_image, ref_label = _reference(question, stated)
+        ref = next(r for r in _meta(context)[ref_image - 1]["regions"] if r["label"] == ref_label)
         assert f"{ref['attributes'][key]:g}" in question   # the reference's value is the one the text states
-        found = [i for i, label in shown.items() if beyond(by_label[i][label], ref)]
-        assert len(found) == 1, (found, question)
-        return f"Image {found[0]}"
+        found = [_image_of(context, label) for label in _listed(question)]
+        meeting = [i for i, r in found if beyond(r, ref)]
+        assert len(meeting) == 1, (meeting, question)
+        assert ref_image not in [i for i, _ in found]
+        return f"Image {meeting[0]}"
     return answer
 
 
@@ -212,9 +219,10 @@ def _attr(key):
     return lambda r: r["attributes"][key]
 
 
-_WEIGHED = r" weighs [\d.]+ kg\."
-_MEASURED = r" is [\d.]+ m long"
-_DISTANCE = r", (?P<label>.+?) is [\d.]+ m from the camera\."
+_WEIGHED = r"(?P<label>.+) in <image> weighs [\d.]+ kg\."
+_MEASURED = r"(?P<label>.+) in <image> is [\d.]+ m long at its longest\."
+_DISTANCE = r"In <image>, (?P<label>.+?) is [\d.]+ m from the camera\."
+_COMPARED = r"In <image>, find (?P<label>.+), the object the others are compared with\."
 
 
 def _centre_px(context, image, box):
@@ -312,9 +320,42 @@ def _speed(context, label):
     return math.hypot(dx, dy) / dt
 
 
+# How the text tells its objects apart in one frame, as this test reads it: the words per place
+# from the left, the top or the largest, for two and for three objects.
+_APART_WORDS = {
+    ("where", 0): {2: ["the one further left", "the one further right"],
+                   3: ["the leftmost one", "the middle one, left to right", "the rightmost one"]},
+    ("where", 1): {2: ["the higher one", "the lower one"],
+                   3: ["the highest one", "the middle one, top to bottom", "the lowest one"]},
+    ("size", None): {2: ["the larger one", "the smaller one"],
+                     3: ["the largest one", "the middle-sized one", "the smallest one"]},
+}
+
+
+def _called(context, question, labels):
+    """label -> the words the options use for it: the objects ranked, in the frame the question names,
+    along the one way whose words the options use."""
+    how, seconds = re.search(r"(where they are|how large they look) in the frame taken at ([\d.]+) s", question).groups()
+    frame = _frame_at(context, seconds)
+    box = {r["label"]: r["bbox"] for r in _meta(context)[frame - 1]["regions"]}
+    keys = [("size", None)] if how.startswith("how large") else [("where", 0), ("where", 1)]
+    for key in keys:
+        words = _APART_WORDS[key][len(labels)]
+        if key[0] == "size":
+            ranked = sorted(labels, key=lambda label: -_area({"bbox": box[label]}))
+        else:
+            ranked = sorted(labels, key=lambda label: box[label][key[1]] + box[label][key[1] + 2])
+        if all(w in question or w in _OPTIONS for w in words):
+            return dict(zip(ranked, words))
+    raise AssertionError(question)
+
+
+_OPTIONS = set()   # the option texts of the draft being checked (set by the test)
+
+
 def _fastest(context, question):
-    labels = {r["label"] for m in _meta(context) for r in m["regions"]}
-    return f"the {max(labels, key=lambda label: _speed(context, label))}"
+    labels = sorted({r["label"] for m in _meta(context) for r in m["regions"]})
+    return _called(context, question, labels)[max(labels, key=lambda label: _speed(context, label))]
 
 
 def _frame_at(context, seconds):
@@ -333,15 +374,18 @@ def _move_between(context, label, a, b):
 
 
 def _faster_over_intervals(context, question):
-    found = re.search(r"Follow the (.+?) from the frame taken at ([\d.]+) s to the one taken at ([\d.]+) s, and "
-                      r"the (.+?) from the frame taken at ([\d.]+) s to the one taken at ([\d.]+) s\.", question).groups()
+    labels = [re.sub(r"^the ", "", n) for n in re.split(r", | and ", re.search(r"The clip follows (.+?); ", question).group(1))]
+    called = _called(context, question, labels)
+    label_of = {words: label for label, words in called.items()}
+    found = re.search(r"Follow (.+?) from the frame taken at ([\d.]+) s to the one taken at ([\d.]+) s, and "
+                      r"(.+?) from the frame taken at ([\d.]+) s to the one taken at ([\d.]+) s\.", question).groups()
     speeds = {}
-    for label, start, end in (found[:3], found[3:]):
+    for words, start, end in (found[:3], found[3:]):
         a, b = _frame_at(context, start), _frame_at(context, end)
-        speeds[label] = math.hypot(*_move_between(context, label, a, b)) / (float(end) - float(start))
+        speeds[words] = math.hypot(*_move_between(context, label_of[words], a, b)) / (float(end) - float(start))
     fast, slow = sorted(speeds, key=speeds.get, reverse=True)
     assert speeds[fast] >= 1.3 * speeds[slow]
-    return f"the {fast}"
+    return fast
 
 
 def _compass(dx, dy):
@@ -372,12 +416,27 @@ def _direction_between_times(context, question):
 
 
 def _object_moving_between_times(context, question):
-    wanted = re.search(r"which object moves (.+), judging", question).group(1)
-    labels = sorted({r["label"] for m in _meta(context) for r in m["regions"]})
+    listing, wanted = re.search(r"which of (.+?), told apart by .+?, moves (.+), judging", question).groups()
+    labels = [re.sub(r"^the ", "", n) for n in re.split(r", | and ", listing)]
     moves = {label: _move_between(context, label, *_named_frames(context, question)) for label in labels}
     matching = [label for label, move in moves.items() if move is not None and _compass(*move) == wanted]
     assert len(matching) == 1, (wanted, moves)
-    return f"the {matching[0]}"
+    return _called_at_first_frame(context, question, labels)[matching[0]]
+
+
+def _called_at_first_frame(context, question, labels):
+    """As ``_called``, for a question that names its frames by time or by place."""
+    a, _ = _named_frames(context, question)
+    if "taken at" in question:
+        return _called(context, question, labels)
+    box = {r["label"]: r["bbox"] for r in _meta(context)[a - 1]["regions"]}
+    for key in [("where", 0), ("where", 1), ("size", None)]:
+        words = _APART_WORDS[key][len(labels)]
+        if all(w in _OPTIONS for w in words):
+            value = (lambda label: -_area({"bbox": box[label]})) if key[0] == "size" else \
+                (lambda label, axis=key[1]: box[label][axis] + box[label][axis + 2])
+            return dict(zip(sorted(labels, key=value), words))
+    raise AssertionError(question)
 
 
 def _extreme_location(direction):
@@ -391,9 +450,18 @@ def _extreme_location(direction):
 
 
 def _relative_position(context, question):
-    a, b = re.search(r"where does the (item \w) sit in its picture compared with where the (item \w)", question).groups()
-    (xa, ya), (xb, yb) = [[sum(_regions_by_label(context)[n][1]["bbox"][k::2]) for k in (0, 1)] for n in (a, b)]
-    return f"{'higher' if ya < yb else 'lower'} and {'further left' if xa < xb else 'further right'}"
+    ref_image, ref_label = _reference(question, _COMPARED)
+    vertical, horizontal = re.search(r"sits (higher|lower) and further (left|right) in its own image", question).groups()
+    ref = next(r for r in _meta(context)[ref_image - 1]["regions"] if r["label"] == ref_label)
+
+    def centre(r, axis):
+        return r["bbox"][axis] + r["bbox"][axis + 2]
+
+    meeting = [i for i, r in (_image_of(context, label) for label in _listed(question))
+               if (centre(r, 1) < centre(ref, 1)) == (vertical == "higher")
+               and (centre(r, 0) < centre(ref, 0)) == (horizontal == "left")]
+    assert len(meeting) == 1, (meeting, question)
+    return f"Image {meeting[0]}"
 
 
 def _image_of_contrast(context, question):
@@ -436,7 +504,7 @@ def _order_by_zoom(context, question):
     """The crops between the whole photo and the closest crop (both named in the text), least magnified first."""
     zooms = [t["zoom"] for t in _transforms(context)]
     order = sorted(range(1, len(zooms) + 1), key=lambda i: zooms[i - 1])
-    assert f"closest crop of the photo, magnified {zooms[order[-1] - 1]:g} times" in question
+    assert f"closest crop of the picture, magnified {zooms[order[-1] - 1]:g} times" in question
     return ", ".join(str(i) for i in order[1:-1])
 
 
@@ -507,6 +575,8 @@ def test_template_answer_matches_metadata(tmp_path, monkeypatch, task_id, templa
         drafted_any += 1
         draft = drafted.draft
         by_label = {o["label"]: o["text"] for o in draft["options"]}
+        _OPTIONS.clear()
+        _OPTIONS.update(by_label.values())
         assert by_label[draft["answer"]] == EXPECTED[drafted.template](context, draft["question"])
         texts = [o["text"] for o in draft["options"]]
         assert len(texts) >= 2 and len(set(texts)) == len(texts)

@@ -1,8 +1,7 @@
 """The offline drafter: questions computed from metadata by each task's templates."""
-import inspect
 import random
 
-from ..interleaving import singles_out, text_only_choice, unstated_numbers
+from ..interleaving import answer_from_knowledge, option_images, singles_out, text_only_choice, unstated_numbers
 from ..records import content_id
 from ..tasks import TASKS
 from ..tasks.base import TaskContext, answer_ignores_images, leaks_answer
@@ -20,22 +19,27 @@ def _task_context(context, images) -> TaskContext:
 PROBES = 6   # extra draws per template to see whether its answer depends on the images drawn
 
 
-def _unfair(template, question, ctx, probe_rngs) -> str:
+def refusal(template, question, ctx, probe_rngs) -> str:
     """Why a question must not be asked ("" when it may): its text singles out the answer, the
     text-only baseline (``interleaving.text_only_choice``: the option the question's words support
     best) picks the answer, a caption singles it out, or the answer is the same whatever images
-    the template draws (in each case answerable without the images); or its reasoning cites a
-    number the question does not state (a fact no reader could have)."""
+    the template draws, or the text binds to the option images facts that knowledge then ranks
+    (``interleaving.answer_from_knowledge``) (in each case answerable without the images); or its
+    reasoning cites a number the question does not state (a fact no reader could have)."""
     if leaks_answer(question):
         return "answer_in_question"
     options = [question.answer, *question.distractors]
+    if answer_from_knowledge(question.text, options, [e["label"] for e in question.text2region]):
+        return "answer_from_knowledge"
     if text_only_choice(question.text, options) == 0:
         return "answer_in_text"
     if any(singles_out(caption, question.answer, question.distractors) for caption in question.captions):
         return "answer_in_captions"
     if unstated_numbers(to_draft(question, [{"label": "", "text": t} for t in options], "")):
         return "unstated_number"
-    if answer_ignores_images(template, ctx, probe_rngs):
+    # Where the options are images, the same answer for every draw says only that the context holds
+    # one fitting image; which one it is, answer_from_knowledge has made sure the text does not say.
+    if option_images(options) is None and answer_ignores_images(template, ctx, probe_rngs):
         return "answer_ignores_images"
     return ""
 
@@ -54,13 +58,9 @@ class GroundedDrafter:
 
     def __init__(self, seed: int):
         self.seed = seed
-        self.code_hashes = {}
 
     def setup(self):
-        # The "prompt" of this drafter is its task module's code: hash it, so provenance says
-        # which version of the templates wrote a sample.
-        self.code_hashes = {task_id: content_id(inspect.getsource(inspect.getmodule(task.templates[0])), length=12)
-                            for task_id, task in TASKS.items()}
+        pass
 
     def draft(self, context, images) -> Drafted:
         task = TASKS[context.task]
@@ -72,7 +72,7 @@ class GroundedDrafter:
             if question is None:
                 continue
             probes = [random.Random(content_id("probe", self.seed, context.id, i)) for i in range(PROBES)]
-            why = _unfair(template, question, ctx, probes)
+            why = refusal(template, question, ctx, probes)
             if not why:
                 break
             refused.append(f"{question.template}: {why}")
@@ -81,6 +81,9 @@ class GroundedDrafter:
                                 f"no {context.task} template can be answered from this context's metadata"
                                 + (f" (refused {', '.join(refused)})" if refused else ""))
         options, label = label_options(question.answer, question.distractors, self.seed, context.id)
+        # The "prompt" of this drafter is what it wrote: the sample's id follows from the question, its
+        # options and answer, so code that is refactored and writes the same samples keeps their ids.
+        written = content_id(question.text, options, label, length=12)
         return Drafted(draft=to_draft(question, options, label), drafter=self.name, template=question.template, model=None,
-                       prompt_id=f"grounded/{context.task}", prompt_hash=self.code_hashes[context.task],
-                       verified=True, method=question.verified_by)
+                       prompt_id=f"grounded/{context.task}", prompt_hash=written, verified=True,
+                       method=question.verified_by)

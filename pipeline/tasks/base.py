@@ -117,6 +117,17 @@ def clear_winner(values: list, ratio: float) -> bool:
     return len(ranked) >= 2 and ranked[0] >= ratio * ranked[1]
 
 
+def ratio_verdict(value: float, reference: float, ratio: float, *, larger: bool):
+    """Does ``value`` clearly meet "larger than ``reference``" (or, with ``larger`` False, "smaller")?
+    True when it is at least ``ratio`` times beyond it that way, False when that far the other way,
+    None when too close to call."""
+    if value >= ratio * reference:
+        return larger
+    if value * ratio <= reference:
+        return not larger
+    return None
+
+
 def number(value) -> str:
     return f"{value:g}" if isinstance(value, (int, float)) else str(value)
 
@@ -133,19 +144,28 @@ def sequence_text(images) -> str:
     return ", ".join(str(i) for i in images)
 
 
-def permutation_distractors(correct: list, rng: random.Random, count: int = 3) -> list:
-    """Other orders of the same items, each one or two swaps away from the correct order, so
-    that they look plausible; distinct from each other and from the answer."""
-    seen, out = {tuple(correct)}, []
-    while len(out) < count:
-        candidate = list(correct)
-        for _ in range(rng.choice((1, 2))):
-            i, j = rng.sample(range(len(candidate)), 2)
-            candidate[i], candidate[j] = candidate[j], candidate[i]
-        if tuple(candidate) not in seen:
-            seen.add(tuple(candidate))
-            out.append(candidate)
+def _swapped(order: list, swaps: list) -> list:
+    out = list(order)
+    for i, j in swaps:
+        out[i], out[j] = out[j], out[i]
     return out
+
+
+def balanced_orderings(correct: list, rng: random.Random, fixed=(), count: int = 3) -> list:
+    """Wrong orders of the same items (positions in ``fixed`` never move), drawn so that the answer is
+    one member of an exchangeable set: every option, the answer among them, is a hidden centre
+    order moved by none, one or two random swaps, and which option is the true order is drawn
+    last. So no option sits nearer the others than the answer does on average (distractors made
+    by swapping the answer would put the answer at the centre)."""
+    free = [k for k in range(len(correct)) if k not in fixed]
+    count = min(count, math.factorial(len(free)) - 1)
+    while True:
+        moves = [[tuple(rng.sample(free, 2)) for _ in range(rng.choice((0, 1, 2)))] for _ in range(count + 1)]
+        truth = rng.randrange(count + 1)
+        centre = _swapped(correct, moves[truth][::-1])
+        options = [_swapped(centre, m) for m in moves]
+        if len({tuple(o) for o in options}) == count + 1:
+            return [o for k, o in enumerate(options) if k != truth]
 
 
 def image_distractors(answer: int, n: int, rng: random.Random, count: int = 3) -> list:
@@ -200,6 +220,66 @@ def move_in_words(ctx, image: int, dx: float, dy: float) -> str:
 _FRAME_PREFIX = re.compile(r"^\s*frame\s+\d+\s*(?:\([^)]*\))?\s*(?:of\s+[^:]+)?:\s*", re.I)
 
 
+# Ways to tell a frame's objects apart by what a viewer sees, not by name (a name lets knowledge
+# rank: a motorcycle outruns a cat): (how far apart two of them must be, the words for two, the
+# words for three, the value each is ranked by).
+_APART = {
+    "across": (0.1, ("the one further left", "the one further right"),
+               ("the leftmost one", "the middle one, left to right", "the rightmost one"),
+               lambda box: (box[0] + box[2]) / 2),
+    "down": (0.1, ("the higher one", "the lower one"),
+             ("the highest one", "the middle one, top to bottom", "the lowest one"),
+             lambda box: (box[1] + box[3]) / 2),
+    "size": (1.5, ("the larger one", "the smaller one"), ("the largest one", "the middle-sized one", "the smallest one"),
+             lambda box: -(box[2] - box[0]) * (box[3] - box[1])),
+}
+
+
+_GLUE = frozenset(("the", "to", "and", "one", "of", "a"))
+
+
+def _clearly_apart(way: str, values: list) -> bool:
+    gap = _APART[way][0]
+    if way == "size":
+        areas = [-v for v in values]   # largest first
+        return all(a >= gap * b for a, b in zip(areas, areas[1:]))
+    return all(b - a >= gap for a, b in zip(values, values[1:]))
+
+
+def tell_apart(items: list, avoid: str = ""):
+    """Words that single out each of two or three regions of one frame by where it is or how big it
+    looks ("the one further left"), as (way, {index: words}); the way is the first (in a fixed order)
+    whose values are clearly apart and whose words share none with ``avoid`` (a question about moving
+    "to the left" must not tell its objects apart by "further left"). None when no way does."""
+    avoided = set(re.findall(r"[a-z]+", avoid.lower())) - _GLUE
+    if not 2 <= len(items) <= 3:
+        return None
+    for way, (_, two, three, value) in _APART.items():
+        words = two if len(items) == 2 else three
+        if avoided & (set(re.findall(r"[a-z]+", " ".join(words))) - _GLUE):
+            continue
+        ranked = sorted(range(len(items)), key=lambda k: value(items[k]["bbox"]))
+        if _clearly_apart(way, [value(items[k]["bbox"]) for k in ranked]):
+            return way, {k: words[place] for place, k in enumerate(ranked)}
+    return None
+
+
+def told_apart_in(ctx, seen_tracks: list, avoid: str = ""):
+    """For two or three tracks (each [(image, region)]): the first frame in which all appear and
+    ``tell_apart`` singles each out, as (image, way, [words per track]); None when no frame does."""
+    for image in range(1, len(ctx) + 1):
+        at = [dict(seen).get(image) for seen in seen_tracks]
+        found = tell_apart(at, avoid) if all(at) else None
+        if found:
+            return image, found[0], [found[1][k] for k in range(len(at))]
+    return None
+
+
+def apart_by(way: str, frame: str) -> str:
+    """How a question says what its objects are told apart by, in ``frame`` ("the frame taken at 0 s")."""
+    return f"how large they look in {frame}" if way == "size" else f"where they are in {frame}"
+
+
 def frame_texts(ctx, opening: str, fact) -> list:
     """Per frame of a clip, in order, the sentence that holds its placeholder: ``opening`` before
     the first, "The last frame, <image>, ..." for the last; ``fact(i, metadata)`` is what the text
@@ -228,28 +308,75 @@ def displacement(ctx, seen: list) -> tuple:
     return x1 - x0, y1 - y0
 
 
+_NOTE = re.compile(r"\s*\([^)]*\)")
+
+
 def named(label: str) -> str:
-    """A label as a noun phrase: "the tabby cat", but "Grace Hopper" for a name."""
+    """A label as a noun phrase: "the tabby cat", but "Grace Hopper" for a name; a note in brackets
+    is left out ("coin (bottom left)" would tell where it lies)."""
+    label = _NOTE.sub("", label).strip()
     words = label.split()
     return label if len(words) >= 2 and all(w[:1].isupper() for w in words[:2]) else f"the {label}"
 
 
+def findable(ctx, image: int, region: dict) -> bool:
+    """Can a viewer told its name find this region, and only it? Its name is unique in its own image
+    and named by no region of any other image of the context."""
+    name = named(region["label"])
+    return sum(named(r["label"]) == name for m in ctx.metadata for r in regions(m)) == 1
+
+
+_COUNTS = ("No", "One", "Two", "Three", "Four", "Five", "Six", "Seven", "Eight", "Nine", "Ten", "Eleven", "Twelve")
+
+
+def count_word(n: int) -> str:
+    """"Three" for 3: how a sentence opening with a count says it."""
+    return _COUNTS[n] if n < len(_COUNTS) else str(n)
+
+
+def listed(names: list) -> str:
+    names = sorted(names)
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+def candidate_texts(ctx, shown: dict, *, reference: int = None, stated: str = "") -> list:
+    """Per image its text when the answer is an image: the objects ``shown`` (image -> region) are
+    listed once, sorted by name, as shown "one each and in no particular order" by their images,
+    whose own texts then say only that they show one of them; other images show none of them; the
+    ``reference`` image gets ``stated`` (a fact about its own object). So the text names the
+    candidates but never which image shows which: knowing which object wins points at no image."""
+    others = "other " if reference else ""
+    listing = (f"{count_word(len(shown))} of the {others}images show, one each and in no particular "
+               f"order, {listed([named(r['label']) for r in shown.values()])}.")
+    out, said = [], False
+    for i in range(1, len(ctx) + 1):
+        if i == reference:
+            out.append(stated)
+            continue
+        role = "<image> shows one of them." if i in shown else "<image> shows none of them."
+        out.append(role if said else f"{listing} {role}")
+        said = True
+    return out
+
+
 def reference_question(ctx, rng, *, template: str, usable, judge, stated, ask, relation, explain, rationale,
                        summary: str, verified_by: str):
-    """A stated reference against objects named in the other images: "The tabby cat in <image> weighs
-    4 kg. <image> shows the tripod. ... Of the objects named for the other images only one is
-    heavier than the tabby cat. Which image shows it?"
+    """A stated reference against objects listed for the other images: "The tabby cat in <image>
+    weighs 4 kg. Three of the other images show, one each and in no particular order, the man, the
+    coin and the tripod. <image> shows one of them. ... Of them, only one is heavier than the tabby
+    cat. Which image shows it?"
 
     The reference's value is the one number the text states (``stated(region)``: the reference
-    image's own text, with its ``<image>`` placeholder); every other image's text names one object
-    it shows (or says that it is left out), so the answer needs the stated fact together with what
-    the pictures show. ``judge((image, ref), (image, region))`` is True when a region clearly meets
-    the condition, False when it clearly does not, None when too close to call (never named).
-    Exactly one named object meets it and at least two clearly do not, or no question.
-    ``ask``, ``relation``, ``explain`` and ``rationale`` word the question and the steps; none of
-    them may cite a value the text does not state.
+    image's own text, with its ``<image>`` placeholder). Which listed object meets the condition
+    may be common knowledge (a man outweighs a cat); which image shows it is not: the answer needs
+    the pictures. ``judge((image, ref), (image, region))`` is True when a region clearly meets the
+    condition, False when it clearly does not, None when too close to call (never listed). Exactly
+    one listed object meets it and at least two clearly do not, each findable in its image
+    (``findable``), or no question. ``ask``, ``relation``, ``explain`` and ``rationale`` word the
+    question and the steps; none of them may cite a value the text does not state.
     """
-    usable_by_image = {i: [r for r in regions(m) if usable(r)] for i, m in enumerate(ctx.metadata, start=1)}
+    usable_by_image = {i: [r for r in regions(m) if usable(r) and findable(ctx, i, r)]
+                       for i, m in enumerate(ctx.metadata, start=1)}
     references = [(i, r) for i, found in usable_by_image.items() for r in found]
     rng.shuffle(references)
     for ref_image, ref in references:
@@ -257,43 +384,31 @@ def reference_question(ctx, rng, *, template: str, usable, judge, stated, ask, r
         for i, found in usable_by_image.items():
             if i == ref_image:
                 continue
-            judged = [(judge((ref_image, ref), (i, r)), r) for r in found if r["label"] != ref["label"]]
+            judged = [(judge((ref_image, ref), (i, r)), r) for r in found]
             verdicts[i] = ([r for v, r in judged if v is True], [r for v, r in judged if v is False])
         meeting = [i for i, (yes, _) in verdicts.items() if yes]
         if not meeting:
             continue
         answer_image = rng.choice(meeting)
         answer = rng.choice(verdicts[answer_image][0])
-        picks, labels = [], {ref["label"], answer["label"]}
-        for i in sorted(verdicts):
-            unused = [r for r in verdicts[i][1] if r["label"] not in labels]
-            if i != answer_image and unused:
-                picks.append((i, rng.choice(unused)))
-                labels.add(picks[-1][1]["label"])
+        picks = [(i, rng.choice(verdicts[i][1])) for i in sorted(verdicts) if i != answer_image and verdicts[i][1]]
         if len(picks) < 2:
             continue
-        named_by_image = {i: r for i, r in [(answer_image, answer), *picks]}
-        per_image = []
-        for i in range(1, len(ctx) + 1):
-            if i == ref_image:
-                per_image.append(stated(ref))
-            elif i in named_by_image:
-                per_image.append(f"<image> shows {named(named_by_image[i]['label'])}.")
-            else:
-                per_image.append("<image> is another photo from the same set, with nothing named in it.")
-        distractors = rng.sample(picks, min(3, len(picks)))
+        picks = sorted(rng.sample(picks, min(3, len(picks))))
+        shown = dict([(answer_image, answer), *picks])
         return Question(
             template=template,
-            text=interleaved(per_image, ask(ref_image, ref)),
+            text=interleaved(candidate_texts(ctx, shown, reference=ref_image, stated=stated(ref)),
+                             ask(ref_image, ref)),
             answer=f"Image {answer_image}",
-            distractors=[f"Image {i}" for i, _ in distractors],
+            distractors=[f"Image {i}" for i, _ in picks],
             summary=summary,
             captions=[caption_of(m) for m in ctx.metadata],
             text2region=[text2region(named(ref["label"]), ref_image, ref)]
-                        + [text2region(named(r["label"]), i, r) for i, r in sorted(named_by_image.items())],
+                        + [text2region(named(r["label"]), i, r) for i, r in sorted(shown.items())],
             region2region=[link(region_ref(i, r), region_ref(ref_image, ref), relation(i == answer_image),
                                 explain((i, r), (ref_image, ref), i == answer_image))
-                           for i, r in [(answer_image, answer), *distractors]],
+                           for i, r in [(answer_image, answer), *picks]],
             rationale=rationale((answer_image, answer), (ref_image, ref)),
             verified_by=verified_by)
     return None

@@ -1,13 +1,13 @@
 """chart_analysis: read and compare values across charts, from each chart's data table.
 
-Each chart's text says what it plots ("<image> shows 'Mean petal length by iris species', mean
-petal length (cm) per species."); the values are read from the pictures, so neither the text nor
+The text lists what the charts plot (titles and quantities) in no particular order; which chart
+is which, and the values, are read from the pictures, so neither the text nor
 the reasoning cites a value: the steps say what the marks show in words (which is highest, which
 place a category holds, about how many times taller one mark stands than another).
 """
 import math
 
-from .base import (Question, Task, clear_winner, image_distractors, image_options, interleaved, link, whole_image,
+from .base import (Question, Task, clear_winner, count_word, image_distractors, image_options, interleaved, link, whole_image,
                    whole_ref)
 
 MARGIN = 1.05      # one value must exceed another by this factor to count as clearly larger
@@ -54,7 +54,13 @@ def _mark(metadata) -> str:
 
 
 def _per_image(ctx) -> list:
-    return [f"<image> shows '{_title(m)}', {_quantity(m)} per {_entry(m)}." for m in ctx.metadata]
+    """The charts' titles and quantities, listed once in no particular order (sorted), then each chart
+    as one of them: which chart plots what is for the pictures to show, so a remembered table
+    points at no image."""
+    plotted = sorted(f"'{_title(m)}' ({_quantity(m)} per {_entry(m)})" for m in ctx.metadata)
+    listing = f"{count_word(len(ctx))} charts plot, one each and in no particular order, {'; '.join(plotted)}."
+    return [f"{listing} <image> is one of them." if i == 1 else "<image> is another of them."
+            for i in range(1, len(ctx) + 1)]
 
 
 def _captions(ctx) -> list:
@@ -118,7 +124,7 @@ def unique_top(ctx, rng):
                                           f"all the chart's {entry} entries?"),
         answer=f"Image {answer}",
         distractors=image_options(answer, len(ctx), rng),
-        summary=f"Each chart's text says what it plots; the task is to find the only chart whose highest "
+        summary=f"The text lists what the charts plot; the task is to find the only chart whose highest "
                 f"{_mark(ctx.metadata[answer - 1])} belongs to '{category}'.",
         captions=_captions(ctx),
         text2region=[_chart(ctx, i) for i in range(1, len(ctx) + 1)],
@@ -172,7 +178,7 @@ def rank_rise(ctx, rng):
                                           f"Image {b}?"),
         answer=answer,
         distractors=distractors,
-        summary=f"Each chart's text says what it plots; the task is to rank the {entry} entries of Image {a} and of "
+        summary=f"The text lists what the charts plot; the task is to rank the {entry} entries of Image {a} and of "
                 f"Image {b} by value and find the one that places higher in Image {a}.",
         captions=_captions(ctx),
         text2region=[_chart(ctx, a), _chart(ctx, b)],
@@ -220,7 +226,7 @@ def largest_ratio(ctx, rng):
                                           f"'{base}' the largest?"),
         answer=f"Image {best}",
         distractors=[f"Image {i}" for i in shown],
-        summary=f"Each chart's text says what it plots; the task is to compare, chart by chart, how many times the "
+        summary=f"The text lists what the charts plot; the task is to compare, chart by chart, how many times the "
                 f"value for '{top}' is the value for '{base}', and find the chart where that ratio is largest.",
         captions=_captions(ctx),
         text2region=[_chart(ctx, i) for i in range(1, len(ctx) + 1)],

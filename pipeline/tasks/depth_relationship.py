@@ -1,11 +1,12 @@
-"""depth_relationship: one object's distance from the camera is stated; which object named in the
-other photos stands nearer to (or farther from) its own camera? Distances in other photos are
-not world knowledge: they must be judged from the pictures."""
-from .base import Task, attribute, mentions, named, number, reference_question, regions, sentence
+"""depth_relationship: one object's distance from the camera is stated; of the objects listed for the
+other images in no stated order, which image shows the one nearer to (or farther from) its own
+camera? Distances in other images are not world knowledge: they must be judged from the pictures,
+and which image shows which object must be seen too."""
+from .base import Task, attribute, mentions, named, number, ratio_verdict, reference_question, regions, sentence
 
 KEY = "depth_m"
 DEPTH_WORDS = ("near", "far", "close", "distant", "foreground", "background", "behind", "front")
-RATIO = 1.5   # a named object is this much nearer or farther than the reference, or is not named
+RATIO = 1.5   # a listed object is this much nearer or farther than the reference, or is not listed
 
 
 def _usable(region) -> bool:
@@ -21,12 +22,7 @@ def _template(nearer: bool, template: str):
     than_ref = "to" if nearer else "from"
 
     def judge(reference, pick):
-        ref, other = attribute(reference[1], KEY), attribute(pick[1], KEY)
-        if other * RATIO <= ref:
-            return nearer
-        if other >= RATIO * ref:
-            return not nearer
-        return None
+        return ratio_verdict(attribute(pick[1], KEY), attribute(reference[1], KEY), RATIO, larger=not nearer)
 
     def explain(pick, reference, meets):
         return (f"{sentence(named(pick[1]['label']))} in Image {pick[0]} is clearly {closer if meets else further} "
@@ -35,22 +31,22 @@ def _template(nearer: bool, template: str):
 
     def rationale(answer, reference):
         return (f"The text puts {named(reference[1]['label'])} {_metres(reference[1])} from the camera of "
-                f"Image {reference[0]}. Judging each named object's distance from the scale of its photo, only "
-                f"{named(answer[1]['label'])} in Image {answer[0]} is {closer} its camera than that; the other named "
-                f"objects are clearly {further} theirs.")
+                f"Image {reference[0]}. Finding each listed object in its image and judging its distance from the "
+                f"scale of the scene, only {named(answer[1]['label'])}, in Image {answer[0]}, is {closer} its camera "
+                f"than that; the other listed objects are clearly {further} theirs.")
 
     def question(ctx, rng):
         return reference_question(
             ctx, rng, template=template, usable=_usable, judge=judge,
             stated=lambda ref: f"In <image>, {named(ref['label'])} is {_metres(ref)} from the camera.",
-            ask=lambda image, ref: (f"Of the objects named for the other photos, only one is {closer} the camera "
-                                    f"that took its photo than {named(ref['label'])} is {than_ref} the camera of "
-                                    f"Image {image}. Which image shows it?"),
+            ask=lambda image, ref: (f"Of the listed objects, only one is {closer} the camera that took its image "
+                                    f"than {named(ref['label'])} is {than_ref} the camera of Image {image}. "
+                                    "Which image shows it?"),
             relation=lambda meets: f"{closer if meets else further} its camera than", explain=explain,
             rationale=rationale,
-            summary=f"One photo's text states how far an object in it is from the camera; the other photos each "
-                    f"show a named object. The task is to find the one named object {closer} its camera than the "
-                    f"stated distance, judging distances from the photos.",
+            summary=f"One image's text states how far an object in it is from the camera; the text lists the objects "
+                    f"the other images show without saying which shows which. The task is to find the one listed "
+                    f"object {closer} its camera than the stated distance, judging distances from the images.",
             verified_by="metadata:depth_m")
     return question
 

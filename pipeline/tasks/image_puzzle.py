@@ -1,17 +1,15 @@
-"""image_puzzle: the context is the tiles of one photo, shuffled; questions ask how they fit.
+"""image_puzzle: the context is the tiles of one picture, shuffled; questions ask how they fit.
 
-The text says what the photo shows and where one tile came from ("<image> is the tile from the
+The text says what the picture shows and where one tile came from ("<image> is the tile from the
 top-left corner."); every other tile gets a neutral phrase, so where a tile belongs is for the
-pictures to show. Captions describe what a tile shows (the photo's regions its crop box holds),
+pictures to show. Captions describe what a tile shows (the picture's regions its crop box holds),
 never where it lies in the grid.
 """
-import re
-
-from .base import (Question, Task, caption_of, image_options, interleaved, regions, sentence, sequence_text,
-                   whole_image)
+from .base import (Question, Task, balanced_orderings, caption_of, image_options, interleaved, named, regions,
+                   sentence, sequence_text, whole_image)
 
 ROWS, COLS = 2, 3
-TILE_SIDE = 448  # a tile's longer side at most: tiles of a large photo are shrunk to this
+TILE_SIDE = 448  # a tile's longer side at most: tiles of a large picture are shrunk to this
 EDGE = 0.08  # width of the strip that shows where two tiles meet
 _ROW_NAMES = ("top", "bottom")
 _COL_NAMES = ("left", "middle", "right")
@@ -56,16 +54,8 @@ def _image_at(ctx) -> dict:
     return {(t["row"], t["col"]): i for i, t in enumerate(ctx.transforms, start=1)}
 
 
-def _named(label: str) -> str:
-    """A region's label as a noun phrase ("the US flag", but "Grace Hopper" for a name), without any
-    note in brackets: "coin (bottom left)" would tell where the tile lies."""
-    label = re.sub(r"\s*\([^)]*\)", "", label).strip()
-    words = label.split()
-    return label if len(words) >= 2 and all(w[:1].isupper() for w in words[:2]) else f"the {label}"
-
-
 def _shows(ctx, image: int) -> str:
-    """What a tile shows of the photo's regions, judged by how much of each region's box its crop
+    """What a tile shows of the picture's regions, judged by how much of each region's box its crop
     box holds (nothing about where the tile lies)."""
     x0, y0, x1, y1 = ctx.transforms[image - 1]["box"]
     tile_area = (x1 - x0) * (y1 - y0)
@@ -78,26 +68,26 @@ def _shows(ctx, image: int) -> str:
             continue
         share, fills = inside / area, inside / tile_area
         if share >= 0.95:
-            parts.append((share, f"all of {_named(region['label'])}"))
+            parts.append((share, f"all of {named(region['label'])}"))
         elif share >= 0.6:
-            parts.append((share, f"most of {_named(region['label'])}"))
+            parts.append((share, f"most of {named(region['label'])}"))
         elif share >= 0.25 or fills >= 0.25:
-            parts.append((share, f"part of {_named(region['label'])}"))
+            parts.append((share, f"part of {named(region['label'])}"))
         elif share >= 0.05 and fills >= 0.03:
-            parts.append((share, f"a small part of {_named(region['label'])}"))
+            parts.append((share, f"a small part of {named(region['label'])}"))
     if not parts:
-        return "none of the photo's main objects"
-    named = list(dict.fromkeys(text for _, text in sorted(parts, key=lambda p: -p[0])))
-    return named[0] if len(named) == 1 else f"{', '.join(named[:-1])} and {named[-1]}"
+        return "none of the picture's main objects"
+    shown = list(dict.fromkeys(text for _, text in sorted(parts, key=lambda p: -p[0])))
+    return shown[0] if len(shown) == 1 else f"{', '.join(shown[:-1])} and {shown[-1]}"
 
 
 def _captions(ctx) -> list:
-    """What each tile shows; tiles that show the same (often, none of the photo's regions) are told
+    """What each tile shows; tiles that show the same (often, none of the picture's regions) are told
     apart by their place in the shown order, never by their place in the grid."""
     shows = [_shows(ctx, i) for i in range(1, len(ctx) + 1)]
     out = []
     for i, text in enumerate(shows):
-        caption = f"A tile of the photo showing {text}"
+        caption = f"A tile of the picture showing {text}"
         if shows.count(text) > 1:
             caption += f" (the {_ORDINALS[shows[:i].count(text)]} such tile shown)"
         out.append(caption + ".")
@@ -105,17 +95,17 @@ def _captions(ctx) -> list:
 
 
 def _texts(ctx, anchors: dict) -> list:
-    """Per tile its text: the first opens with what the photo shows and how it was cut; a tile in
+    """Per tile its text: the first opens with what the picture shows and how it was cut; a tile in
     ``anchors`` (image -> cell) is placed, every other one gets a neutral phrase."""
     n = len(ctx)
-    photo = sentence(caption_of(ctx.metadata[0]).strip())
-    photo = photo if photo.endswith(".") else photo + "."
+    picture = sentence(caption_of(ctx.metadata[0]).strip())
+    picture = picture if picture.endswith(".") else picture + "."
     out = []
     for i in range(1, n + 1):
         text = (f"<image> is the tile from {_place(*anchors[i])}." if i in anchors
                 else "<image> is one of the tiles." if i == 1 else _NEUTRAL[i % len(_NEUTRAL)])
         if i == 1:
-            text = (f"{photo} This photo was cut on a {ROWS} by {COLS} grid into {_COUNT.get(n, n)} tiles, "
+            text = (f"{picture} This picture was cut on a {ROWS} by {COLS} grid into {_COUNT.get(n, n)} tiles, "
                     f"shown here in a shuffled order. {text}")
         out.append(text)
     return out
@@ -145,31 +135,21 @@ def restore_order(ctx, rng):
     correct = [at[(r, c)] for r in range(ROWS) for c in range(COLS)]
     anchor_cell = rng.choice(sorted(at))
     anchor = at[anchor_cell]
-    fixed = correct.index(anchor)
     # Wrong orders keep the placed tile where the text puts it, so the text rules none of them out.
-    free = [k for k in range(len(correct)) if k != fixed]
-    seen, wrong = {tuple(correct)}, []
-    while len(wrong) < 3:
-        candidate = list(correct)
-        for _ in range(rng.choice((1, 2))):
-            i, j = rng.sample(free, 2)
-            candidate[i], candidate[j] = candidate[j], candidate[i]
-        if tuple(candidate) not in seen:
-            seen.add(tuple(candidate))
-            wrong.append(candidate)
-    named = {anchor: f"the tile from {_place(*anchor_cell)}"}
+    wrong = balanced_orderings(correct, rng, fixed=(correct.index(anchor),))
+    anchored = {anchor: f"the tile from {_place(*anchor_cell)}"}
     return Question(
         template="restore_order",
         text=interleaved(_texts(ctx, {anchor: anchor_cell}),
                          "Reading the grid left to right along the top row and then along the bottom row, which "
-                         "order of the images puts the photo back together?"),
+                         "order of the images puts the picture back together?"),
         answer=sequence_text(correct),
         distractors=[sequence_text(p) for p in wrong],
-        summary=f"The {_COUNT.get(len(ctx), len(ctx))} images are shuffled tiles of a single photo and the text "
+        summary=f"The {_COUNT.get(len(ctx), len(ctx))} images are shuffled tiles of a single picture and the text "
                 "places one of them; the task is to find the arrangement in which the content continues across "
                 "every tile edge.",
         captions=_captions(ctx),
-        text2region=[whole_image(named.get(i, "tiles"), i, "tile") for i in range(1, len(ctx) + 1)],
+        text2region=[whole_image(anchored.get(i, "tiles"), i, "tile") for i in range(1, len(ctx) + 1)],
         region2region=_neighbour_links(ctx),
         rationale=f"Starting from Image {anchor}, placed by the text, and matching the content along the tile "
                   f"edges row by row gives the order {sequence_text(correct)}.",
@@ -192,7 +172,7 @@ def tile_next_to(ctx, rng):
         text=interleaved(_texts(ctx, {anchor: cell}), f"{asked}?"),
         answer=f"Image {answer}",
         distractors=image_options(answer, len(ctx), rng, among=others),
-        summary=f"The images are shuffled tiles of one photo and the text says which one comes from {place}; "
+        summary=f"The images are shuffled tiles of one picture and the text says which one comes from {place}; "
                 f"the task is to find the tile {side} it.",
         captions=_captions(ctx),
         text2region=[whole_image(f"the tile from {place}", anchor, "tile"), whole_image(asked, answer, "tile")],

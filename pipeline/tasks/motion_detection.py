@@ -8,8 +8,8 @@ describe moves in words (a share of the frame's width or height), never in pixel
 """
 import math
 
-from .base import (Question, Task, attribute, displacement, frame_texts, interleaved, link, move_in_words, region_ref, regions,
-                   sentence, shown_in_frame, text2region, tracks)
+from .base import (Question, Task, apart_by, attribute, displacement, frame_texts, interleaved, link, listed,
+                   move_in_words, region_ref, regions, sentence, shown_in_frame, tell_apart, text2region, tracks)
 
 STILL_PX = 4           # a track whose centre moves less than this many pixels did not move
 VISIBLE = 0.05         # a move under this share of the frame's width (and not still) is too small to judge
@@ -18,7 +18,6 @@ NEAR_EDGE = (0.3, 0.55)  # minor component's share of the distance where a diago
 STILL = "it does not move"
 DIRECTIONS = ("to the left", "to the right", "upwards", "downwards", "up and to the left", "up and to the right",
               "down and to the left", "down and to the right", STILL)
-NONE_OF_THEM = "none of the objects"
 
 
 def direction(dx: float, dy: float) -> str:
@@ -130,22 +129,28 @@ def _pairs(ctx) -> list:
 
 
 def direction_between_times(ctx, rng):
-    """Which way one object goes between two frames named by their times."""
-    choices = [m for a, b in _pairs(ctx) for m in _moves(ctx, a, b) if m["clear"]]
+    """Which way one moving object goes between two frames named by their times. The direction asked
+    about is drawn first, evenly among those some object takes, so a clip where most things move
+    one way does not make that way the usual answer."""
+    choices = {}
+    for a, b in _pairs(ctx):
+        for m in _moves(ctx, a, b):
+            if m["clear"] and m["direction"] != STILL:
+                choices.setdefault(m["direction"], []).append(m)
     if not choices:
         return None
-    move = rng.choice(choices)
+    move = rng.choice(choices[rng.choice(sorted(choices))])
     moved = move["direction"]
     t2r, r2r = _grounding(ctx, [move])
-    # Straight moves against straight options (and staying put); diagonal ones against all, except
-    # the neighbours a reader could also defend.
-    plausible = [d for d in DIRECTIONS if d not in move["defensible"]
-                 and (d == STILL or " and " not in d or " and " in moved)]
+    # The options are the four directions of the answer's family, straight or diagonal: always the
+    # same set, so none stands out as unlike the rest. A straight move near a diagonal (or the other
+    # way) has no defensible neighbour among them.
+    plausible = [d for d in DIRECTIONS if d != STILL and (" and " in d) == (" and " in moved) and d != moved]
     return Question(
         template="direction_between_times",
         text=interleaved(_frame_texts(ctx),
-                         f"{_between(ctx, move['a'], move['b'])}, in which direction, if any, does "
-                         f"{move['label']} travel, judging by the centre of its box?"),
+                         f"{_between(ctx, move['a'], move['b'])}, in which direction does "
+                         f"{move['label']} travel, judging by its centre?"),
         answer=moved,
         distractors=rng.sample(plausible, 3),
         summary=f"The text says {_told(ctx)}; the two frames it names are found that way, and "
@@ -157,7 +162,9 @@ def direction_between_times(ctx, rng):
 
 def object_moving_between_times(ctx, rng):
     """Which object moves in a drawn direction between two frames named by their times: one that
-    exactly one object takes and that no other object's move could be read as."""
+    exactly one object takes and that no other object's move could be read as. The objects are
+    listed by name in no order, and the options tell them apart by what the earlier frame shows,
+    in words that share none with the direction asked about."""
     choices = []
     for a, b in _pairs(ctx):
         moves = _moves(ctx, a, b)
@@ -167,27 +174,35 @@ def object_moving_between_times(ctx, rng):
             wanted = move["direction"]
             if wanted != STILL and not any(wanted in other["defensible"] for other in moves if other is not move):
                 choices.append((moves, move))
-    if not choices:
-        return None
-    moves, winner = rng.choice(choices)
+    rng.shuffle(choices)
+    for moves, winner in choices:
+        others = [m for m in moves if m is not winner]
+        # Up to two other objects: three options at most, the objects in track order.
+        picked = rng.sample(others, min(2, len(others)))
+        shown = [m for m in moves if m is winner or any(m is p for p in picked)]
+        apart = tell_apart([m["first"] for m in shown], avoid=winner["direction"])
+        if apart is not None:
+            return _object_moving(ctx, winner, shown, *apart)
+    return None
+
+
+def _object_moving(ctx, winner, shown, way, words):
     wanted = winner["direction"]
-    others = [m for m in moves if m is not winner]
-    # Up to two other objects and "none of them": four options at most, the objects in track order.
-    picked = rng.sample(others, min(2, len(others)))
-    shown = [m for m in moves if m is winner or any(m is p for p in picked)]
+    called = {id(m): words[k] for k, m in enumerate(shown)}
     t2r, r2r = _grounding(ctx, shown)
+    listing = listed([m["label"] for m in shown])
     return Question(
         template="object_moving_between_times",
         text=interleaved(_frame_texts(ctx),
-                         f"{_between(ctx, winner['a'], winner['b'])}, which object moves {wanted}, judging by "
-                         "the centre of its box?"),
-        answer=winner["label"],
-        distractors=[m["label"] for m in shown if m is not winner] + [NONE_OF_THEM],
-        summary=f"The text says {_told(ctx)}; in the two frames it names, the tracked objects' "
+                         f"{_between(ctx, winner['a'], winner['b'])}, which of {listing}, told apart by "
+                         f"{apart_by(way, _frame(ctx, winner['a']))}, moves {wanted}, judging by its centre?"),
+        answer=called[id(winner)],
+        distractors=[called[id(m)] for m in shown if m is not winner],
+        summary=f"The text says {_told(ctx)}; in the two frames it names, the listed objects' "
                 "positions show which way each goes.",
         captions=_captions(ctx), text2region=t2r, region2region=r2r,
         rationale=f"{_between(ctx, winner['a'], winner['b'])}, " + "; ".join(_said(ctx, m) for m in shown)
-                  + f". Only {winner['label']} moves {wanted}.",
+                  + f". Only {winner['label']}, {called[id(winner)]}, moves {wanted}.",
         verified_by="metadata:track_boxes")
 
 

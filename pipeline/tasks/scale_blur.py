@@ -1,7 +1,7 @@
-"""scale_blur: nested zooms of one photo, each with its own blur. The text places some views (the
-whole photo, a stated magnification); the question asks about the others, or which view is the
+"""scale_blur: nested zooms of one picture, each with its own blur. The text places some views (the
+whole picture, a stated magnification); the question asks about the others, or which view is the
 most blurred once the stated magnifications are allowed for."""
-from .base import (Question, Task, caption_of, interleaved, permutation_distractors, regions, sequence_text,
+from .base import (Question, Task, caption_of, interleaved, balanced_orderings, regions, sequence_text,
                    whole_image, whole_ref)
 
 ZOOMS = (1.0, 1.3, 1.7, 2.2, 2.9, 3.8)          # magnification of each view (crop side = 1 / zoom)
@@ -14,7 +14,7 @@ NESTED = "All crops close in on the same spot, each closer crop lying inside eve
 
 
 def _focus(image, rng):
-    """The point the zooms close in on: the centre of a region when the photo has one."""
+    """The point the zooms close in on: the centre of a region when the picture has one."""
     found = regions(image.metadata)
     if found:
         x0, y0, x1, y1 = rng.choice(found)["bbox"]
@@ -23,7 +23,7 @@ def _focus(image, rng):
 
 
 def _box(cx, cy, scale):
-    """A box of side ``scale`` around (cx, cy), shifted to stay inside the photo (so a smaller box
+    """A box of side ``scale`` around (cx, cy), shifted to stay inside the picture (so a smaller box
     around the same point always lies inside a larger one)."""
     x0 = min(max(cx - scale / 2, 0.0), 1.0 - scale)
     y0 = min(max(cy - scale / 2, 0.0), 1.0 - scale)
@@ -50,8 +50,8 @@ def _blur(ctx, image: int) -> float:
 
 
 def _photo(ctx) -> str:
-    photo = caption_of(ctx.metadata[0]).rstrip(".")
-    return photo[:1].lower() + photo[1:]
+    picture = caption_of(ctx.metadata[0]).rstrip(".")
+    return picture[:1].lower() + picture[1:]
 
 
 def _looks(blur: float) -> str:
@@ -60,13 +60,13 @@ def _looks(blur: float) -> str:
 
 def _blur_captions(ctx) -> list:
     """What each view looks like, without its extent: for questions about magnification."""
-    return [f"A {_looks(t['blur'])} view of the photo ({_photo(ctx)})." for t in ctx.transforms]
+    return [f"A {_looks(t['blur'])} view of the picture ({_photo(ctx)})." for t in ctx.transforms]
 
 
 def _extent_captions(ctx) -> list:
     """Each view's extent, as the text states it, without its blur: for the blur question."""
-    return [f"The whole photo ({_photo(ctx)})." if t["zoom"] == 1 else
-            f"A crop of the photo ({_photo(ctx)}), magnified {t['zoom']:g} times." for t in ctx.transforms]
+    return [f"The whole picture ({_photo(ctx)})." if t["zoom"] == 1 else
+            f"A crop of the picture ({_photo(ctx)}), magnified {t['zoom']:g} times." for t in ctx.transforms]
 
 
 def _widest(ctx) -> int:
@@ -74,7 +74,7 @@ def _widest(ctx) -> int:
 
 
 def _area_in_widest(ctx, image: int, text: str) -> dict:
-    """A Text2Region entry: where view ``image`` lies in the whole photo."""
+    """A Text2Region entry: where view ``image`` lies in the whole picture."""
     return {"text": text, "image": _widest(ctx), "bbox": list(ctx.transforms[image - 1]["box"]),
             "label": f"area shown by Image {image}"}
 
@@ -89,55 +89,55 @@ def _magnified(zoom: float) -> str:
 
 
 def zoom_of_view(ctx, rng):
-    """The whole photo and one crop's magnification are stated; how much is another crop magnified?"""
+    """The whole picture and one crop's magnification are stated; how much is another crop magnified?"""
     widest = _widest(ctx)
     crops = [i for i in range(1, len(ctx) + 1) if i != widest]
     anchor = rng.choice(crops)
     unknown = [i for i in crops if i != anchor]
     asked = rng.choice(unknown)
-    per_image = ["<image> is the whole photo." if i == widest else
-                 f"<image> is a crop of the photo {_magnified(_zoom(ctx, i))}." if i == anchor else
-                 "<image> is another crop of the photo." for i in range(1, len(ctx) + 1)]
+    per_image = ["<image> is the whole picture." if i == widest else
+                 f"<image> is a crop of the picture {_magnified(_zoom(ctx, i))}." if i == anchor else
+                 "<image> is another crop of the picture." for i in range(1, len(ctx) + 1)]
     answer = f"about {_zoom(ctx, asked):g} times"
     others = rng.sample([i for i in unknown if i != asked], min(3, len(unknown) - 1))
     wider = _zoom(ctx, asked) < _zoom(ctx, anchor)
     return Question(
         template="zoom_of_view",
         text=interleaved(per_image, f"{NESTED} By about how much is Image {asked} magnified, compared with the "
-                                    f"whole photo?"),
+                                    f"whole picture?"),
         answer=answer,
         distractors=[f"about {_zoom(ctx, i):g} times" for i in others],
-        summary=f"The views are nested crops of one photo; the text gives the whole photo and one crop "
+        summary=f"The views are nested crops of one picture; the text gives the whole picture and one crop "
                 f"{_magnified(_zoom(ctx, anchor))}, and asks how much Image {asked} is magnified.",
         captions=_blur_captions(ctx),
         text2region=[_area_in_widest(ctx, asked, f"Image {asked}"),
                      _area_in_widest(ctx, anchor, _magnified(_zoom(ctx, anchor))),
                      whole_image(f"Image {asked}", asked, "asked view")],
-        region2region=[_contains(ctx, widest, asked, f"The whole photo in Image {widest} contains the area shown "
+        region2region=[_contains(ctx, widest, asked, f"The whole picture in Image {widest} contains the area shown "
                                                      f"in Image {asked}."),
                        _contains(ctx, *((asked, anchor) if wider else (anchor, asked)),
                                  f"Image {asked} shows {'more' if wider else 'less'} of the scene than the crop "
                                  f"{_magnified(_zoom(ctx, anchor))} in Image {anchor}, so it is magnified "
                                  f"{'less' if wider else 'more'}.")],
-        rationale=f"Comparing how much of the whole photo Image {asked} covers with the stated crop, Image {asked} is "
+        rationale=f"Comparing how much of the whole picture Image {asked} covers with the stated crop, Image {asked} is "
                   f"{_magnified(_zoom(ctx, asked))}.",
         verified_by="derivation:crop_scale")
 
 
 def order_by_zoom(ctx, rng):
-    """The whole photo and the closest crop are stated; order the crops in between."""
+    """The whole picture and the closest crop are stated; order the crops in between."""
     order = sorted(range(1, len(ctx) + 1), key=lambda i: _zoom(ctx, i))
     widest, closest, middle = order[0], order[-1], order[1:-1]
-    per_image = ["<image> is the whole photo." if i == widest else
-                 f"<image> is the closest crop of the photo, {_magnified(_zoom(ctx, i))}." if i == closest else
-                 "<image> is a crop of the photo in between." for i in range(1, len(ctx) + 1)]
+    per_image = ["<image> is the whole picture." if i == widest else
+                 f"<image> is the closest crop of the picture, {_magnified(_zoom(ctx, i))}." if i == closest else
+                 "<image> is a crop of the picture in between." for i in range(1, len(ctx) + 1)]
     return Question(
         template="order_by_zoom",
         text=interleaved(per_image, f"{NESTED} Order the {len(middle)} crops in between from the least to the most "
                                     f"magnified."),
         answer=sequence_text(middle),
-        distractors=[sequence_text(p) for p in permutation_distractors(middle, rng)],
-        summary="The views are nested crops of one photo; the text names the whole photo and the closest crop, and "
+        distractors=[sequence_text(p) for p in balanced_orderings(middle, rng)],
+        summary="The views are nested crops of one picture; the text names the whole picture and the closest crop, and "
                 "asks for the order of the crops in between.",
         captions=_blur_captions(ctx),
         text2region=[_area_in_widest(ctx, i, f"Image {i}") for i in middle]
@@ -151,11 +151,16 @@ def order_by_zoom(ctx, rng):
 
 
 def most_blurred(ctx, rng):
-    """Every view's magnification is stated; which was blurred the most?"""
+    """Every view's magnification is stated, in no order; which was blurred the most?"""
     by_blur = sorted(range(1, len(ctx) + 1), key=lambda i: _blur(ctx, i), reverse=True)
     answer, others = by_blur[0], by_blur[1:4]
-    phrase = {i: "the whole photo" if _zoom(ctx, i) == 1 else _magnified(_zoom(ctx, i)) for i in range(1, len(ctx) + 1)}
-    per_image = ["<image> is the whole photo." if _zoom(ctx, i) == 1 else f"<image> is a crop of the photo {phrase[i]}."
+    phrase = {i: "the whole picture" if _zoom(ctx, i) == 1 else _magnified(_zoom(ctx, i)) for i in range(1, len(ctx) + 1)}
+    # The magnifications are listed in no order: which view is which is seen from how much of the
+    # scene each shows, so no stated fact sets an option image apart.
+    zooms = sorted(_zoom(ctx, i) for i in range(1, len(ctx) + 1) if _zoom(ctx, i) != 1)
+    listing = (f"The views are the whole picture and crops of it magnified {', '.join(f'{z:g}' for z in zooms[:-1])} "
+               f"and {zooms[-1]:g} times, one each and in no particular order.")
+    per_image = [f"{listing} <image> is one of them." if i == 1 else "<image> is another of them."
                  for i in range(1, len(ctx) + 1)]
     return Question(
         template="most_blurred",
@@ -164,7 +169,7 @@ def most_blurred(ctx, rng):
                                     "magnification. Which view was blurred the most?"),
         answer=f"Image {answer}",
         distractors=[f"Image {i}" for i in others],
-        summary="The views are crops of one photo at stated magnifications, each blurred by a different amount; the "
+        summary="The views are crops of one picture at stated magnifications, each blurred by a different amount; the "
                 "task is to find the blurriest one, allowing for how much each is magnified.",
         captions=_extent_captions(ctx),
         text2region=[whole_image(phrase[i], i, "view") for i in [answer, *others]],

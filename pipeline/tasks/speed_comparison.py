@@ -1,20 +1,21 @@
 """speed_comparison: frames of one clip, each with the time it was taken; which tracked object is faster.
 
 The text binds each frame's time to it ("<image> was taken at 0.5 s."), so a reader has to
-combine the times the text states with the distances the pictures show. Reasoning steps describe
-distances in words (a share of the frame's width or height), never in pixels.
+combine the times the text states with the distances the pictures show. The objects are listed by
+name in no order and the options tell them apart by what a frame shows ("the one further left in
+the frame taken at 0 s"): a name would let knowledge answer (a motorcycle outruns a cat). Reasoning
+steps describe distances in words (a share of the frame's width or height), never in pixels.
 """
 import hashlib
 import math
 
-from .base import (Question, Task, attribute, displacement, frame_texts, interleaved, link, move_in_words, region_ref, regions,
-                   sentence, shown_in_frame, text2region, tracks)
+from .base import (Question, Task, apart_by, attribute, displacement, frame_texts, interleaved, link, listed,
+                   move_in_words, region_ref, regions, sentence, shown_in_frame, text2region, told_apart_in, tracks)
 
 RATIO = 1.3                 # the faster speed must beat the slower by this factor
 MISLEADS = 1.25             # "longer run" questions: the slower object covers this much more ground
 LONGER = 1.5                # the two runs of a question last at least this many times as long as each other
 VISIBLE = 0.04              # a run shorter than this share of the frame's width is too small to judge
-SAME_SPEED = "They move at about the same speed"
 
 
 def _seconds(t) -> str:
@@ -44,7 +45,7 @@ def _run(ctx, seen, a: int, b: int) -> dict:
     at = dict(seen)
     dx, dy = displacement(ctx, [(a, at[a]), (b, at[b])])
     distance, elapsed = math.hypot(dx, dy), _time(ctx, b) - _time(ctx, a)
-    return {"label": _label(seen), "a": a, "b": b, "first": at[a], "last": at[b], "distance": distance,
+    return {"label": _label(seen), "seen": seen, "a": a, "b": b, "first": at[a], "last": at[b], "distance": distance,
             "extent": move_in_words(ctx, a, dx, dy), "elapsed": elapsed, "speed": distance / elapsed if elapsed > 0 else 0.0}
 
 
@@ -71,33 +72,51 @@ def _grounding(ctx, runs) -> tuple:
     return t2r, r2r
 
 
+def _told_apart(ctx, runs):
+    """(the frame the runs' objects are told apart in, the way, words per run), or None."""
+    return told_apart_in(ctx, [r["seen"] for r in runs])
+
+
+def _following(ctx, runs, frame: int, way: str) -> str:
+    listing = listed([r["label"] for r in runs])
+    return (f"The clip follows {listing}; tell them apart by "
+            f"{apart_by(way, f'the frame taken at {_seconds(_time(ctx, frame))}')}.")
+
+
 def fastest_object(ctx, rng):
-    """Which object covers the most ground per second, each over the frames it appears in."""
+    """Which object covers the most ground per second, each over the frames it appears in; the objects
+    are listed by name in no order and the options tell them apart by what the frames show."""
     found = _tracks(ctx)
     runs = sorted((_run(ctx, seen, seen[0][0], seen[-1][0]) for seen in found), key=lambda r: r["speed"], reverse=True)
-    if not runs or any(r["elapsed"] <= 0 for r in runs) or runs[0]["speed"] < RATIO * runs[1]["speed"]:
+    if not 2 <= len(runs) <= 3 or any(r["elapsed"] <= 0 for r in runs) or runs[0]["speed"] < RATIO * runs[1]["speed"]:
         return None
     if runs[0]["distance"] < VISIBLE * ctx.sizes[0][0]:
         return None   # even the fastest hardly moves: nothing to see
+    apart = _told_apart(ctx, runs)
+    if apart is None:
+        return None
+    frame, way, words = apart
     winner = runs[0]
     same_span = len({(r["a"], r["b"]) for r in runs}) == 1
     t2r, r2r = _grounding(ctx, runs)
     return Question(
         template="fastest_object",
         text=interleaved(_frame_texts(ctx),
-                         "Judging by the centre of each object's box, which object covers the most ground per "
-                         "second between the first and the last frame it appears in?"),
-        answer=winner["label"],
-        distractors=[r["label"] for r in runs[1:]] + ([SAME_SPEED] if len(runs) == 2 else []),
-        summary="The frames follow the tracked objects and the text gives the time of each frame; how far "
+                         f"{_following(ctx, runs, frame, way)} Judging by the centre of each object, which one covers "
+                         "the most ground per second between the first and the last frame it appears in?"),
+        answer=words[0],
+        distractors=words[1:],
+        summary="The frames follow the listed objects and the text gives the time of each frame; how far "
                 "each object travels, set against the time between its frames, gives the fastest.",
         captions=[frame_caption(m) for m in ctx.metadata], text2region=t2r, region2region=r2r,
         rationale=(f"Every object is followed over the same frames, from {_seconds(_time(ctx, winner['a']))} to "
-                   f"{_seconds(_time(ctx, winner['b']))}, and {winner['label']} covers clearly the most ground in "
-                   f"that time ({winner['extent']}), so it is the fastest."
+                   f"{_seconds(_time(ctx, winner['b']))}, and {winner['label']}, {words[0]} in the frame taken at "
+                   f"{_seconds(_time(ctx, frame))}, covers clearly the most ground in that time ({winner['extent']}), "
+                   "so it is the fastest."
                    if same_span else
                    f"Setting each object's distance against the time between its own first and last frame, "
-                   f"{winner['label']} covers clearly the most ground per second."),
+                   f"{winner['label']}, {words[0]} in the frame taken at {_seconds(_time(ctx, frame))}, covers "
+                   "clearly the most ground per second."),
         verified_by="metadata:track_boxes+timestamps")
 
 
@@ -142,16 +161,18 @@ def faster_over_intervals(ctx, rng):
         return None
     fast, slow = _pick(ctx, kinds[kind], "runs")
     first, second = sorted([fast, slow], key=lambda r: (r["a"], r["b"], r["label"]))
+    apart = _told_apart(ctx, [first, second])
+    if apart is None:
+        return None
+    frame, way, words = apart
+    called = {id(first): words[0], id(second): words[1]}
     t2r, r2r = _grounding(ctx, [first, second])
 
     def span(run):
         return (f"from the frame taken at {_seconds(_time(ctx, run['a']))} to the one taken at "
                 f"{_seconds(_time(ctx, run['b']))}")
 
-    def follow(run):
-        return f"{run['label']} {span(run)}"
-
-    moved = "; ".join(f"{span(run)}, {run['label']} moves {run['extent']}"
+    moved = "; ".join(f"{span(run)}, {run['label']} ({called[id(run)]}) moves {run['extent']}"
                       for run in (first, second))
     comparison = (f"{slow['label']} covers more ground, but over a much longer time, so per second "
                   f"{fast['label']} covers more" if kind else
@@ -160,15 +181,15 @@ def faster_over_intervals(ctx, rng):
     return Question(
         template="faster_over_intervals",
         text=interleaved(_frame_texts(ctx),
-                         f"Follow {follow(first)}, and {follow(second)}. Judging by how far the centre of each "
-                         "box travels per second, which of the two moves faster, or do they move at about the "
-                         "same speed?"),
-        answer=fast["label"],
-        distractors=[slow["label"], SAME_SPEED],
-        summary="The text gives each frame's time and names two objects, each followed between two frames; "
+                         f"{_following(ctx, [first, second], frame, way)} Follow {words[0]} {span(first)}, and "
+                         f"{words[1]} {span(second)}. Judging by how far the centre of each travels per second, "
+                         "which of the two moves faster?"),
+        answer=called[id(fast)],
+        distractors=[called[id(slow)]],
+        summary="The text gives each frame's time and lists two objects, each followed between two frames; "
                 "each object's distance in the frames divided by the time between its frames gives its speed.",
         captions=[frame_caption(m) for m in ctx.metadata], text2region=t2r, region2region=r2r,
-        rationale=f"{sentence(moved)}. {sentence(comparison)}: {fast['label']} is the faster.",
+        rationale=f"{sentence(moved)}. {sentence(comparison)}: {fast['label']}, {called[id(fast)]}, is the faster.",
         verified_by="metadata:track_boxes+timestamps")
 
 

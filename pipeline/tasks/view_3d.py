@@ -7,14 +7,15 @@ labels or the reasoning. Only turns the question's text states are cited.
 """
 import re
 
-from .base import (Question, Task, caption_of, image_options, interleaved, link, permutation_distractors,
+from .base import (Question, Task, caption_of, image_options, interleaved, link, balanced_orderings,
                    sequence_text, whole_image, whole_ref)
 
 ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth",
             "eleventh", "twelfth")
 START = "<image> is the view the camera starts from"
-OTHERS = ("<image> is another view of the same object.", "<image> shows the object from another camera position.",
-          "<image> is one more view of it.", "<image> also shows the object, from somewhere on the circle.")
+# Views the text binds no fact to: worded alike, so no wording sets one apart.
+OTHERS = ("<image> is another view of the object.", "<image> is one more view of the object.",
+          "<image> is a further view of the object.", "<image> is yet another view of the object.")
 
 
 def _azimuth(metadata) -> float:
@@ -109,7 +110,7 @@ def circle_order(ctx, rng):
                          "In which order does the circling camera pass the viewpoints of the images, beginning "
                          "with the one it starts from?"),
         answer=sequence_text(order),
-        distractors=[sequence_text([start] + p) for p in permutation_distractors(others, rng)],
+        distractors=[sequence_text(p) for p in balanced_orderings(order, rng, fixed=(0,))],
         summary="The pictures are views of one object from cameras around it; the text says which view the "
                 "camera starts from; the task is to order the views as a counter-clockwise circle meets them.",
         captions=_captions(ctx, {start: "the view the camera starts from"}),

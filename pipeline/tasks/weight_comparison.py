@@ -1,9 +1,10 @@
-"""weight_comparison: a weight stated for one object, weighed against objects named in the other
-images: which of them is heavier (or lighter) than the stated one."""
-from .base import Task, attribute, named, number, reference_question, regions, sentence
+"""weight_comparison: a weight stated for one object, weighed against objects listed for the other
+images in no stated order: which image shows the one heavier (or lighter) than the stated one?
+Knowing that a man outweighs a cat finds the object, not the image: the pictures must be read."""
+from .base import Task, attribute, named, number, ratio_verdict, reference_question, regions, sentence
 
 KEY = "weight_kg"
-RATIO = 1.5   # a named object is this much heavier or lighter than the reference, or is not named
+RATIO = 1.5   # a listed object is this much heavier or lighter than the reference, or is not listed
 
 
 def _kg(region) -> str:
@@ -14,12 +15,7 @@ def _template(heavier: bool, template: str):
     more, less = ("heavier", "lighter") if heavier else ("lighter", "heavier")
 
     def judge(reference, pick):
-        ref, other = attribute(reference[1], KEY), attribute(pick[1], KEY)
-        if other >= RATIO * ref:
-            return heavier
-        if other * RATIO <= ref:
-            return not heavier
-        return None
+        return ratio_verdict(attribute(pick[1], KEY), attribute(reference[1], KEY), RATIO, larger=heavier)
 
     def explain(pick, reference, meets):
         return (f"{sentence(named(pick[1]['label']))} in Image {pick[0]} is clearly {more if meets else less} than "
@@ -27,18 +23,19 @@ def _template(heavier: bool, template: str):
 
     def rationale(answer, reference):
         return (f"The text gives {named(reference[1]['label'])} in Image {reference[0]} a weight of "
-                f"{_kg(reference[1])}. Of the objects the other photos show, only {named(answer[1]['label'])} in "
-                f"Image {answer[0]} is {more} than that; every other named object is clearly {less}.")
+                f"{_kg(reference[1])}. Of the listed objects, only {named(answer[1]['label'])} is {more} than that, "
+                f"and Image {answer[0]} is the one that shows it; every other listed object is clearly {less}.")
 
     def question(ctx, rng):
         return reference_question(
             ctx, rng, template=template, usable=lambda r: (attribute(r, KEY) or 0) > 0, judge=judge,
             stated=lambda ref: f"{sentence(named(ref['label']))} in <image> weighs {_kg(ref)}.",
-            ask=lambda image, ref: f"Of the objects named for the other photos, only one is {more} than "
-                                   f"{named(ref['label'])}. Which image shows it?",
+            ask=lambda image, ref: f"Of the listed objects, only one is {more} than {named(ref['label'])}. "
+                                   "Which image shows it?",
             relation=lambda meets: f"{more if meets else less} than", explain=explain, rationale=rationale,
-            summary=f"One photo's text states the weight of an object in it; the other photos each show a named "
-                    f"object. The task is to find the one named object {more} than the stated weight.",
+            summary=f"One image's text states the weight of an object in it; the text lists the objects the other "
+                    f"images show without saying which shows which. The task is to find the one listed object "
+                    f"{more} than the stated weight and the image that shows it.",
             verified_by="metadata:weight_kg")
     return question
 

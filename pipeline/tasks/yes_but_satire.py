@@ -20,16 +20,12 @@ def _sides(metadata) -> tuple:
 
 
 def _layout_texts(ctx) -> list:
-    """Per image, which side is its YES panel and which its BUT panel."""
+    """Per image, which side is its YES panel and which its BUT panel, in the same words whichever
+    the side (so the words set no image apart)."""
     texts = []
-    for i, metadata in enumerate(ctx.metadata):
+    for metadata in ctx.metadata:
         (yes, _), (but, _) = _sides(metadata)
-        if i and _swapped(metadata) == _swapped(ctx.metadata[i - 1]):
-            texts.append("<image> keeps the same layout.")
-        elif i:
-            texts.append(f"<image> has its YES panel on the {yes} and its BUT panel on the {but}.")
-        else:
-            texts.append(f"In <image>, the {yes} panel is the YES panel and the {but} panel the BUT panel.")
+        texts.append(f"In <image>, the {yes} panel is the YES panel and the {but} panel the BUT panel.")
     return texts
 
 
