@@ -111,11 +111,16 @@ def _with_llm_settings(drafter: dict, overrides: dict, output: str) -> dict:
 
 def _with_solver_settings(difficulty: dict, overrides: dict, output: str) -> dict:
     """difficulty with the command line's solver overrides: a base URL or model turns the solver
-    on (defaults from the schema), ``samples`` sets the draws, ``cache`` applies to a solver in use."""
+    on (defaults from the schema), ``samples`` sets the draws, ``blind_samples`` the blind check's
+    (0: off), ``cache`` applies to a solver in use."""
     overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
     samples = overrides.pop("samples", difficulty["samples"])
     if samples < 1:
         raise BuildError(f"difficulty.samples: {samples} is less than the minimum of 1")
+    blind = dict(difficulty["blind"], samples=overrides.pop("blind_samples", difficulty["blind"]["samples"]))
+    if blind["samples"] < 0:
+        raise BuildError(f"difficulty.blind.samples: {blind['samples']} is less than the minimum of 0")
+    difficulty = dict(difficulty, blind=blind)
     solver = difficulty["solver"]
     if solver is None and ("base_url" in overrides or "model" in overrides):
         solver = endpoint_settings({})

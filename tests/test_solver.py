@@ -48,7 +48,7 @@ class SolverServer(FakeOpenAIServer):
         question = "".join(p["text"] if p["type"] == "text" else "<image>" for p in user[:-1])
         with self.lock:
             entry.update(seed=body.get("seed"), temperature=body.get("temperature"), question=question,
-                         user=json.dumps(user))
+                         user=json.dumps(user), blind=all(p["type"] == "text" for p in user))
             self.tries[entry["user"], entry["seed"]] += 1
             entry["try"] = self.tries[entry["user"], entry["seed"]]
         return entry
@@ -73,6 +73,9 @@ def expected_difficulty(sample: dict, easy: float, medium) -> dict:
     rate = sum(label == sample["answer"] for label in named) / len(POLICY)
     band = "easy" if rate >= easy else "medium" if medium is not None and rate >= medium else "hard"
     return {"level": band, "pass_rate": rate, "samples": len(POLICY), "method": "solver:fake-solver"}
+
+
+BLIND_OFF = {"samples": 0}
 
 
 def difficulty_settings(server, tmp_path, **overrides) -> dict:
@@ -114,8 +117,8 @@ def matches_policy(easy: float, medium):
 
 def test_stage_scores_each_sample_by_its_pass_rate_and_a_rerun_makes_no_calls(photo_manifest, tmp_path):
     manifest = load_manifest(str(photo_manifest))
-    with SolverServer() as server:
-        first = score(manifest, difficulty_settings(server, tmp_path), matches_policy(0.7, None))
+    with SolverServer() as server:   # the blind check has tests of its own (test_blind_check.py)
+        first = score(manifest, difficulty_settings(server, tmp_path, blind=BLIND_OFF), matches_policy(0.7, None))
         asked = {r["user"] for r in server.log}  # one user message per sample
         assert first["scored"] == len(asked) and first["draws"] == len(POLICY) * len(asked)
         assert first["calls"] == len(server.log) == (len(POLICY) + 1) * len(asked)
@@ -127,8 +130,8 @@ def test_stage_scores_each_sample_by_its_pass_rate_and_a_rerun_makes_no_calls(ph
             assert {r["temperature"] for r in draws} == {0.7} and {r["format"] for r in draws} == {"json_schema"}
 
         # Other thresholds, a medium band: the same replies from the cache, levels by the new bands.
-        again = score(manifest, difficulty_settings(server, tmp_path, easy_threshold=0.9, medium_threshold=0.5),
-                      matches_policy(0.9, 0.5))
+        again = score(manifest, difficulty_settings(server, tmp_path, easy_threshold=0.9, medium_threshold=0.5,
+                                                    blind=BLIND_OFF), matches_policy(0.9, 0.5))
         assert len(server.log) == first["calls"] and "calls" not in again
         assert again["cache_hits"] == first["draws"]
 
@@ -140,7 +143,7 @@ def test_a_sample_whose_every_draw_failed_falls_back_to_the_heuristic(photo_mani
         assert pairs and all(d == {"level": heuristic_level(s), "pass_rate": None, "samples": 0,
                                    "method": "heuristic:v1"} for s, d in pairs)
     with SolverServer(failing=True) as server:
-        settings = difficulty_settings(server, tmp_path, samples=3)
+        settings = difficulty_settings(server, tmp_path, samples=3, blind=BLIND_OFF)
         counted = score(manifest, dict(settings, solver=dict(settings["solver"], max_retries=0)), heuristic_levels)
     assert counted["failed"] == counted["draws"] == counted["calls"] == len(server.log)
     assert counted["heuristic_fallbacks"] == counted["draws"] // 3 > 0 and "scored" not in counted
@@ -154,7 +157,8 @@ def test_pass_rate_bands():
 def test_manifest_difficulty_defaults_and_bad_solver_settings(tmp_path, capsys):
     source = [{"name": "s", "kind": "folder", "location": "x", "licence": "l", "attribution": "a"}]
     plain = parse_manifest({"sources": source}, ".").difficulty
-    assert plain == {"solver": None, "samples": 10, "temperature": 0.7, "easy_threshold": 0.7, "medium_threshold": None}
+    assert plain == {"solver": None, "samples": 10, "temperature": 0.7, "easy_threshold": 0.7, "medium_threshold": None,
+                     "blind": {"samples": 5, "significance": 0.05, "on_answerable": "reject"}}
     given = parse_manifest({"sources": source, "difficulty": {"solver": {"model": "m"}}}, ".").difficulty["solver"]
     assert given["model"] == "m" and given["max_retries"] == 5 and given["cache_location"] is None
     with pytest.raises(ManifestError, match="medium_threshold <= easy_threshold"):
@@ -182,14 +186,22 @@ def test_build_with_solver_flags_reports_the_solver_and_levels(photo_manifest, t
     solver = report["solver"]
     assert solver["model"] == "fake-solver" and solver["draws_per_sample"] == 4
     assert solver["scored"] == len(samples) == report["samples"]["written"] > 0
-    assert solver["calls"] == len(server.log) - rerun["solver"]["calls"] == 5 * len(samples)
-    assert rerun["solver"]["calls"] == 0 and rerun["solver"]["cache_hits"] == 4 * len(samples)
+    # The blind check is on by default: 5 more draws per sample, without the images, each draw 2
+    # (of either kind) failing once first; none of POLICY's first five draws beats chance by much.
+    assert solver["blind"]["draws_per_sample"] == 5 and solver["blind"]["draws"] == 5 * len(samples)
+    assert solver["blind"]["checked"] == len(samples) and solver["blind"]["answerable"] == 0
+    assert solver["calls"] == len(server.log) - rerun["solver"]["calls"] == (5 + 6) * len(samples)
+    assert rerun["solver"]["calls"] == 0 and rerun["solver"]["cache_hits"] == (4 + 5) * len(samples)
     levels = collections.Counter((s["task"], s["difficulty"]["level"]) for s in samples)
     assert report["difficulty"] == {task: {lv: n for (t, lv), n in levels.items() if t == task} for task, _ in levels}
     for sample in samples:
-        labels = [sample["options"][0]["label"] if label == FIRST else label for _, label in POLICY[:4]]
-        rate = sum(label == sample["answer"] for label in labels) / 4
+        labels = [sample["options"][0]["label"] if label == FIRST else label for _, label in POLICY[:5]]
+        rate = sum(label == sample["answer"] for label in labels[:4]) / 4
+        blind = sum(label == sample["answer"] for label in labels) / 5   # the unparsed draw counts as wrong
         assert sample["difficulty"] == {"level": "easy" if rate >= 0.7 else "hard", "pass_rate": rate,
-                                        "samples": 4, "method": "solver:fake-solver"}
-    assert {r["question"] for r in server.log} == {s["question"] for s in samples}
+                                        "samples": 4, "method": "solver:fake-solver", "blind_pass_rate": blind,
+                                        "blind_samples": 5, "multimodal_gain": round(rate - blind, 4),
+                                        "answerable_without_images": False}
+    assert {r["question"] for r in server.log if not r["blind"]} == {s["question"] for s in samples}
+    assert {r["question"] for r in server.log if r["blind"]} == {s["question"].replace("<image>", "") for s in samples}
     assert (output / "llm_cache").is_dir()

@@ -176,7 +176,9 @@ def test_the_solver_falls_back_to_the_heuristic_when_a_samples_images_are_gone(t
                   "cache_location": str(tmp_path / "cache")}
         difficulty = parse_manifest({"sources": [{"name": "s", "kind": "folder", "location": "x", "licence": "l",
                                                   "attribution": "a"}],
-                                     "difficulty": {"solver": solver, "samples": 2}}, ".").difficulty
+                                     # the blind check needs no image: off, to see that nothing is asked
+                                     "difficulty": {"solver": solver, "samples": 2, "blind": {"samples": 0}}},
+                                    ".").difficulty
         pipeline = TestPipeline()
         scored = (pipeline | beam.Create([sample]) | ScoreDifficulty(difficulty))["samples"]
         assert_that(scored | beam.Map(lambda s: json.dumps(s["difficulty"], sort_keys=True)),

@@ -48,6 +48,9 @@ def add_arguments(parser) -> None:
     solver.add_argument("--solver-base-url", help="OpenAI-compatible vision endpoint that answers each sample")
     solver.add_argument("--solver-model", help="solver model name")
     solver.add_argument("--solver-samples", type=int, help="answers asked per sample (default: the manifest's, 10)")
+    solver.add_argument("--solver-blind-samples", type=int, metavar="N",
+                        help="answers asked per sample without the images, for the blind check (default: the "
+                             "manifest's difficulty.blind.samples, 5; 0 turns the check off)")
     parser.add_argument("--overwrite", action="store_true",
                         help="replace the previous mir build in OUT (only the files it wrote; anything else in OUT "
                              "is kept). Without it, a build goes only into a new or empty folder")
@@ -89,8 +92,11 @@ def _llm_summary(llm) -> str:
 def _solver_summary(solver) -> str:
     if not solver:
         return ""
+    blind = solver.get("blind")
+    checked = (f", {blind['answerable']} of {blind['checked']} answerable without images "
+               f"({'rejected' if blind['on_answerable'] == 'reject' else 'flagged'})") if blind else ""
     return (f"; solver: {solver['calls']} calls, {solver['cache_hits']} cache hits, {solver['scored']} samples "
-            f"scored, {solver['heuristic_fallbacks']} by heuristic")
+            f"scored, {solver['heuristic_fallbacks']} by heuristic{checked}")
 
 
 def _shortcut_summary(shortcuts) -> str:
@@ -139,7 +145,7 @@ def run(args, beam_args) -> int:
            "timeout": args.llm_timeout, "max_retries": args.llm_max_retries,
            "cache": False if args.no_cache else None}
     solver = {"base_url": args.solver_base_url, "model": args.solver_model, "samples": args.solver_samples,
-              "cache": False if args.no_cache else None}
+              "blind_samples": args.solver_blind_samples, "cache": False if args.no_cache else None}
     if not 0 <= args.max_failed_share <= 1:
         return fail("--max-failed-share must be between 0 and 1", 2)
     if args.progress_seconds <= 0:

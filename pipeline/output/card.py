@@ -73,6 +73,38 @@ def _shortcut_table(report: dict) -> str:
                       _shortcut_row("all tasks", shortcuts["all"])])
 
 
+def _gain(gain) -> str:
+    return "-" if gain is None else f"{gain * 100:+.0f} points"
+
+
+def _blind_section(blind) -> str:
+    """The blind check's paragraph and table, or "" for a build that ran none."""
+    if not blind:
+        return ""
+    overall = blind["all"]
+    fate = ("rejected (`rejects/score_difficulty.jsonl`, reason `answerable_without_images`)"
+            if blind["on_answerable"] == "reject" else
+            "kept and flagged (`difficulty.answerable_without_images` is true)")
+    rows = [f"| {task} | {f['samples_checked']} | {_percent(f['blind_pass_rate'])} | {_percent(f['pass_rate'])} | "
+            f"{_gain(f['multimodal_gain'])} | {f['rejected']} | {f['flagged']} |" for task, f in blind["by_task"].items()]
+    return f"""## Blind check
+
+Every sample's question and options were also put to the solver without the images
+({blind['draws_per_sample']} draws each), as MMStar filters its questions. A sample the solver answered right
+without the images more often than chance allows (a one-sided binomial test against one over the
+number of options, p <= {blind['significance']:g}) was {fate}: {overall['rejected']} rejected,
+{overall['flagged']} flagged. Over the {overall['samples_checked']} samples written whose pass rates with and
+without the images are both known, the solver was right {_percent(overall['blind_pass_rate'])} of the time
+without the images and {_percent(overall['pass_rate'])} with them: a multimodal gain of
+{_gain(overall['multimodal_gain'])}.
+
+| task | checked | right without images | right with images | multimodal gain | rejected | flagged |
+|---|---|---|---|---|---|---|
+{chr(10).join(rows)}
+
+"""
+
+
 def render_card(report: dict, sources: list) -> str:
     front = {"pretty_name": report["dataset"], **licence_fields(sources),
              "task_categories": ["visual-question-answering", "multiple-choice"],
@@ -127,7 +159,7 @@ number of options); `report.json` `shortcuts` has every strategy's accuracy.
 
 {_shortcut_table(report)}
 
-## Images
+{_blind_section(report.get("blind"))}## Images
 
 {images['in']} files ingested: {images['kept']} kept, {images['duplicate']} duplicates removed
 ({report['dedup']['exact_duplicates']} exact, {report['dedup']['near_duplicates']} near, perceptual-hash

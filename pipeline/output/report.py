@@ -42,8 +42,14 @@ def image_row_facts(row):
         yield ("clusters", row["cluster"])
 
 
+# The reject reason of the blind check (stages/score_difficulty.py).
+ANSWERABLE_WITHOUT_IMAGES = "answerable_without_images"
+
+
 def reject_facts(record):
     yield ("rejects", f"{record['stage']}/{record['reason']}")
+    if record["reason"] == ANSWERABLE_WITHOUT_IMAGES:
+        yield ("blind_rejected", record["task"])
     if record["subject_kind"] == "image" and record["stage"] == "read_sources":
         yield ("images_in", record["source"])
     if record["subject_kind"] == "context":
@@ -62,6 +68,18 @@ def sample_facts(sample):
     yield ("images_per_sample", f"{task}/{len(sample['images'])}")
     yield ("interleaved", f"{task}/{'yes' if is_interleaved(sample['question']) else 'no'}")
     yield ("grounded_images", f"{task}/{len({e['image'] for e in sample['reasoning']['text2region']})}")
+    yield from blind_facts(task, sample["difficulty"])
+
+
+def blind_facts(task: str, difficulty: dict):
+    """A sample the blind check kept: flagged or not, and, when the solver's pass rate with the
+    images is known too, its draws right of each kind ("task/blind right/blind draws/right/draws")."""
+    if difficulty.get("answerable_without_images"):
+        yield ("blind_flagged", task)
+    if difficulty.get("blind_samples") and difficulty.get("pass_rate") is not None:
+        blind_right = round(difficulty["blind_pass_rate"] * difficulty["blind_samples"])
+        right = round(difficulty["pass_rate"] * difficulty["samples"])
+        yield ("blind", f"{task}/{blind_right}/{difficulty['blind_samples']}/{right}/{difficulty['samples']}")
 
 
 def _section(counts: dict, name: str) -> dict:
@@ -102,10 +120,43 @@ def interleaving_figures(counts: dict) -> dict:
     return {"all": figures(sum(per.get("yes", 0) for per in interleaved.values()), overall), "by_task": by_task}
 
 
+def blind_figures(counts: dict, settings) -> dict:
+    """report.json's "blind": the blind check's settings (``difficulty.blind``), and per task and
+    over all, how many samples were rejected or flagged as answerable without their images and,
+    over the samples written whose pass rates with and without the images are both known
+    (``samples_checked``), the share of blind draws right, the share of draws with the images
+    right and their difference, the multimodal gain. None when the build ran no blind check."""
+    if not settings or not settings["samples"]:
+        return None
+    paired = {}   # task -> [blind right, blind draws, right, draws, samples]
+    for key, n in _section(counts, "blind").items():
+        task, *numbers = key.split("/")
+        totals = paired.setdefault(task, [0] * 5)
+        for i, value in enumerate([*map(int, numbers), 1]):
+            totals[i] += value * n
+    flagged, rejected = _section(counts, "blind_flagged"), _section(counts, "blind_rejected")
+
+    def figures(totals: list, flagged: int, rejected: int) -> dict:
+        blind_right, blind_draws, right, draws, samples = totals
+        return {"samples_checked": samples, "blind_pass_rate": _share(blind_right, blind_draws),
+                "pass_rate": _share(right, draws),
+                "multimodal_gain": round(right / draws - blind_right / blind_draws, 4) if samples else None,
+                "rejected": rejected, "flagged": flagged}
+
+    tasks = sorted(set(paired) | set(flagged) | set(rejected))
+    overall = [sum(totals[i] for totals in paired.values()) for i in range(5)]
+    return {"draws_per_sample": settings["samples"], "significance": settings["significance"],
+            "on_answerable": settings["on_answerable"],
+            "all": figures(overall, sum(flagged.values()), sum(rejected.values())),
+            "by_task": {task: figures(paired.get(task, [0] * 5), flagged.get(task, 0), rejected.get(task, 0))
+                        for task in tasks}}
+
+
 def build_report(counts: dict, *, dataset: str, seed: int, drafter: str, threshold: int, output: dict,
-                 shortcuts: dict = None) -> dict:
-    """The report from the facts' ``counts`` and the ``shortcuts`` totals
-    (``shortcut_report.ShortcutTotals``; None: no sample)."""
+                 shortcuts: dict = None, blind: dict = None) -> dict:
+    """The report from the facts' ``counts``, the ``shortcuts`` totals
+    (``shortcut_report.ShortcutTotals``; None: no sample) and the blind check's settings
+    (``difficulty.blind`` of a build with a solver, else None)."""
     status = _section(counts, "image_status")
     images_in = sum(_section(counts, "images_in").values())
     accounted = sum(status.values())
@@ -131,6 +182,7 @@ def build_report(counts: dict, *, dataset: str, seed: int, drafter: str, thresho
                     "mean_images": round(total_images / written, 3) if written else None},
         "interleaving": interleaving_figures(counts),
         "shortcuts": shortcut_section(shortcuts or {}),
+        "blind": blind_figures(counts, blind),
         "answers": _nested(_section(counts, "answers")),
         "difficulty": _nested(_section(counts, "difficulty")),
         "rejects": _nested(_section(counts, "rejects")),

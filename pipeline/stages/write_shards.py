@@ -237,7 +237,8 @@ class WriteReport(beam.DoFn):
     def process(self, counts, shortcuts):
         m = self.manifest
         report = facts.build_report(counts, dataset=m.name, seed=m.seed, drafter=m.drafter["kind"],
-                                    threshold=m.dedup["threshold"], output=m.output, shortcuts=shortcuts)
+                                    threshold=m.dedup["threshold"], output=m.output, shortcuts=shortcuts,
+                                    blind=m.difficulty["blind"] if m.difficulty["solver"] else None)
         write_text(FileSystems.join(self.output, "report.json"), json.dumps(report, indent=2, sort_keys=True) + "\n")
         write_text(FileSystems.join(self.output, "README.md"), render_card(report, list(m.sources)))
         yield report
