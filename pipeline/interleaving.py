@@ -69,7 +69,8 @@ def text_only_choice(question: str, options: list):
 # "Image 2", "images 1, 3 and 4", "the 6 images": which images, or how many, never a fact.
 _IMAGE_NUMBERS = re.compile(r"\b(?:images?|photos?|frames?|views?|tiles?|charts?|panels?) \d+(?:(?:, | and | or )\d+)*"
                             r"|\b\d+ (?:images|photos|frames|views|tiles|charts|panels)\b", re.I)
-_NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d+)?(?![\w.])")
+# A number ends at a letter or digit, or at a point followed by a digit; a full stop after it ends a sentence.
+_NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d+)?(?!\w|\.\d)")
 
 
 def _numbers(text: str) -> set:
@@ -155,3 +156,13 @@ def answer_from_knowledge(question: str, options: list, names=()) -> str:
     ranked = sorted({o for o in options for name in names
                      if name and name.lower() in o.lower() and name.lower() in asked})
     return f"the question's text names the options {ranked}, so knowing them may rank them" if ranked else ""
+
+
+def knowledge_hold(record: dict) -> str:
+    """``answer_from_knowledge`` of a draft or sample record (its question, option texts and the
+    labels of its Text2Region steps); "" for a record of another shape (MIR-native options)."""
+    options = record.get("options")
+    if not (isinstance(options, list) and all(isinstance(o, dict) and "text" in o for o in options)):
+        return ""
+    labels = [e.get("label", "") for e in record.get("reasoning", {}).get("text2region", [])]
+    return answer_from_knowledge(record["question"], [o["text"] for o in record["options"]], labels)

@@ -13,6 +13,7 @@ token ``fault:<name>`` anywhere in the request (tests put it in an image caption
   wrong_answer picks a candidate the facts do not support
   fenced       the JSON wrapped in a Markdown ```json fence, as many models reply
   front_loaded every reply lists the images before the question   front_loaded_once  the re-ask interleaves
+  knowledge_bound  every reply says which image shows which named object   knowledge_bound_once  the re-ask does not
 """
 import collections
 import json
@@ -142,6 +143,13 @@ class FakeOpenAIServer:
             draft = model_draft(body)
             listed = " ".join(f"Image {i}: <image>" for i in range(1, draft["question"].count("<image>") + 1))
             draft["question"] = f"{listed} {' '.join(draft['question'].replace('<image>', ' ').split())}"
+            return 200, {}, completion(json.dumps(draft))
+        if fault == "knowledge_bound" or fault == "knowledge_bound_once" and not entry["reask"]:
+            draft = model_draft(body)
+            named = {e["image"]: e["label"] for e in draft["reasoning"]["text2region"]}
+            asked = draft["question"].rsplit("<image>", 1)[1].split(". ", 1)[-1]
+            draft["question"] = " ".join(f"<image> shows the {named.get(i, 'background')}."
+                                         for i in range(1, draft["question"].count("<image>") + 1)) + " " + asked
             return 200, {}, completion(json.dumps(draft))
         if fault == "fenced":
             return 200, {}, completion("```json\n" + json.dumps(model_draft(body)) + "\n```")

@@ -18,7 +18,7 @@ def last_json_line(script: str, *args: str) -> dict:
 
 
 def test_every_benchmark_script_has_a_smoke_test():
-    tested = {"build_bench.py", "cores_bench.py", "dedup_bench.py", "hash_bench.py", "llm_bench.py"}
+    tested = {"build_bench.py", "cores_bench.py", "dedup_bench.py", "hash_bench.py", "llm_bench.py", "yield_bench.py"}
     assert {p.name for p in BENCHMARKS.glob("*.py")} == tested
 
 
@@ -63,3 +63,14 @@ def test_cores_bench():
     assert figures["outputs_identical"] is True and figures["checks_failed"] == []
     assert {way: len(runs) for way, runs in figures["runs_seconds"].items()} == {"pinned": 1, "all_cores": 1, "peer": 1}
     assert figures["build_peak_rss_mb"] > 0 and figures["scaled_peak_rss_mb"] > 0
+
+
+def test_yield_bench(tmp_path):
+    """Numbers in labels are names: every task the photos serve keeps its contexts."""
+    figures = last_json_line("yield_bench.py", "--images", "120", "--work", str(tmp_path))
+    assert figures["images"] == 120 and figures["labels"] == "numbered"
+    served = {"depth_relationship", "weight_comparison", "forced_perspective", "location_relationship",
+              "image_puzzle", "scale_blur"}
+    assert set(figures["by_task"]) == served
+    for counted in figures["by_task"].values():
+        assert counted["contexts"] > 0 and counted["samples"] + sum(counted["rejected"].values()) == counted["contexts"]

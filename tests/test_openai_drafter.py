@@ -32,7 +32,9 @@ EXPECTED = {None: "sample", "rate_limit": "sample", "server_error": "sample", "s
             "schema_invalid": "invalid_draft", "length": "truncated", "refusal": "refused",
             "wrong_answer": "answer_mismatch", "fenced": "sample",
             # A question that lists the images up front is re-asked once, then rejected.
-            "front_loaded_once": "sample", "front_loaded": "not_interleaved"}
+            "front_loaded_once": "sample", "front_loaded": "not_interleaved",
+            # One that says which image shows which named object lets knowledge answer: re-asked, then rejected.
+            "knowledge_bound_once": "sample", "knowledge_bound": "answer_from_knowledge"}
 BOXES = ([0.05, 0.1, 0.25, 0.3], [0.4, 0.5, 0.6, 0.7], [0.75, 0.8, 0.95, 0.97])
 
 

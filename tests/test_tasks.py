@@ -591,7 +591,7 @@ def test_template_answer_matches_metadata(tmp_path, monkeypatch, task_id, templa
 
 
 _IMAGE_LABEL = re.compile(r"\b(?:Image|image|Images|images) \d+(?:(?:, | and | or )\d+)*")
-_NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d+)?(?![\w.])")
+_NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d+)?(?!\w|\.\d)")
 
 
 def hidden_numbers(draft) -> set:

@@ -389,3 +389,23 @@ def test_pre_commit_hook_runs_mir_validate():
         assert re.search(hook["files"], name)
     assert not re.search(hook["files"], "notes.txt")
     assert hook.get("require_serial") is True  # ids must be unique across every file of a run
+
+
+def test_a_record_knowledge_can_answer_is_valid_with_a_warning(capsys, tmp_path):
+    """A question that says which image shows which object, then asks which image shows the heavier
+    one, is answered by knowing that a man outweighs a coin: valid, with a warning naming the
+    option images the text tells apart; the same question listing the objects in no order passes."""
+    bound = sample_record()
+    bound["question"] = ("<image> shows a man in a coat. <image> shows a coin. <image> shows a tripod. "
+                         "Which image shows the heaviest object?")
+    unordered = dict(sample_record(), id="location_relationship-00000000000000ff")
+    unordered["question"] = ("Three images show, one each and in no particular order, a coin, a man and a tripod. "
+                             "<image> shows one of them. <image> shows one of them. <image> shows one of them. "
+                             "Which image shows the heaviest object?")
+    dump(tmp_path / "knowledge.json", [json_sample(bound), json_sample(unordered)])
+    code = main(["validate", "--no-images", str(tmp_path / "knowledge.json")])
+    out = capsys.readouterr().out.splitlines()
+    assert code == 0
+    assert out == [f"{tmp_path / 'knowledge.json'}:0: $.question: warning: answerable from knowledge without the "
+                   "images: the text tells the option images [1, 2, 3] apart by what it says of each",
+                   "2 records, 2 valid, 0 invalid, 1 warnings"]

@@ -4,7 +4,7 @@ import json
 import os
 import sys
 
-from ..interleaving import is_interleaved
+from ..interleaving import is_interleaved, knowledge_hold
 from ..samples.safe_input import DEFAULT_MAX_RECORD_BYTES
 from . import fail, one_line
 
@@ -18,14 +18,17 @@ PARSER_ARGS = {
     "epilog": "Output: one line per problem, FILE:RECORD: JSON-PATH: message, where RECORD is the line of a "
               ".jsonl file, the index in a .json list (0 for a file holding one record or for a problem with "
               "the whole file) or the row of a .parquet file; a valid record whose question lists its images before "
-              "the text instead of interleaving them gets a line FILE:RECORD: $.question: warning: ... (it stays "
-              "valid); then 'N records, N valid, N invalid' (', N warnings' when there are any). "
+              "the text instead of interleaving them, or whose text lets knowledge pick the answer (it binds different "
+              "facts to the images the options name, or its options are objects its text names), gets a line "
+              "FILE:RECORD: $.question: warning: ... (it stays valid); then 'N records, N valid, N invalid' "
+              "(', N warnings' when there are any). "
               "Exit status: 0 every record valid, 1 some record invalid, 2 bad arguments or input that "
               "cannot be read (a missing file, not JSON or not Parquet, invalid UTF-8, truncated, too large, "
               "nested too deeply).",
     "formatter_class": argparse.RawDescriptionHelpFormatter,
 }
 EXIT_VALID, EXIT_INVALID, EXIT_UNREADABLE = 0, 1, 2
+FROM_KNOWLEDGE = "answerable from knowledge without the images"
 FRONT_LOADED = ("not interleaved: no text of its own between some two images (MIR places each image in the "
                 "prose that mentions it)")
 
@@ -132,6 +135,8 @@ def validate_paths(args, out) -> int:
                     report.problem(path, item.number, problem.path, problem.message)
                 if not problems and not is_interleaved(item.record["question"]):
                     report.warning(path, item.number, "$.question", FRONT_LOADED)
+                if not problems and (hold := knowledge_hold(item.record)):
+                    report.warning(path, item.number, "$.question", f"{FROM_KNOWLEDGE}: {hold}")
                 report.counted(not problems)
         except Unreadable as exc:
             report.unreadable = True

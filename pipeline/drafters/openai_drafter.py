@@ -12,7 +12,7 @@ import re
 from ..llm.calls import CallFailed
 from ..llm.endpoint import ChatEndpoint, strings_mapped
 from ..llm.requests import messages, reask
-from ..interleaving import is_interleaved, unstated_numbers
+from ..interleaving import is_interleaved, knowledge_hold, unstated_numbers
 from ..llm.text import unfenced
 from ..samples.judge import CONCLUSION_ANSWER
 from ..schemas import load_schema
@@ -26,6 +26,9 @@ CITATION = re.compile(r"\[option ([A-H])\]")
 NOT_INTERLEAVED = ("$.question: the images are listed before the question instead of placed in its text: write "
                    "each image's own text around its <image> (the facts bound to it next to it), with text of its "
                    "own between every two images")
+
+FROM_KNOWLEDGE = ("List the objects the images show in no particular order instead of saying which image shows which, "
+                  "and never make the options things the question's text names")
 
 
 def _normal(text: str) -> str:
@@ -98,6 +101,9 @@ class OpenAIDrafter:
             return draft, problems, "invalid_draft"
         if not is_interleaved(draft["question"]):
             return draft, [NOT_INTERLEAVED], "not_interleaved"
+        if hold := knowledge_hold(draft):
+            return draft, [f"$.question: answerable from knowledge without the images: {hold}. {FROM_KNOWLEDGE}"], \
+                "answer_from_knowledge"
         return draft, [], ""
 
     def _checked_draft(self, context, images, sent: list, as_drafted) -> dict:

@@ -31,7 +31,7 @@ LIMIT = 4   # objects an extreme question compares (its options): the others' im
 # Where a centre lies along an axis, in words (no coordinates: the reader sees the picture, not the box).
 BANDS = {0: ("near the left edge", "left of centre", "around the middle", "right of centre", "near the right edge"),
          1: ("near the top edge", "in the upper part", "around the middle", "in the lower part", "near the bottom edge")}
-NUMBER = re.compile(r"\s*(?<![\w.])\d+(?:\.\d+)?(?![\w.])")
+NUMBER = re.compile(r"\s*(?<![\w.])\d+(?:\.\d+)?(?!\w|\.\d)")
 
 
 def _usable(region) -> bool:
