@@ -576,7 +576,7 @@ SEQUENCES = {
                 "domain); cup: coffee.png by Rachel Michetti (CC0). Composited by "
                 "scripts/make_examples.py.",
         bg_desc="a blurred sky over a lake",
-        objects=[("rocket", (420, 190), (-80, 0)), ("cup", (70, 250), (90, 0))]),
+        objects=[("rocket", (420, 190), (-50, 0)), ("cup", (70, 250), (110, 0))]),
 }
 
 
