@@ -335,10 +335,10 @@ _APART_WORDS = {
 def _called(context, question, labels):
     """label -> the words the options use for it: the objects ranked, in the frame the question names,
     along the one way whose words the options use."""
-    how, seconds = re.search(r"(where they are|how large they look) in the frame taken at ([\d.]+) s", question).groups()
+    how, seconds = re.search(r"(where they are in|how much of) the frame taken at ([\d.]+) s", question).groups()
     frame = _frame_at(context, seconds)
     box = {r["label"]: r["bbox"] for r in _meta(context)[frame - 1]["regions"]}
-    keys = [("size", None)] if how.startswith("how large") else [("where", 0), ("where", 1)]
+    keys = [("size", None)] if how.startswith("how much") else [("where", 0), ("where", 1)]
     for key in keys:
         words = _APART_WORDS[key][len(labels)]
         if key[0] == "size":

@@ -277,7 +277,7 @@ def told_apart_in(ctx, seen_tracks: list, avoid: str = ""):
 
 def apart_by(way: str, frame: str) -> str:
     """How a question says what its objects are told apart by, in ``frame`` ("the frame taken at 0 s")."""
-    return f"how large they look in {frame}" if way == "size" else f"where they are in {frame}"
+    return f"how much of {frame} each covers" if way == "size" else f"where they are in {frame}"
 
 
 def frame_texts(ctx, opening: str, fact) -> list:
@@ -339,18 +339,20 @@ def listed(names: list) -> str:
     return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
-def candidate_texts(ctx, shown: dict, *, reference: int = None, stated: str = "") -> list:
+def candidate_texts(ctx, shown: dict, *, reference: dict = None, stated: str = "") -> list:
     """Per image its text when the answer is an image: the objects ``shown`` (image -> region) are
     listed once, sorted by name, as shown "one each and in no particular order" by their images,
     whose own texts then say only that they show one of them; other images show none of them; the
-    ``reference`` image gets ``stated`` (a fact about its own object). So the text names the
-    candidates but never which image shows which: knowing which object wins points at no image."""
-    others = "other " if reference else ""
-    listing = (f"{count_word(len(shown))} of the {others}images show, one each and in no particular "
+    ``reference`` ({image: region}) image gets ``stated`` (a fact about its own object). So the text
+    names the candidates but never which image shows which: knowing which object wins points at no
+    image."""
+    (ref_image, ref), = reference.items() if reference else ((None, None),)
+    others = f" other than the one with {named(ref['label'])}" if reference else ""
+    listing = (f"{count_word(len(shown))} of the images{others} show, one each and in no particular "
                f"order, {listed([named(r['label']) for r in shown.values()])}.")
     out, said = [], False
     for i in range(1, len(ctx) + 1):
-        if i == reference:
+        if i == ref_image:
             out.append(stated)
             continue
         role = "<image> shows one of them." if i in shown else "<image> shows none of them."
@@ -362,7 +364,8 @@ def candidate_texts(ctx, shown: dict, *, reference: int = None, stated: str = ""
 def reference_question(ctx, rng, *, template: str, usable, judge, stated, ask, relation, explain, rationale,
                        summary: str, verified_by: str):
     """A stated reference against objects listed for the other images: "The tabby cat in <image>
-    weighs 4 kg. Three of the other images show, one each and in no particular order, the man, the
+    weighs 4 kg. Three of the images other than the one with the tabby cat show, one each and in no
+    particular order, the man, the
     coin and the tripod. <image> shows one of them. ... Of them, only one is heavier than the tabby
     cat. Which image shows it?"
 
@@ -398,7 +401,7 @@ def reference_question(ctx, rng, *, template: str, usable, judge, stated, ask, r
         shown = dict([(answer_image, answer), *picks])
         return Question(
             template=template,
-            text=interleaved(candidate_texts(ctx, shown, reference=ref_image, stated=stated(ref)),
+            text=interleaved(candidate_texts(ctx, shown, reference={ref_image: ref}, stated=stated(ref)),
                              ask(ref_image, ref)),
             answer=f"Image {answer_image}",
             distractors=[f"Image {i}" for i, _ in picks],

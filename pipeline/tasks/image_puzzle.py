@@ -105,7 +105,7 @@ def _texts(ctx, anchors: dict) -> list:
         text = (f"<image> is the tile from {_place(*anchors[i])}." if i in anchors
                 else "<image> is one of the tiles." if i == 1 else _NEUTRAL[i % len(_NEUTRAL)])
         if i == 1:
-            text = (f"{picture} This picture was cut on a {ROWS} by {COLS} grid into {_COUNT.get(n, n)} tiles, "
+            text = (f"{picture} This picture was cut into {_COUNT.get(n, n)} tiles, {ROWS} rows of {COLS}, "
                     f"shown here in a shuffled order. {text}")
         out.append(text)
     return out
