@@ -699,3 +699,26 @@ def test_examples_build_fills_every_task(tmp_path):
     report = json.loads((tmp_path / "out" / "report.json").read_text())
     assert set(report["samples"]["by_task"]) == set(TASKS)
     assert 5 <= report["samples"]["mean_images"] <= 7
+
+
+def test_sample_ids_follow_what_was_written_not_the_code(tmp_path, monkeypatch):
+    """Refactored template code that writes the same question keeps the sample's id; a question
+    worded otherwise gets a new one."""
+    context = _context(tmp_path, "weight_comparison", 0)
+    original = TASKS["weight_comparison"].templates[0]
+
+    def refactored(ctx, rng):   # other code, the same question
+        question = original(ctx, rng)
+        return dataclasses.replace(question) if question else None
+
+    def reworded(ctx, rng):
+        question = original(ctx, rng)
+        return dataclasses.replace(question, text=question.text.replace("Which image shows it?", "Where is it?"))
+
+    def sample_id(template):
+        drafted, images = _draft_with(monkeypatch, "weight_comparison", template, context)
+        return assemble_sample(context, drafted, images, sources={"gen": SOURCE}, seed=SEED, embed=False)["id"]
+
+    first = sample_id(original)
+    assert sample_id(refactored) == first
+    assert sample_id(reworded) != first
