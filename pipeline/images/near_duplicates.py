@@ -193,6 +193,50 @@ def near_duplicate_pairs(table: HashTable, threshold: int, start: int, stop: int
                     yield i, j, int(closest[r, col])
 
 
+def _roots(parent: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """The root of each of ``rows`` (parent[r] <= r, so pointers only go down)."""
+    while True:
+        up = parent[rows]
+        if np.array_equal(up, rows):
+            return rows
+        rows = up
+
+
+def _union(parent: np.ndarray, a: np.ndarray, b: np.ndarray):
+    """Join rows a[k] and b[k] for every k, in place: each round hooks every root still apart from
+    its partner's onto the smallest such root, so the number of roots falls every round."""
+    while a.size:
+        ra, rb = _roots(parent, a), _roots(parent, b)
+        apart = ra != rb
+        a, b = np.maximum(ra[apart], rb[apart]), np.minimum(ra[apart], rb[apart])
+        np.minimum.at(parent, a, b)
+
+
+def near_duplicate_links(table: HashTable, threshold: int, start: int, stop: int) -> list:
+    """The pairs near_duplicate_pairs(table, threshold, start, stop) finds, reduced as they are
+    found to (row, root) links: each row they join to a smaller one, with the smallest row of
+    its component. At most one link per row, so memory is linear in the rows, whatever the
+    number of pairs (N identical hashes are N^2 / 2 pairs, N - 1 links); the components, and so
+    cluster_keepers, are those of the pairs."""
+    hashes, columns, n = table.hashes, table.columns, len(table)
+    parent = np.arange(n, dtype=np.int64)
+    tile = _Tile()
+    for lo in range(start, stop, BLOCK_ROWS):
+        hi = min(stop, lo + BLOCK_ROWS)
+        for left in range(lo + 1, n, BLOCK_COLUMNS):
+            right = min(n, left + BLOCK_COLUMNS)
+            closest = tile.closest_distances(hashes[lo:hi], columns[:, left:right])
+            close = np.less_equal(closest, threshold, out=tile.close[:hi - lo, :right - left])
+            if not close.any():
+                continue
+            r, c = np.nonzero(close)
+            i, j = r + lo, c + left
+            keep = (i < j) & (table.scopes[i] == table.scopes[j])
+            _union(parent, i[keep], j[keep])
+    joined = np.nonzero(parent != np.arange(n))[0]
+    return [(int(row), int(root)) for row, root in zip(joined, _roots(parent, joined))]
+
+
 def _root(parent: list, i: int) -> int:
     while parent[i] != i:
         parent[i] = parent[parent[i]]
@@ -203,11 +247,13 @@ def _root(parent: list, i: int) -> int:
 def cluster_keepers(table: HashTable, pairs) -> dict:
     """Map each clustered row to its cluster's keeper row: the best Copy (Copy.preference).
 
-    Clusters are the connected components of the match graph, so the result does not depend
-    on the order in which pairs arrive.
+    ``pairs``: (i, j, ...) tuples (near_duplicate_pairs' triples, near_duplicate_links' pairs),
+    consumed one by one into a union-find, so a generator of them is never held whole. Clusters
+    are the connected components of the match graph, so the result does not depend on the order
+    in which pairs arrive, nor on whether they come as pairs or links.
     """
     parent = list(range(len(table)))
-    for i, j, _ in pairs:
+    for i, j, *_ in pairs:
         a, b = _root(parent, i), _root(parent, j)
         if a != b:
             parent[max(a, b)] = min(a, b)

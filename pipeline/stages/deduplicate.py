@@ -10,7 +10,7 @@ import apache_beam as beam
 from apache_beam.pvalue import AsSingleton
 
 from ..images.near_duplicates import (Copy, HashTable, Row, closest_match, cluster_keepers, hash_values,
-                                      kept_because, near_duplicate_pairs)
+                                      kept_because, near_duplicate_links)
 from ..output.audit import duplicate_row, kept_row
 from .base import REJECTS, guarded, image_subject
 
@@ -48,6 +48,38 @@ def _blocks(table: HashTable):
 
 def _group_subjects(group) -> list:
     return [image_subject(image) for image in (group[0], *group[1])]
+
+
+def _root(parent: dict, row: int) -> int:
+    while parent.get(row, row) != row:
+        parent[row] = parent.get(parent[row], parent[row])
+        row = parent[row]
+    return row
+
+
+class MergeLinks(beam.CombineFn):
+    """The (row, root) links of every query block merged as they arrive into one union-find
+    (a dict holding only joined rows), so memory is linear in the rows however many pairs
+    matched; out come the merged links, one per joined row."""
+
+    def create_accumulator(self):
+        return {}
+
+    def add_input(self, parent: dict, link):
+        a, b = _root(parent, link[0]), _root(parent, link[1])
+        if a != b:
+            parent[max(a, b)] = min(a, b)
+        return parent
+
+    def merge_accumulators(self, accumulators):
+        merged, *rest = list(accumulators)
+        for other in rest:
+            for link in other.items():
+                self.add_input(merged, link)
+        return merged
+
+    def extract_output(self, parent: dict) -> list:
+        return sorted((row, _root(parent, row)) for row in list(parent))
 
 
 class AssignStatus(beam.DoFn):
@@ -99,13 +131,15 @@ class Deduplicate(beam.PTransform):
                  | "Comparable" >> beam.Filter(lambda row: row.scope != "off")
                  | "AllHashes" >> beam.combiners.ToList()
                  | "HashTable" >> beam.Map(HashTable.build))
-        pairs = (table
+        # Each block's pairs are reduced to links (one per joined row) as they are found, and the
+        # links merged as they arrive: N identical hashes cost memory linear in N, not N^2 pairs.
+        links = (table
                  | "QueryBlocks" >> beam.FlatMap(_blocks)
                  | "SpreadBlocks" >> beam.Reshuffle()
-                 | "NearPairs" >> beam.FlatMap(lambda block, t: near_duplicate_pairs(t, threshold, *block),
+                 | "NearLinks" >> beam.FlatMap(lambda block, t: near_duplicate_links(t, threshold, *block),
                                                t=AsSingleton(table)))
-        keepers = (pairs
-                   | "AllPairs" >> beam.combiners.ToList()
+        keepers = (links
+                   | "AllLinks" >> beam.CombineGlobally(MergeLinks())
                    | "Clusters" >> beam.Map(lambda found, t: cluster_keepers(t, found), t=AsSingleton(table)))
         out = exact.groups | "Assign" >> guarded(STAGE, AssignStatus(threshold), _group_subjects, AsSingleton(table),
                                                  AsSingleton(keepers), main="images", tags=(AUDIT,))
