@@ -29,7 +29,7 @@ LAYERS = (
     ("tasks",),
     ("schemas",),
     ("shortcuts",),
-    ("records", "storage", "resources", "interleaving", "__init__"),
+    ("records", "storage", "safe_files", "resources", "interleaving", "__init__"),
 )
 
 

@@ -7,12 +7,19 @@ import says so): ``mir --help`` and ``mir validate`` do not load Apache Beam. Co
 import anything below them; nothing imports a command. What they share lives here: one-line
 errors (``fail``), guarded calls (``guarded``) and printable text (``one_line``).
 """
+import re
 import sys
+
+# What a terminal would act on instead of showing: C0 and C1 controls (ESC starts ANSI sequences,
+# CR and BS overwrite), DEL, the Unicode line and paragraph separators, the bidi controls that
+# reorder what follows (Trojan Source), and lone surrogates (undecodable bytes of a file name).
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
 def fail(message: str, code: int) -> int:
-    """Print a one-line error and return the exit status to use."""
-    print(f"mir: {message}", file=sys.stderr)
+    """Print a one-line error (escaped by ``one_line``) and return the exit status to use."""
+    print(f"mir: {one_line(message)}", file=sys.stderr)
     return code
 
 
@@ -31,7 +38,15 @@ def guarded(args, action: str, call, expected: dict):
         return None, fail(f"{action} failed: {exc.__class__.__name__}: {exc} (rerun with --debug for details)", 1)
 
 
+def _escaped(match) -> str:
+    char = match.group()
+    code = ord(char)
+    return _NAMED.get(char) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+
+
 def one_line(text) -> str:
-    """One printable line whatever a file name or message holds."""
-    text = str(text).replace("\r", "\\r").replace("\n", "\\n")
-    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    """One printable line whatever a file name or message holds: the one place where text
+    from data is made harmless for a terminal. Every character a terminal would act on
+    (``_UNSAFE``) is written as a Python-style escape (``\\x1b``, ``\\n``, ``\\u202e``), so
+    no escape sequence, line break or bidi override from data reaches the screen."""
+    return _UNSAFE.sub(_escaped, str(text))

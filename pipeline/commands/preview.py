@@ -1,7 +1,7 @@
 """``mir preview``: a static HTML gallery of a build."""
 import argparse
 
-from . import guarded
+from . import fail, guarded, one_line
 
 NAME = "preview"
 HELP = "write a static HTML gallery of a build"
@@ -9,7 +9,9 @@ PARSER_ARGS = {
     "description": "Write DIR/index.html (samples per task and split) and a page per task showing each sample's "
                    "question with its images in reading order, the Text2Region boxes drawn on the images, the "
                    "options with the answer marked, the five reasoning steps and the difficulty.",
-    "epilog": "Exit status: 0 written, 1 the preview failed, 2 OUT missing or empty, unknown task, or bad arguments.",
+    "epilog": "Each sample shown is judged as by mir validate; an invalid one (a hand-edited shard) is left out "
+              "with one line on stderr naming it and why. Exit status: 0 written, 1 the preview failed or left "
+              "out an invalid sample, 2 OUT missing or empty, unknown task, or bad arguments.",
 }
 
 
@@ -34,11 +36,18 @@ def run(args, extra) -> int:
 
     from ..readback.gallery import write_preview
     from ..readback.shards import ImageError, ShardsError
+    from ..output.publish import PublishError, check_place
     dest = args.output or FileSystems.join(args.out.rstrip("/"), "preview")
-    written, code = guarded(args, "preview", lambda: write_preview(args.out, dest, task=args.task, limit=args.limit),
+    _, code = guarded(args, "preview", lambda: check_place(dest, "preview"), {PublishError: 2})
+    if code is not None:
+        return code
+    written, code = guarded(args, "preview",
+                            lambda: write_preview(args.out, dest, task=args.task, limit=args.limit,
+                                                  left_out=lambda message: fail(message, 1)),
                             {ShardsError: 2, ImageError: 1})
     if code is not None:
         return code
-    print(f"{written['samples']} samples on {written['pages']} task pages, {written['images']} images; "
-          f"open {written['index']}")
-    return 0
+    left_out = f"; {written['left_out']} invalid samples left out" if written["left_out"] else ""
+    print(one_line(f"{written['samples']} samples on {written['pages']} task pages, {written['images']} images; "
+                   f"open {written['index']}{left_out}"))
+    return 1 if written["left_out"] else 0

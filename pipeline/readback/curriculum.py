@@ -12,6 +12,7 @@ import posixpath
 
 from apache_beam.io.filesystems import FileSystems
 
+from ..safe_files import NewFile
 from ..samples.mir_format import PLACEHOLDER, placeholders
 from .boxes import STYLES, TextBoxes
 from .inputs import read_samples
@@ -182,28 +183,53 @@ def _with_image_paths(sample: dict, images: ImageFiles, boxes) -> dict:
     return kept
 
 
-def export_curriculum(source: str, output: str, fmt: str, split: str = "train", boxes: str = "text") -> dict:
+def export_curriculum(source: str, output: str, fmt: str, split: str = "train", boxes: str = "text",
+                      left_out=None) -> dict:
     """Write the curriculum of the samples at ``source`` (a build, a folder of shards or a file of
     samples: ``inputs.read_samples``) to ``output`` (JSONL in format ``fmt``, boxes written as
     ``boxes`` says) and their images next to it as ``<output stem>_images/<sha256>.<ext>``;
-    return what was written."""
+    return what was written. An invalid sample is left out and counted; ``left_out(message)``
+    hears why."""
     root = posixpath.dirname(output) or "."
     stem = posixpath.splitext(posixpath.basename(output))[0]
     images = ImageFiles(root, f"{stem}_images", ImageTable(source))
-    samples = [_with_image_paths(sample, images, STYLES[boxes]) for sample in read_samples(source, split)]
+    reasons = []
+
+    def leave_out(message: str) -> None:
+        reasons.append(message)
+        if left_out is not None:
+            left_out(message)
+
+    samples = [_with_image_paths(sample, images, STYLES[boxes]) for sample in read_samples(source, split, leave_out)]
+    if not samples and reasons:
+        raise CurriculumError(f"{source}: every {'' if split == 'all' else split + ' '}sample was left out as invalid")
     if not samples:
         raise ShardsError(f"{source} has no {split} samples (choose another --split)")
     to_record = FORMATS[fmt]
     records = 0
     # Written whole under a temporary name, then renamed: an interrupted export leaves the
-    # previous file (if any) as it was, never a part of a new one.
+    # previous file (if any) as it was, never a part of a new one. On local disk the temporary
+    # file is a fresh one (safe_files.NewFile), so no link planted beside OUT is written through.
+    local = FileSystems.get_scheme(output) is None
+    new = NewFile(output) if local else None
     partial = output + ".mir-partial"
-    with FileSystems.create(partial, mime_type="application/jsonl", compression_type="uncompressed") as f:
+    f = new.file if local else FileSystems.create(partial, mime_type="application/jsonl",
+                                                  compression_type="uncompressed")
+    try:
         for sample, stage in ordered_variants(samples):
             record = to_record(sample, stage, STYLES[boxes]())
             f.write((json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8"))
             records += 1
-    FileSystems.rename([partial], [output])
+    except BaseException:
+        if local:
+            new.abort()
+        raise
+    if local:
+        new.commit()
+    else:
+        f.close()
+        FileSystems.rename([partial], [output])
     levels = {level: sum(s["difficulty"]["level"] == level for s in samples) for level in LEVELS}
     return {"records": records, "samples": len(samples), "stages": len(STAGES), "levels": levels,
-            "images": images.count, "images_folder": FileSystems.join(root, f"{stem}_images")}
+            "images": images.count, "images_folder": FileSystems.join(root, f"{stem}_images"),
+            "left_out": len(reasons)}

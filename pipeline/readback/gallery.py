@@ -3,15 +3,18 @@ per task showing each sample as a reader meets it (text and images interleaved i
 Text2Region boxes over the images), then its options, reasoning and difficulty.
 
 Images are written once each as files under ``images/``; every text is HTML-escaped; the same
-build gives the same bytes."""
+build gives the same bytes. Each sample shown is judged first (``inputs.judged``, as ``mir
+validate`` does): an invalid one (a hand-edited shard) is left out and reported, so no sha256
+from data becomes a file name unchecked."""
 import collections
 from html import escape
 
 from apache_beam.io.filesystems import FileSystems
 
-from ..storage import write_text
 from .curriculum import STEPS
-from .shards import ImageFiles, ImageTable, iter_samples, read_ids, row_count, shard_paths, shard_split, shard_task
+from .inputs import judged
+from .shards import (ImageFiles, ImageTable, iter_samples, read_ids, row_count, shard_paths, shard_split, shard_task,
+                     write_file)
 
 BOX_COLOUR = "#ff00ff"  # one vivid colour that photos rarely hold, so boxes stand out
 _STYLE = f"""
@@ -130,11 +133,19 @@ def _article(sample: dict, images: ImageFiles) -> str:
             f"{_question(sample, sources)}\n{_options(sample)}\n{_reasoning(sample['reasoning'])}\n</article>")
 
 
-def _task_page(task: str, paths: list, limit: int, images: ImageFiles) -> tuple:
-    """The page of one task: its first ``limit`` samples by id; returns (html, samples shown)."""
-    ids = sorted(i for path in paths for i in read_ids(path))
+def _task_page(task: str, paths: list, limit: int, images: ImageFiles, left_out) -> tuple:
+    """The page of one task: its first ``limit`` valid samples of the first ``limit`` by id;
+    returns (html, samples shown). ``left_out(message)`` hears each invalid one."""
+    ids = sorted(i for path in paths for i in read_ids(path) if isinstance(i, str))
     chosen = set(ids[:limit])
-    samples = sorted(iter_samples(paths, chosen), key=lambda s: s["id"])
+    samples = []
+    for path, row, sample in iter_samples(paths, chosen, where=True):
+        problem = judged(sample)
+        if problem is None:
+            samples.append(sample)
+        else:
+            left_out(f"{path}:{row}: {problem}")
+    samples.sort(key=lambda s: s["id"])
     body = (f"<p><a href=\"index.html\">&larr; all tasks</a></p>\n<h1>{escape(task)}</h1>\n"
             f"<p>showing {len(samples)} of {len(ids)} samples, by id</p>\n"
             + "\n".join(_article(sample, images) for sample in samples))
@@ -155,8 +166,9 @@ def _index(out: str, counts: dict, shown: dict) -> str:
     return _page("mir preview", body)
 
 
-def write_preview(out: str, dest: str, task: str = None, limit: int = 20) -> dict:
-    """Write the gallery of the build at ``out`` into ``dest``; return the pages and counts."""
+def write_preview(out: str, dest: str, task: str = None, limit: int = 20, left_out=None) -> dict:
+    """Write the gallery of the build at ``out`` into ``dest``; return the pages and counts.
+    An invalid sample is left out and counted; ``left_out(message)`` hears why."""
     all_paths = shard_paths(out)
     chosen_paths = shard_paths(out, task) if task else all_paths
     counts = collections.defaultdict(collections.Counter)
@@ -166,10 +178,17 @@ def write_preview(out: str, dest: str, task: str = None, limit: int = 20) -> dic
     for path in chosen_paths:
         by_task[shard_task(path)].append(path)
     images = ImageFiles(dest, "images", ImageTable(out))
+    reasons = []
+
+    def leave_out(message: str) -> None:
+        reasons.append(message)
+        if left_out is not None:
+            left_out(message)
+
     shown = {}
     for name, paths in sorted(by_task.items()):
-        html, shown[name] = _task_page(name, paths, limit, images)
-        write_text(FileSystems.join(dest, f"{name}.html"), html)
-    write_text(FileSystems.join(dest, "index.html"), _index(out, counts, shown))
+        html, shown[name] = _task_page(name, paths, limit, images, leave_out)
+        write_file(FileSystems.join(dest, f"{name}.html"), html.encode("utf-8"))
+    write_file(FileSystems.join(dest, "index.html"), _index(out, counts, shown).encode("utf-8"))
     return {"pages": len(shown), "samples": sum(shown.values()), "images": images.count,
-            "index": FileSystems.join(dest, "index.html")}
+            "index": FileSystems.join(dest, "index.html"), "left_out": len(reasons)}

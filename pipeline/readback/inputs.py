@@ -3,9 +3,10 @@
 as ``mir convert --to sample`` writes it (.json list, .jsonl, .parquet).
 
 Folders and Parquet files go through Beam's FileSystems (so they may be on gs://); .json and
-.jsonl files are read by ``samples.safe_input`` (streamed, size-capped) and judged as samples,
-since nothing but their writer vouches for them. Samples come out as the shards hold them:
-image bytes as ``bytes``.
+.jsonl files are read by ``samples.safe_input`` (streamed, size-capped). Every sample, from a
+Parquet shard as from a file, is judged as ``mir validate`` judges it (``judged``), since
+nothing but its writer vouches for it: a shard may have been edited by hand or come from a
+stranger. Samples come out as the shards hold them: image bytes as ``bytes``.
 """
 import posixpath
 
@@ -28,15 +29,29 @@ class InvalidSample(Exception):
     """A record of a samples file is not a valid sample; the message names it, in one line."""
 
 
-def read_samples(source: str, split: str):
-    """The samples of ``source`` in split ``split`` ("all": every split), in the order the
+def read_samples(source: str, split: str, left_out=None):
+    """The valid samples of ``source`` in split ``split`` ("all": every split), in the order the
     shards or the file hold them. Raises ShardsError when ``source`` is missing, unreadable or
-    holds no samples, InvalidSample for an invalid record of a .json or .jsonl file."""
+    holds no samples. An invalid sample is left out: ``left_out(message)`` hears why, in one
+    line naming the file, the record and the sample's id; without ``left_out`` it raises
+    InvalidSample instead."""
     kind = EXTENSIONS.get(posixpath.splitext(source)[1].lower())
-    records = _json_samples(source, kind) if kind in ("json", "jsonl") else iter_samples(_parquet_paths(source, kind, split))
-    for sample in records:
-        if split == "all" or sample["split"] == split:
-            yield sample
+    if kind in ("json", "jsonl"):
+        records = _json_records(source, kind)
+    else:
+        records = (((path, row), sample) for path, row, sample in iter_samples(_parquet_paths(source, kind, split),
+                                                                                 where=True))
+    for (path, number), record in records:
+        if split != "all" and isinstance(record, dict) and record.get("split") != split:
+            continue
+        problem = judged(record)
+        if problem is None:
+            yield raw_image_bytes(record)
+            continue
+        message = f"{path}:{number}: {problem}"
+        if left_out is None:
+            raise InvalidSample(message)
+        left_out(message)
 
 
 def _parquet_paths(source: str, kind: str | None, split: str) -> list:
@@ -75,23 +90,28 @@ def _checked_shards(paths: list) -> list:
     return paths
 
 
-def _json_samples(path: str, kind: str):
-    """The samples of a .json or .jsonl file, each judged; image bytes decoded from base64."""
+def _json_records(path: str, kind: str):
+    """((file, record number), record) of a .json or .jsonl file."""
     try:
         for item in read_records(path, kind):
             if item.error:
                 raise ShardsError(f"{path}:{item.number}: {item.error}")
-            yield _judged(path, item.number, item.record)
+            yield (path, item.number), item.record
     except Unreadable as exc:
         raise ShardsError(f"{path}: {exc}") from None
 
 
-def _judged(path: str, number: int, record) -> dict:
-    if detect(record) == "mir":
-        raise InvalidSample(f"{path}:{number}: a record in MIR's own format: convert the file first "
-                            "(mir convert --to sample)")
+def judged(record):
+    """Why ``record`` is no valid sample (as ``mir validate`` finds it, images left unopened),
+    in one line naming its id; None when it is one. A sample's sha256s and texts become file
+    names and training text, so nothing invalid passes (a NaN box, an answer no option has, a
+    sha256 such as ``../../x``)."""
+    if isinstance(record, dict) and detect(record) == "mir":
+        return "a record in MIR's own format: convert the file first (mir convert --to sample)"
     problems = validate_record(record, schema="sample")
-    if problems:
-        raise InvalidSample(f"{path}:{number}: {problems[0].path}: {problems[0].message}"
-                            + (f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""))
-    return raw_image_bytes(record)
+    if not problems:
+        return None
+    sample_id = record.get("id") if isinstance(record, dict) else None
+    named = f"sample {sample_id!r} left out: " if isinstance(sample_id, str) else "left out: "
+    return (f"{named}{problems[0].path}: {problems[0].message}"
+            + (f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""))

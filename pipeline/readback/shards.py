@@ -2,14 +2,20 @@
 FileSystems so OUT may be local or gs://. Shards are streamed in record batches, so a reader
 holds one batch of embedded images at a time, never a whole task. A build made with
 ``output.images: shared`` keeps its source images once in OUT/image_table/ (``ImageTable``)."""
+import hashlib
 import io
+import os
 import posixpath
+import stat
 
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 from PIL import Image, UnidentifiedImageError
 
-from ..sources import read_unchanged_image
+from ..safe_files import UnsafeFile, is_sha256, read_regular, write_new
+from ..samples.judge import MAX_IMAGE_FILE_BYTES
+from ..sources import ImageChanged, read_unchanged_image
+from ..sources.video import parse_frame_uri
 from ..storage import write_bytes
 
 _BATCH_ROWS = 32
@@ -61,15 +67,18 @@ def read_ids(path: str) -> list:
         return pq.ParquetFile(f).read(columns=["id"]).column("id").to_pylist()
 
 
-def iter_samples(paths, ids=None):
+def iter_samples(paths, ids=None, where=False):
     """Sample dicts (shaped by schemas/sample.schema.json, image bytes as ``bytes``) of the
-    shards in order; only those whose id is in ``ids`` when given."""
+    shards in order; only those whose id is in ``ids`` when given; as (shard, row, sample)
+    when ``where``."""
     for path in paths:
+        row = 0
         with FileSystems.open(path, compression_type="uncompressed") as f:
             for batch in pq.ParquetFile(f).iter_batches(batch_size=_BATCH_ROWS):
                 for sample in batch.to_pylist():
                     if ids is None or sample["id"] in ids:
-                        yield sample
+                        yield (path, row, sample) if where else sample
+                    row += 1
 
 
 class ImageTable:
@@ -111,9 +120,50 @@ def image_bytes(image: dict, facts: dict, table: ImageTable = None) -> bytes:
     if shared is not None:
         return shared
     try:
-        return read_unchanged_image(facts["uri"], facts["sha256"])
+        return _read_again(facts["uri"], facts["sha256"])
     except ValueError as exc:
         raise ImageError(str(exc)) from None
+
+
+def _read_again(uri: str, sha256: str) -> bytes:
+    """``read_unchanged_image``, where a shard's uri may name anything: a local file must be a
+    regular file (never a FIFO, a device such as /dev/zero, or a folder) of at most
+    ``MAX_IMAGE_FILE_BYTES``, as must a video a frame is cut from; a remote file is capped by
+    the size its filesystem reports before it is read."""
+    frame = parse_frame_uri(uri)
+    location = frame[0] if frame else uri
+    if FileSystems.get_scheme(location) is not None:
+        [match] = FileSystems.match([location])
+        size = match.metadata_list[0].size_in_bytes if match.metadata_list else 0
+        if size > MAX_IMAGE_FILE_BYTES and not frame:
+            raise UnsafeFile(f"{uri} is {size:,} bytes, over the {MAX_IMAGE_FILE_BYTES:,}-byte limit for an image")
+        return read_unchanged_image(uri, sha256)
+    if frame:
+        _require_regular(location)
+        return read_unchanged_image(uri, sha256)
+    data = read_regular(location, MAX_IMAGE_FILE_BYTES)
+    if hashlib.sha256(data).hexdigest() != sha256:
+        raise ImageChanged(f"{uri} is no longer the image the build hashed (sha256 differs); build again")
+    return data
+
+
+def _require_regular(path: str) -> None:
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as exc:
+        raise UnsafeFile(f"{path} cannot be read: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(mode):
+        raise UnsafeFile(f"{path} is not a regular file (a FIFO, device, socket or folder)")
+
+
+def write_file(path: str, data: bytes) -> None:
+    """Write a whole file the readers' way: on local disk through a fresh temporary file renamed
+    into place (``safe_files.write_new``: never through a link planted at the name); elsewhere
+    (object stores have no links) through FileSystems."""
+    if FileSystems.get_scheme(path) is None:
+        write_new(path, data)
+    else:
+        write_bytes(path, data)
 
 
 class ImageFiles:
@@ -126,10 +176,13 @@ class ImageFiles:
 
     def name(self, image: dict, facts: dict) -> str:
         sha256 = facts["sha256"]
+        if not is_sha256(sha256):
+            # It becomes a file name: "../../x" would write outside the folder.
+            raise ImageError(f"image_facts sha256 {sha256!r} is not 64 lowercase hex characters")
         if sha256 not in self._names:
             data = image_bytes(image, facts, self._table)
             name = f"{self._folder}/{sha256}.{_extension(data, sha256)}"
-            write_bytes(FileSystems.join(self._root, name), data)
+            write_file(FileSystems.join(self._root, name), data)
             self._names[sha256] = name
         return self._names[sha256]
 

@@ -2,9 +2,9 @@
 (``mir convert``): every record judged first, converted, judged again as a sample, and written
 through a temporary file renamed into place, so OUT is never left half-written."""
 import base64
+import io
 import json
 import os
-import tempfile
 import warnings
 
 import pyarrow as pa
@@ -15,26 +15,25 @@ from ..images.decode import decode_image
 from ..images.phash import phash_hex
 from ..output.arrow_schema import arrow_schema
 from ..records import sha256_hex
+from ..safe_files import NewFile, UnsafeFile, outside_root, read_regular, write_new
 from .judge import ImageChecker, json_form, validate_record
 from .mir_format import ConversionError, SampleDefaults, detect, image_extension, relative_image_path, to_mir, to_sample
 from .safe_input import Unreadable, read_records
 
 
 class Writer:
-    """Records to OUT through a temporary file in the same folder, renamed into place at the end."""
+    """Records to OUT through a fresh temporary file in the same folder (``safe_files.NewFile``),
+    renamed into place at the end."""
 
     def __init__(self, path: str, kind: str):
         self.path, self.kind, self.count = path, kind, 0
-        folder = os.path.dirname(os.path.abspath(path))
-        os.makedirs(folder, exist_ok=True)
-        fd, self.tmp = tempfile.mkstemp(prefix=".mir-convert-", dir=folder)
-        os.close(fd)
+        self.new = NewFile(path)
         self.rows = []
         if kind == "parquet":
             self.schema = arrow_schema("sample")
-            self.parquet = pq.ParquetWriter(self.tmp, self.schema, compression="zstd")
+            self.parquet = pq.ParquetWriter(self.new.file, self.schema, compression="zstd")
         else:
-            self.f = open(self.tmp, "w", encoding="utf-8")
+            self.f = io.TextIOWrapper(self.new.file, encoding="utf-8")
             if kind == "json":
                 self.f.write("[")
 
@@ -64,20 +63,14 @@ class Writer:
             if self.kind == "json":
                 self.f.write("\n]\n" if self.count else "]\n")
             self.f.close()
-        os.replace(self.tmp, self.path)
+        self.new.commit()
 
     def abort(self) -> None:
         try:
-            if self.kind == "parquet":
-                self.parquet.close()
-            else:
-                self.f.close()
+            (self.parquet if self.kind == "parquet" else self.f).close()
         except Exception:
             pass
-        try:
-            os.unlink(self.tmp)
-        except OSError:
-            pass
+        self.new.abort()
 
 
 def raw_image_bytes(sample: dict) -> dict:
@@ -96,24 +89,36 @@ class Converter:
         self.out_dir = os.path.dirname(os.path.abspath(out_path))
         self.images_dir = os.path.abspath(images_dir or os.path.join(self.out_dir, "images"))
         self.root = ImageChecker(images_root or os.path.dirname(os.path.abspath(in_path)))
+        self.real_root = os.path.realpath(self.root.root)
+        self._written = set()
 
     def write_image(self, data: bytes) -> str:
-        os.makedirs(self.images_dir, exist_ok=True)
+        """Writes the image as ``<sha256><ext>`` in the images folder (once per run, always
+        through a fresh file: whatever already sits at that name, a planted link included, is
+        replaced, never written through)."""
         path = os.path.join(self.images_dir, sha256_hex(data) + image_extension(data))
-        if not os.path.exists(path):
-            with open(path + ".tmp", "wb") as f:
-                f.write(data)
-            os.replace(path + ".tmp", path)
+        if path not in self._written:
+            write_new(path, data)
+            self._written.add(path)
         return relative_image_path(path, self.out_dir)
 
     def read_image(self, path: str):
-        """(bytes, width, height, phash) of an image path under the images root."""
-        problem, facts = self.root.check_path(path)
+        """(bytes, width, height, phash) of an image path under the images root: a regular
+        file, no larger than the checker's cap, not reached by a symlink that leaves the root
+        (as a build refuses such a link in a source)."""
+        full, problem = self.root.resolve(path)
+        if not problem and (leaves := outside_root(full, self.real_root)):
+            problem = f"{path!r} is {leaves}"
+        if not problem:
+            problem, facts = self.root.check_path(path)
         if problem:
             raise ConversionError("$", problem)
-        full, _ = self.root.resolve(path)
-        with open(full, "rb") as f:
-            data = f.read()
+        try:
+            data = read_regular(full, self.root.max_file_bytes)
+        except UnsafeFile as exc:
+            raise ConversionError("$", str(exc)) from None
+        if sha256_hex(data) != facts[0]:
+            raise ConversionError("$", f"{path!r} changed while it was read")
         return data, facts[1], facts[2], phash_hex(_decode(data))
 
     def convert(self, record: dict, fmt: str) -> dict:
