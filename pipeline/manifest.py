@@ -14,6 +14,48 @@ class ManifestError(ValueError):
     """A manifest that cannot be built from; the message is one line naming the key."""
 
 
+# A manifest is a few kilobytes; these bound what a hostile or broken one can make mir hold.
+MAX_MANIFEST_BYTES = 1_000_000
+MAX_YAML_DEPTH = 64
+_MAX_MESSAGE = 300
+
+
+class _Refused(yaml.YAMLError):
+    """YAML mir will not compose (an alias, nesting deeper than MAX_YAML_DEPTH)."""
+
+    def __init__(self, problem: str, mark):
+        super().__init__(problem)
+        self.problem, self.problem_mark = problem, mark
+
+
+class BoundedLoader(yaml.SafeLoader):
+    """yaml.SafeLoader that refuses anchors and aliases (an alias bomb of 700 bytes expands to
+    gigabytes; no manifest needs one) and nesting deeper than MAX_YAML_DEPTH (the composer
+    recurses, so deep nesting would otherwise end in RecursionError)."""
+
+    def __init__(self, stream):
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent, index):
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            raise _Refused("anchors and aliases (&, *) are not allowed", event.start_mark)
+        self._depth += 1
+        try:
+            if self._depth > MAX_YAML_DEPTH:
+                raise _Refused(f"nested deeper than {MAX_YAML_DEPTH} levels", event.start_mark)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+def load_yaml(text: str):
+    """``text`` parsed with BoundedLoader: raises yaml.YAMLError (``problem`` and ``problem_mark``
+    say what and where) for YAML that is invalid, uses aliases or nests too deeply."""
+    return yaml.load(text, Loader=BoundedLoader)  # noqa: S506 - BoundedLoader is a SafeLoader
+
+
 @dataclasses.dataclass(frozen=True)
 class Source:
     name: str
@@ -53,7 +95,7 @@ class Manifest:
 
 
 def _path_of(error) -> str:
-    parts = [str(p) for p in error.absolute_path]
+    parts = [_short(p) for p in error.absolute_path]
     return ".".join(parts) if parts else "(top level)"
 
 
@@ -62,8 +104,16 @@ def _describe(error) -> str:
     if error.validator == "additionalProperties":
         extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
         allowed = ", ".join(sorted(error.schema.get("properties", {})))
-        return f"{_path_of(error)}: unknown key {extra[0]!r} (allowed: {allowed})"
-    return f"{_path_of(error)}: {error.message}"
+        return f"{_path_of(error)}: unknown key {_short(repr(extra[0]))} (allowed: {allowed})"
+    return f"{_path_of(error)}: {_short(error.message)}"
+
+
+def _short(text: str) -> str:
+    """One line of at most _MAX_MESSAGE characters: jsonschema's messages quote the value, which
+    may be long or span lines."""
+    text = " ".join(str(text).split())
+    return text if len(text) <= _MAX_MESSAGE else text[:_MAX_MESSAGE - 3] + "..."
+
 
 
 def _filled(spec: dict, given):
@@ -158,13 +208,22 @@ def load_manifest(path: str) -> Manifest:
     """Read and validate a manifest from any FileSystems path."""
     try:
         with FileSystems.open(path) as f:
-            text = f.read().decode("utf-8")
+            data = f.read(MAX_MANIFEST_BYTES + 1)
     except Exception as exc:  # FileSystems raises BeamIOError, IOError, ... by scheme
         raise ManifestError(f"{path}: cannot read manifest ({exc.__class__.__name__})") from None
+    if len(data) > MAX_MANIFEST_BYTES:
+        raise ManifestError(f"{path}: larger than {MAX_MANIFEST_BYTES:,} bytes, not a manifest")
     try:
-        data = yaml.safe_load(text)
+        text = data.decode("utf-8-sig")  # a byte order mark, as some editors write, is accepted
+    except UnicodeDecodeError as exc:
+        raise ManifestError(f"{path}: not valid UTF-8 (byte {exc.start})") from None
+    try:
+        data = load_yaml(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""
-        raise ManifestError(f"{path}: not valid YAML{where}") from None
+        refused = f": {exc.problem}" if isinstance(exc, _Refused) else ""
+        raise ManifestError(f"{path}: not valid YAML{where}{refused}") from None
+    except RecursionError:  # a guard: BoundedLoader stops nesting long before the stack ends
+        raise ManifestError(f"{path}: not valid YAML: nested too deeply") from None
     return parse_manifest(copy.deepcopy(data), posixpath.dirname(path) or ".")
