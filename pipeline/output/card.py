@@ -1,6 +1,8 @@
 """The dataset card (OUT/README.md): Hugging Face YAML with a default config (every task) and one
 config per non-empty task, the licence the sources give, how to load it, and MIR's citation."""
+import html
 import re
+import unicodedata
 
 import yaml
 
@@ -106,17 +108,17 @@ without the images and {_percent(overall['pass_rate'])} with them: a multimodal 
 
 
 def render_card(report: dict, sources: list) -> str:
-    front = {"pretty_name": report["dataset"], **licence_fields(sources),
+    front = {"pretty_name": plain_line(report["dataset"]), **licence_fields(sources),
              "task_categories": ["visual-question-answering", "multiple-choice"],
              "configs": _configs(report["samples"]["by_task"])}
     licences = "\n".join(["| source | licence | attribution |", "|---|---|---|",
                           *(f"| {_cell(s.name)} | {_cell(s.licence)} | {_cell(s.attribution)} |" for s in sources)])
     images = report["images"]
     return f"""---
-{yaml.safe_dump(front, sort_keys=False).strip()}
+{yaml.safe_dump(front, sort_keys=False, width=float('inf')).strip()}
 ---
 
-# {report['dataset']}
+# {one_line(report['dataset'])}
 
 MIR-style multi-image reasoning questions: each sample interleaves about six images with a
 multiple-choice question and carries the five reasoning steps (Summary, Caption, Text2Region,
@@ -194,9 +196,29 @@ _IMAGE_STORAGE = {
 }
 
 
+# Characters Markdown reads as markup anywhere in a line (escapes, code, emphasis, links, headings
+# closing marks, table cells, strikethrough); a line of the card never starts with the data's text.
+_MARKDOWN = re.compile(r"([\\`*_\[\]#|~])")
+
+
+def plain_line(text) -> str:
+    """Text from data as one line without markup: every run of whitespace (newlines, line and
+    paragraph separators included) one space; control, format and bidi characters written as
+    ``\\uXXXX``; HTML's ``& < >`` as entities."""
+    text = "".join(f"\\u{ord(c):04x}" if unicodedata.category(c) in ("Cc", "Cf", "Co", "Cs") and not c.isspace() else c
+                   for c in " ".join(str(text).split()))
+    return html.escape(text, quote=False)
+
+
+def one_line(text) -> str:
+    """Text from data as one harmless line of the card's Markdown: ``plain_line``, and Markdown's
+    markup characters backslash-escaped."""
+    return _MARKDOWN.sub(r"\\\1", plain_line(text))
+
+
 def _cell(text: str) -> str:
     """Text that stays inside one Markdown table cell."""
-    return " ".join(str(text).split()).replace("|", "\\|")
+    return one_line(text)
 
 
 def _first_task(report: dict) -> str:
