@@ -1,4 +1,5 @@
 """Running a build: manifest, Beam options, a clean output folder, the pipeline, the report."""
+import contextlib
 import dataclasses
 import json
 import os
@@ -141,6 +142,9 @@ def run_build(manifest_path: str, output: str, beam_args: list, *, seed=None, dr
     (nothing published) when a source is missing or unreadable, PublishError when OUT cannot
     take a build."""
     manifest = load_manifest(manifest_path)
+    unreachable = _unreachable(manifest, output, probe=False)
+    if unreachable:
+        raise BuildError(unreachable[0])
     if seed is not None:
         manifest = dataclasses.replace(manifest, seed=seed)
     if drafter is not None:
@@ -153,12 +157,38 @@ def run_build(manifest_path: str, output: str, beam_args: list, *, seed=None, dr
         pipeline = beam.Pipeline(options=options)
         build_pipeline(pipeline, manifest, output, **stages)
         return _dry_run(pipeline, options, output)
+    unreachable = _unreachable(manifest, output)
+    if unreachable:
+        raise BuildError(unreachable[0])
     missing = _missing_sources(manifest)
     if missing:
         raise BuildError(missing[0])
-    publish.recover(output)
-    publish.check_output(output, overwrite)
-    staging = publish.new_staging(output)
+    with publish.build_lock(output):
+        publish.recover(output)
+        publish.check_output(output, overwrite, [(s.name, s.location) for s in manifest.sources])
+        staging = publish.new_staging(output)
+        try:
+            return _build_and_publish(manifest, options, stages, staging, output)
+        except BaseException as exc:
+            with contextlib.suppress(OSError):
+                publish.discard(staging)   # nothing half-written stays beside OUT, whatever went wrong
+            cause = publish.environment_error(exc)
+            if cause is not None and not isinstance(exc, (BuildError, publish.PublishError)):
+                raise BuildError(f"cannot write the build beside {output}: {cause.strerror or cause}; nothing was "
+                                 "published") from exc
+            raise
+
+
+def _unreachable(manifest, output: str, probe: bool = True) -> list:
+    """A line for each source location and the output that no filesystem here reads (an
+    unsupported scheme; with ``probe``, a filesystem whose client is missing)."""
+    problems = [f"source {s.name!r}: {problem}" for s in manifest.sources
+                for problem in [publish.location_problem(s.location, probe)] if problem]
+    problem = publish.location_problem(output, probe)
+    return problems + ([f"--output {problem}"] if problem else [])
+
+
+def _build_and_publish(manifest, options, stages: dict, staging: str, output: str) -> dict:
     started = time.monotonic()
     os.environ[BUILD_PROCESS] = str(os.getpid())  # progress lines tell workers' own counts apart
     pipeline = beam.Pipeline(options=options)
@@ -169,8 +199,7 @@ def run_build(manifest_path: str, output: str, beam_args: list, *, seed=None, dr
     with FileSystems.open(report_path) as f:
         report = json.load(f)
     unusable = _unusable_sources(staging)
-    if unusable:
-        publish.recover(output)   # clears the staging folder: an incomplete dataset is not published
+    if unusable:    # the caller clears the staging folder: an incomplete dataset is not published
         first = unusable[0]
         raise BuildError(f"a source could not be read: {first['detail']}"
                          + (f" and {len(unusable) - 1} more" if len(unusable) > 1 else "")
@@ -184,4 +213,5 @@ def run_build(manifest_path: str, output: str, beam_args: list, *, seed=None, dr
         report["solver"] = solver_report(report["counters"], manifest.difficulty)
     write_text(report_path, json.dumps(report, indent=2, sort_keys=True) + "\n")
     publish.publish(staging, output)
+    return report
     return report

@@ -1,5 +1,6 @@
 """``mir build``: run the whole pipeline over a manifest."""
 import argparse
+import logging
 
 from . import fail, guarded
 
@@ -150,6 +151,12 @@ def run(args, beam_args) -> int:
         return fail("--max-failed-share must be between 0 and 1", 2)
     if args.progress_seconds <= 0:
         return fail("--progress-seconds must be more than 0", 2)
+    # A failing build ends with mir's one line; Beam's own error log of it (a traceback per failed
+    # bundle) shows only with --debug or a --log-level asked for.
+    beam_log = logging.getLogger("apache_beam")
+    level = beam_log.level
+    if not args.debug and args.log_level == "ERROR":
+        beam_log.setLevel(logging.CRITICAL)
     try:
         report, code = guarded(args, "build", lambda: run_build(
             args.manifest, args.output, beam_args, seed=args.seed, drafter=args.drafter, llm=llm, solver=solver,
@@ -158,6 +165,8 @@ def run(args, beam_args) -> int:
             {(ManifestError, BuildError, PublishError): 2})
     except KeyboardInterrupt:
         return fail(f"interrupted; {args.output} is as it was before this build", 130)
+    finally:
+        beam_log.setLevel(level)
     if code is not None:
         return code
     if report.get("dry_run"):
