@@ -112,6 +112,6 @@ def judged(record):
     if not problems:
         return None
     sample_id = record.get("id") if isinstance(record, dict) else None
-    named = f"sample {sample_id!r} left out: " if isinstance(sample_id, str) else "left out: "
+    named = f"sample '{sample_id}' left out: " if isinstance(sample_id, str) else "left out: "
     return (f"{named}{problems[0].path}: {problems[0].message}"
             + (f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""))
