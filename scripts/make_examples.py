@@ -568,7 +568,7 @@ SEQUENCES = {
                 "Walt (CC0); motorcycle: Middlebury 2014 stereo benchmark (Scharstein et al.) via "
                 "scikit-image. Composited by scripts/make_examples.py.",
         bg_desc="a blurred wooden table top",
-        objects=[("motorcycle", (440, 255), (-120, 0)), ("cat", (40, 20), (40, 20))]),
+        objects=[("motorcycle", (60, 30), (110, 0)), ("cat", (420, 250), (-40, -20))]),
     "seq_c": dict(
         background="sky", n=6, dt=0.4,
         licence="CC-BY-2.0 (background from a CC BY 2.0 photo); composite CC0-1.0",
