@@ -2,16 +2,19 @@
 YAML aliases and nesting, sidecar line and file sizes, bytes read at decode, frame counts, the
 seed's range, derived views' aspect and size, near-duplicate clustering of identical hashes, BOMs,
 and boxes of zero width or height. Memory is measured in a subprocess (ru_maxrss), never time."""
+import json
 import subprocess
 import sys
 
 import pytest
 
 
-from pipeline.manifest import ManifestError, load_manifest
+from pipeline.manifest import ManifestError, load_manifest, parse_manifest
+from pipeline.sources import list_source, sidecar
+from pipeline.sources.paths import SourceUnusable
 from pipeline.images.near_duplicates import Copy, HashTable, Row, cluster_keepers, near_duplicate_links
 from pipeline.stages.deduplicate import MergeLinks
-from tests.conftest import ROOT
+from tests.conftest import ROOT, make_photo
 
 
 def _python(code: str, timeout: int = 120) -> subprocess.CompletedProcess:
@@ -134,3 +137,131 @@ def test_a_manifest_starting_with_a_byte_order_mark_is_read(tmp_path):
     (tmp_path / "m.yaml").write_bytes(b"\xef\xbb\xbfseed: 7\nsources:\n" + SOURCE.encode())
     manifest = load_manifest(str(tmp_path / "m.yaml"))
     assert (manifest.seed, manifest.sources[0].name) == (7, "a")
+
+
+# --- metadata lines and files ---------------------------------------------------------------
+
+
+def _source(tmp_path, kind, location, **options):
+    entry = {"name": "src", "kind": kind, "location": str(location), "licence": "CC0-1.0",
+             "attribution": "tests", **options}
+    return parse_manifest({"sources": [entry]}, str(tmp_path)).sources[0]
+
+
+def _listed(source):
+    """({file name: metadata}, [(subject file name, reason, detail)]) of one source."""
+    items = list(list_source(source))
+    refs = {i.uri.rsplit("/", 1)[-1]: i.metadata for i in items if not isinstance(i, dict)}
+    rejects = sorted((r["subject"].rsplit("/", 1)[-1], r["reason"], r["detail"]) for r in items if isinstance(r, dict))
+    return refs, rejects
+
+
+def _photos(folder, *names):
+    for seed, name in enumerate(names):
+        make_photo(folder / name, seed)
+
+
+def test_a_sidecar_line_over_a_megabyte_rejects_its_image_only_and_is_never_held_whole(tmp_path):
+    folder = tmp_path / "photos"
+    _photos(folder, "a.jpg", "big.jpg", "c.jpg")
+    with open(folder / "metadata.jsonl", "wb") as f:   # line 2: 300 MB, a hole on disk
+        f.write(b'{"file": "a.jpg", "caption": "A dog."}\n{"file": "big.jpg", "caption": "')
+        f.seek(300_000_000)
+        f.write(b'"}\n{"file": "c.jpg", "caption": "A cat."}\n')
+    result = _python(
+        "import json, resource, sys\n"
+        "from tests.test_hostile_bounds import _listed, _source\n"
+        "import pathlib\n"
+        f"tmp = pathlib.Path({str(tmp_path)!r})\n"
+        "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "refs, rejects = _listed(_source(tmp, 'folder', tmp / 'photos'))\n"
+        "grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before\n"
+        "print(json.dumps([refs, rejects, grown // 1024]))\n")
+    assert result.returncode == 0, result.stderr[-2000:]
+    refs, rejects, grown_mb = json.loads(result.stdout)
+    assert refs == {"a.jpg": {"file": "a.jpg", "caption": "A dog."}, "c.jpg": {"file": "c.jpg", "caption": "A cat."}}
+    assert rejects == [["big.jpg", "bad_metadata", "metadata.jsonl line 2: line longer than 1,000,000 bytes"]]
+    assert grown_mb < 60
+
+
+def test_a_line_at_the_limit_is_read_and_one_byte_more_is_not(tmp_path, monkeypatch):
+    monkeypatch.setattr(sidecar, "MAX_LINE_BYTES", 100)
+    folder = tmp_path / "photos"
+    _photos(folder, "a.jpg", "b.jpg")
+    line_a = b'{"file": "a.jpg", "caption": "' + b"x" * 68 + b'"}\n'
+    line_b = b'{"file": "b.jpg", "caption": "' + b"x" * 69 + b'"}\n'
+    assert (len(line_a), len(line_b)) == (101, 102)   # the limit does not count the newline
+    (folder / "metadata.jsonl").write_bytes(line_a + line_b)
+    refs, rejects = _listed(_source(tmp_path, "folder", folder))
+    assert refs == {"a.jpg": {"file": "a.jpg", "caption": "x" * 68}}
+    assert rejects == [("b.jpg", "bad_metadata", "metadata.jsonl line 2: line longer than 100 bytes")]
+
+
+def test_an_over_long_line_naming_no_file_rejects_the_line(tmp_path, monkeypatch):
+    monkeypatch.setattr(sidecar, "MAX_LINE_BYTES", 100)
+    folder = tmp_path / "photos"
+    _photos(folder, "a.jpg")
+    (folder / "metadata.jsonl").write_bytes(b'{"caption": "' + b"x" * 200 + b'"}\n')
+    refs, rejects = _listed(_source(tmp_path, "folder", folder))
+    assert refs == {"a.jpg": {"file": "a.jpg"}}
+    assert rejects == [("metadata.jsonl:1", "bad_metadata", "metadata.jsonl line 1: line longer than 100 bytes")]
+
+
+@pytest.mark.parametrize("kind, name", [("folder", "metadata.jsonl"), ("manifest", "listing.jsonl"),
+                                        ("manifest", "listing.csv")])
+def test_a_metadata_file_over_the_size_limit_is_refused_as_a_whole(tmp_path, kind, name):
+    folder = tmp_path / "photos"
+    _photos(folder, "a.jpg")
+    with open(folder / name, "wb") as f:   # 2^30 + 1 bytes, all but one a hole on disk
+        f.write(b"file\n" if name.endswith(".csv") else b"\n")
+        f.truncate(2 ** 30 + 1)
+    with pytest.raises(SourceUnusable) as raised:
+        list(list_source(_source(tmp_path, kind, folder if kind == "folder" else folder / name)))
+    assert raised.value.reason == "unreadable_source"
+    assert str(raised.value) == f"{folder / name}: 1,073,741,825 bytes, larger than 1,073,741,824 for a metadata file"
+
+
+def test_deeply_nested_json_in_a_sidecar_rejects_its_line(tmp_path):
+    folder = tmp_path / "photos"
+    _photos(folder, "a.jpg", "b.jpg")
+    deep = b'{"file": "b.jpg", "x": ' + b"[" * 50_000 + b"]" * 50_000 + b"}\n"
+    (folder / "metadata.jsonl").write_bytes(b'{"file": "a.jpg", "caption": "A dog."}\n' + deep)
+    refs, rejects = _listed(_source(tmp_path, "folder", folder))
+    assert refs == {"a.jpg": {"file": "a.jpg", "caption": "A dog."}, "b.jpg": {"file": "b.jpg"}}
+    assert rejects == [("metadata.jsonl:2", "bad_metadata", "metadata.jsonl line 2: not valid JSON (nested too deeply)")]
+
+
+# --- byte order marks -----------------------------------------------------------------------
+
+
+def test_a_byte_order_mark_keeps_the_first_sidecar_lines_metadata(tmp_path):
+    folder = tmp_path / "photos"
+    _photos(folder, "a.jpg", "b.jpg")
+    (folder / "metadata.jsonl").write_bytes(b'\xef\xbb\xbf{"file": "a.jpg", "caption": "A dog."}\n'
+                                            b'{"file": "b.jpg", "caption": "A cat."}\n')
+    refs, rejects = _listed(_source(tmp_path, "folder", folder))
+    assert refs == {"a.jpg": {"file": "a.jpg", "caption": "A dog."}, "b.jpg": {"file": "b.jpg", "caption": "A cat."}}
+    assert rejects == []
+
+
+@pytest.mark.parametrize("name, text", [
+    ("listing.jsonl", '{"file": "a.jpg", "caption": "A dog."}\n'),
+    ("listing.csv", "file,caption\na.jpg,A dog.\n"),
+])
+def test_a_byte_order_mark_keeps_the_first_listing_rows_metadata(tmp_path, name, text):
+    folder = tmp_path / "photos"
+    _photos(folder, "a.jpg")
+    (folder / name).write_bytes(b"\xef\xbb\xbf" + text.encode())
+    refs, rejects = _listed(_source(tmp_path, "manifest", folder / name))
+    assert (refs, rejects) == ({"a.jpg": {"file": "a.jpg", "caption": "A dog."}}, [])
+
+
+def test_a_byte_order_mark_before_a_coco_file_is_read(tmp_path):
+    folder = tmp_path / "coco"
+    _photos(folder, "a.jpg")
+    coco = {"images": [{"id": 1, "file_name": "a.jpg", "width": 160, "height": 120}],
+            "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [16, 12, 80, 60]}],
+            "categories": [{"id": 1, "name": "dog"}]}
+    (folder / "instances.json").write_bytes(b"\xef\xbb\xbf" + json.dumps(coco).encode())
+    refs, rejects = _listed(_source(tmp_path, "coco", folder / "instances.json"))
+    assert rejects == [] and [r["bbox"] for r in refs["a.jpg"]["regions"]] == [[0.1, 0.1, 0.6, 0.6]]

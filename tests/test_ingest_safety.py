@@ -87,7 +87,7 @@ def hostile(tmp_path):
         _line("c.jpg", regions=[{"id": "r", "label": "cup", "bbox": [0.6, 0.1, 0.2, 0.5]}]),
         b'{"file": "d.jpg", "caption": "caf\xe9 au lait"}\n',
         b'{"file": "e.jpg", "caption": "one", "caption": "two"}\n',
-        _line("f.jpg", caption="x" * 10_000_000),
+        _line("f.jpg", caption="x" * 20_000),
         _line("g.jpg", regions=[{"id": "r", "label": "cup", "bbox": [0.1, 0.1, 1.5, 0.5]}]),
         _line("h.jpg", caption="A fine photo.", regions=[{"id": "r", "label": "cup", "bbox": BOX}]),
     ]

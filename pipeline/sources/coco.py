@@ -14,7 +14,7 @@ from ..storage import read_bytes
 from .files import find_files
 from .metadata import metadata_problem, parse_json, repeated_keys, value_problem
 from .paths import Root, SourceUnusable, check_file
-from .sidecar import Listing
+from .sidecar import Listing, check_metadata_size
 
 STAGE = "read_sources"
 _LISTS = ("images", "annotations", "categories")
@@ -91,6 +91,7 @@ def _shape_problem(coco):
 
 def _read(location: str) -> dict:
     check_file(location)
+    check_metadata_size(location)
     coco, problem = parse_json(read_bytes(location).decode("utf-8", "surrogateescape"))
     problem = problem or _shape_problem(coco)
     if problem:

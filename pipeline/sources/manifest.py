@@ -18,7 +18,7 @@ from ..schemas import inlined_schema
 from ..storage import read_bytes
 from .metadata import metadata_problem, parse_json
 from .paths import Root, SourceUnusable, check_file
-from .sidecar import Listing, read_jsonl
+from .sidecar import Listing, check_metadata_size, read_jsonl
 
 STAGE = "read_sources"
 
@@ -75,6 +75,7 @@ def _csv_rows(text: str):
 def _rows(path: str):
     """Yield (row number, record, problem) for each row of the listing, by its extension."""
     suffix = posixpath.splitext(path.lower())[1]
+    check_metadata_size(path)
     if suffix == ".parquet":
         rows = pq.read_table(io.BytesIO(read_bytes(path))).to_pylist()
         yield from ((n, *_table_record(row)) for n, row in enumerate(rows, start=1))

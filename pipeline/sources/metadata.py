@@ -32,9 +32,10 @@ def _object(pairs):
 
 
 def parse_json(text: str):
-    """(value, problem): ``text`` parsed with repeated keys marked for ``value_problem``."""
-    try:
-        return json.loads(text, object_pairs_hook=_object), None
+    """(value, problem): ``text`` (a byte order mark first is skipped) parsed with repeated keys
+    marked for ``value_problem``."""
+    try:  # a byte order mark, as some editors write, is not part of the JSON
+        return json.loads(text.removeprefix("\ufeff"), object_pairs_hook=_object), None
     except ValueError as exc:
         return None, f"not valid JSON ({getattr(exc, 'msg', exc)})"
     except RecursionError:

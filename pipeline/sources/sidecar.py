@@ -1,20 +1,76 @@
 """Reading source metadata lines (a sidecar ``metadata.jsonl``, a JSONL listing), and settling
 what a source names into one ImageRef or rejects record per uri."""
+import json
+import re
+
 from apache_beam.io.filesystems import FileSystems
 
 from ..records import ImageRef, reject
 from .attached import attach_files, named_files
 from .metadata import parse_metadata_line
-from .paths import printable
+from .paths import SourceUnusable, printable
+
+# One line of metadata describes one image: a megabyte (newline not counted) is far more than
+# the schema's limits allow. A longer line rejects (the image it names, else itself) without being held whole.
+MAX_LINE_BYTES = 1_000_000
+# A metadata file (sidecar, JSONL/CSV/Parquet listing) larger than this is refused as a whole.
+MAX_METADATA_FILE_BYTES = 2 ** 30
+_BOM = b"\xef\xbb\xbf"
+_FILE_FIELD = re.compile(rb'"file"\s*:\s*("(?:[^"\\]|\\.){1,4096}")')
+
+
+def check_metadata_size(path: str):
+    """Refuse (SourceUnusable) a metadata file over MAX_METADATA_FILE_BYTES before reading it."""
+    try:
+        size = FileSystems.match([path])[0].metadata_list[0].size_in_bytes
+    except Exception:  # noqa: BLE001 - not found or not listable: the read that follows says so
+        return
+    if size > MAX_METADATA_FILE_BYTES:
+        raise SourceUnusable("unreadable_source",
+                             f"{path}: {size:,} bytes, larger than {MAX_METADATA_FILE_BYTES:,} for a metadata file")
+
+
+def _named_file(head: bytes):
+    """The ``file`` an over-long line names in its first bytes, or None."""
+    found = _FILE_FIELD.search(head)
+    try:
+        name = json.loads(found.group(1).decode("utf-8")) if found else None
+    except ValueError:
+        return None
+    return name if isinstance(name, str) and name else None
+
+
+def _lines(f):
+    """(the line's bytes, or None when longer than MAX_LINE_BYTES; its first bytes) per line of
+    ``f``, never holding more than MAX_LINE_BYTES + 1 bytes of one line."""
+    while True:
+        raw = f.readline(MAX_LINE_BYTES + 1)
+        if not raw:
+            return
+        if len(raw) <= MAX_LINE_BYTES or raw.endswith(b"\n"):
+            yield raw, raw
+            continue
+        rest = raw
+        while rest and not rest.endswith(b"\n"):  # the rest of the line, a chunk at a time
+            rest = f.readline(MAX_LINE_BYTES)
+        yield None, raw
 
 
 def read_jsonl(path: str):
     """Yield (line number, parsed object or None, problem or None) for each non-blank line of
     ``path``. Lines end at "\\n" only; bytes that are not UTF-8 are kept as lone surrogates, so the
-    line still names its file and is rejected for the field that holds them."""
+    line still names its file and is rejected for the field that holds them. A byte order mark
+    before the first line is skipped; a line over MAX_LINE_BYTES is a problem (its record only
+    the ``file`` its first bytes name), and a file over MAX_METADATA_FILE_BYTES is refused."""
+    check_metadata_size(path)
     with FileSystems.open(path, compression_type="uncompressed") as f:
-        for number, raw in enumerate(f, start=1):
-            if raw.strip():
+        for number, (raw, head) in enumerate(_lines(f), start=1):
+            if number == 1 and head.startswith(_BOM):
+                raw, head = raw and raw[len(_BOM):], head[len(_BOM):]
+            if raw is None:
+                name = _named_file(head)
+                yield number, {"file": name} if name else None, f"line longer than {MAX_LINE_BYTES:,} bytes"
+            elif raw.strip():
                 yield (number, *parse_metadata_line(raw.decode("utf-8", "surrogateescape")))
 
 
