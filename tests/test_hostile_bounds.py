@@ -10,11 +10,14 @@ import pytest
 
 
 from pipeline.manifest import ManifestError, load_manifest, parse_manifest
+from pipeline.samples.judge import validate_record
 from pipeline.sources import list_source, sidecar
+from pipeline.sources.metadata import metadata_problem
 from pipeline.sources.paths import SourceUnusable
 from pipeline.images.near_duplicates import Copy, HashTable, Row, cluster_keepers, near_duplicate_links
 from pipeline.stages.deduplicate import MergeLinks
 from tests.conftest import ROOT, make_photo
+from tests.mir_fixtures import sample_record
 
 
 def _python(code: str, timeout: int = 120) -> subprocess.CompletedProcess:
@@ -265,3 +268,39 @@ def test_a_byte_order_mark_before_a_coco_file_is_read(tmp_path):
     (folder / "instances.json").write_bytes(b"\xef\xbb\xbf" + json.dumps(coco).encode())
     refs, rejects = _listed(_source(tmp_path, "coco", folder / "instances.json"))
     assert rejects == [] and [r["bbox"] for r in refs["a.jpg"]["regions"]] == [[0.1, 0.1, 0.6, 0.6]]
+
+
+# --- boxes of zero width or height (pinned at the bound) --------------------------------------
+
+ZERO_AREA = [
+    ([0.3, 0.2, 0.3, 0.6], "x0 == x1"),
+    ([0.1, 0.4, 0.5, 0.4], "y0 == y1"),
+    ([0.3, 0.4, 0.3, 0.4], "a point"),
+]
+THINNEST = [0.3, 0.2, 0.30000000000000004, 0.6]   # x1 is the next float after x0
+
+
+@pytest.mark.parametrize("bbox, what", ZERO_AREA)
+def test_a_zero_width_or_height_box_is_refused_in_sidecars(bbox, what):
+    record = {"file": "a.jpg", "regions": [{"id": "r", "label": "cup", "bbox": bbox}]}
+    assert metadata_problem(record) == f"regions.0.bbox: {bbox} is inverted or empty (need x0 < x1 and y0 < y1)"
+
+
+def test_the_thinnest_box_is_accepted_in_sidecars():
+    assert 0.3 < THINNEST[2] and metadata_problem(
+        {"file": "a.jpg", "regions": [{"id": "r", "label": "cup", "bbox": THINNEST}]}) is None
+
+
+@pytest.mark.parametrize("bbox, what", ZERO_AREA)
+def test_a_zero_width_or_height_box_is_refused_by_the_judge(bbox, what):
+    record = sample_record()
+    record["reasoning"]["text2region"][0]["bbox"] = bbox
+    problems = validate_record(record)
+    assert [(p.path, p.message) for p in problems] == [
+        ("$.reasoning.text2region[0].bbox", f"box {bbox} needs x0 < x1 and y0 < y1")]
+
+
+def test_the_thinnest_box_is_accepted_by_the_judge():
+    record = sample_record()
+    record["reasoning"]["text2region"][0]["bbox"] = THINNEST
+    assert validate_record(record) == []
