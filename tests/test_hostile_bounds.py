@@ -11,12 +11,13 @@ import pytest
 
 from pipeline.manifest import ManifestError, load_manifest, parse_manifest
 from pipeline.samples.judge import validate_record
-from pipeline.sources import list_source, sidecar
+from pipeline.sources import list_source, sidecar, video
 from pipeline.sources.metadata import metadata_problem
 from pipeline.sources.paths import SourceUnusable
 from pipeline.images.near_duplicates import Copy, HashTable, Row, cluster_keepers, near_duplicate_links
 from pipeline.stages.deduplicate import MergeLinks
 from tests.conftest import ROOT, make_photo
+from tests.test_sources import _write_video
 from tests.mir_fixtures import sample_record
 
 
@@ -304,3 +305,29 @@ def test_the_thinnest_box_is_accepted_by_the_judge():
     record = sample_record()
     record["reasoning"]["text2region"][0]["bbox"] = THINNEST
     assert validate_record(record) == []
+
+
+# --- video frame counts ----------------------------------------------------------------------
+
+
+def test_a_frame_rate_of_1e9_is_refused_at_manifest_load(tmp_path):
+    done = _build(tmp_path, "sources:\n  - {name: v, kind: video, location: clips, licence: CC0-1.0, "
+                            "attribution: me, frame_rate: 1.0e+9}\n")
+    assert (done.returncode, done.stderr) == (2, "mir: sources.0.frame_rate: 1000000000.0 is greater than the maximum of 1000\n")
+
+
+@pytest.mark.parametrize("limit, frames, rejects", [
+    (6, 6, []),
+    (5, 0, [("a.mp4", "too_many_frames", "3 s at frame_rate 2 is more than 5 frames")]),
+])
+def test_a_video_giving_more_frames_than_the_cap_is_rejected_whole(tmp_path, monkeypatch, limit, frames, rejects):
+    monkeypatch.setattr(video, "MAX_FRAMES_PER_VIDEO", limit)
+    (tmp_path / "clips").mkdir()
+    _write_video(tmp_path / "clips" / "a.mp4", 3)
+    refs, found = _listed(_source(tmp_path, "video", tmp_path / "clips", frame_rate=2))
+    assert (len(refs), found) == (frames, rejects)
+
+
+def test_an_endless_duration_counts_as_too_many_frames():
+    assert video.frame_count(float("inf"), 1.0) == 100_001
+    assert video.frame_count(100_000.0, 1.0) == 100_000

@@ -21,6 +21,10 @@ VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mpg", ".mpe
 FRAME_MARK = "#t="
 # Frame times within this many seconds of the sampled time count as at it (float rounding).
 _EPSILON = 1e-6
+# Frames sampled from one video at most (a day at frame_rate 1); a video whose duration (from its
+# header, which a broken or hostile file may overstate) and frame_rate ask for more is rejected
+# as too_many_frames rather than listed.
+MAX_FRAMES_PER_VIDEO = 100_000
 
 
 def frame_uri(video_uri: str, timestamp: float) -> str:
@@ -54,19 +58,29 @@ def _video_duration(uri: str) -> float:
         return _duration(container, container.streams.video[0])
 
 
+def frame_count(duration: float, frame_rate: float) -> int:
+    """How many frames sample_times gives: 0, 1/rate, 2/rate, ... before the end of the video."""
+    count = duration * frame_rate - _EPSILON
+    return math.ceil(count) if math.isfinite(count) else MAX_FRAMES_PER_VIDEO + 1
+
+
 def sample_times(duration: float, frame_rate: float) -> list:
     """Seconds of each sampled frame: 0, 1/rate, 2/rate, ... before the end of the video."""
-    count = math.ceil(duration * frame_rate - _EPSILON)
-    return [round(k / frame_rate, 6) for k in range(count)]
+    return [round(k / frame_rate, 6) for k in range(frame_count(duration, frame_rate))]
 
 
 def _frames_of(source, uri: str, root: str):
     try:
-        times = sample_times(_video_duration(uri), source.frame_rate)
+        duration = _video_duration(uri)
     except Exception as exc:  # PyAV raises many error types for broken containers
         yield reject(STAGE, "unreadable_video", f"{exc.__class__.__name__}: {exc}", subject=uri,
                      kind="image", source=source.name)
         return
+    if frame_count(duration, source.frame_rate) > MAX_FRAMES_PER_VIDEO:
+        yield reject(STAGE, "too_many_frames", f"{duration:g} s at frame_rate {source.frame_rate:g} is more than "
+                     f"{MAX_FRAMES_PER_VIDEO:,} frames", subject=uri, kind="image", source=source.name)
+        return
+    times = sample_times(duration, source.frame_rate)
     if not times:
         yield reject(STAGE, "unreadable_video", "the video has no frames", subject=uri, kind="image",
                      source=source.name)
