@@ -137,11 +137,12 @@ def test_unusable_inputs_fail_with_one_line(build, tmp_path, capsys):
     rows = pq.read_table(shard).to_pylist()
     rows[0]["question"] = rows[0]["question"].replace("<image>", "", 1)
     _write_shard_copy(shard, rows, tmp_path / "broken")
-    # It is left out as invalid (one line naming it); with nothing left to export, a last line says so.
+    # It is left out as invalid (one line naming it); with nothing left to export, no file is written.
     assert export(tmp_path / "broken", tmp_path / "c.jsonl", "swift", "--split", "all") == 1
-    [left_out, nothing] = capsys.readouterr().err.splitlines()
+    captured = capsys.readouterr()
+    [left_out] = captured.err.splitlines()
     assert left_out.startswith("mir: ") and rows[0]["id"] in left_out and "$.question" in left_out
-    assert nothing == f"mir: {tmp_path / 'broken'}: every sample was left out as invalid"
+    assert captured.out == f"nothing written to {tmp_path / 'c.jsonl'}: all 1 samples were left out as invalid\n"
     assert not (tmp_path / "c.jsonl").exists()
 
 

@@ -63,6 +63,9 @@ def run(args, extra) -> int:
                             {ShardsError: 2, (CurriculumError, ImageError, InvalidSample): 1})
     if code is not None:
         return code
+    if not written["samples"]:
+        print(one_line(f"nothing written to {args.output}: all {written['left_out']} samples were left out as invalid"))
+        return 1
     levels = ", ".join(f"{n} {level}" for level, n in written["levels"].items() if n)
     left_out = f"; {written['left_out']} invalid samples left out" if written["left_out"] else ""
     print(one_line(f"{written['records']} records ({written['samples']} samples x {written['stages']} stages; "

@@ -201,8 +201,9 @@ def export_curriculum(source: str, output: str, fmt: str, split: str = "train", 
             left_out(message)
 
     samples = [_with_image_paths(sample, images, STYLES[boxes]) for sample in read_samples(source, split, leave_out)]
-    if not samples and reasons:
-        raise CurriculumError(f"{source}: every {'' if split == 'all' else split + ' '}sample was left out as invalid")
+    if not samples and reasons:     # nothing to train on: no file, the reasons already said
+        return {"records": 0, "samples": 0, "stages": len(STAGES), "levels": {}, "images": 0,
+                "images_folder": FileSystems.join(root, f"{stem}_images"), "left_out": len(reasons)}
     if not samples:
         raise ShardsError(f"{source} has no {split} samples (choose another --split)")
     to_record = FORMATS[fmt]

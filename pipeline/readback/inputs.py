@@ -42,8 +42,13 @@ def read_samples(source: str, split: str, left_out=None):
         records = (((path, row), sample) for path, row, sample in iter_samples(_parquet_paths(source, kind, split),
                                                                                  where=True))
     for (path, number), record in records:
-        if split != "all" and isinstance(record, dict) and record.get("split") != split:
+        # Another split's sample is skipped unjudged; one without a split is judged (and left out).
+        if split != "all" and isinstance(record, dict) and isinstance(record.get("split"), str) \
+                and record["split"] != split:
             continue
+        if isinstance(record, dict) and detect(record) == "mir":
+            raise InvalidSample(f"{path}:{number}: a record in MIR's own format: convert the file first "
+                                "(mir convert --to sample)")
         problem = judged(record)
         if problem is None:
             yield raw_image_bytes(record)
@@ -103,15 +108,13 @@ def _json_records(path: str, kind: str):
 
 def judged(record):
     """Why ``record`` is no valid sample (as ``mir validate`` finds it, images left unopened),
-    in one line naming its id; None when it is one. A sample's sha256s and texts become file
+    in one line (``JSON-PATH: message (sample 'ID' left out)``); None when it is one. A sample's sha256s and texts become file
     names and training text, so nothing invalid passes (a NaN box, an answer no option has, a
     sha256 such as ``../../x``)."""
-    if isinstance(record, dict) and detect(record) == "mir":
-        return "a record in MIR's own format: convert the file first (mir convert --to sample)"
     problems = validate_record(record, schema="sample")
     if not problems:
         return None
     sample_id = record.get("id") if isinstance(record, dict) else None
-    named = f"sample '{sample_id}' left out: " if isinstance(sample_id, str) else "left out: "
-    return (f"{named}{problems[0].path}: {problems[0].message}"
-            + (f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""))
+    named = f"sample '{sample_id}' left out" if isinstance(sample_id, str) else "left out"
+    more = f", and {len(problems) - 1} more problems" if len(problems) > 1 else ""
+    return f"{problems[0].path}: {problems[0].message} ({named}{more})"
