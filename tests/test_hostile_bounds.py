@@ -11,7 +11,7 @@ import pytest
 
 from pipeline.manifest import ManifestError, load_manifest, parse_manifest
 from pipeline.samples.judge import validate_record
-from pipeline.sources import list_source, sidecar, video
+from pipeline.sources import MAX_IMAGE_BYTES, ImageTooLarge, list_source, read_image_bytes, sidecar, video
 from pipeline.sources.metadata import metadata_problem
 from pipeline.sources.paths import SourceUnusable
 from pipeline.images.near_duplicates import Copy, HashTable, Row, cluster_keepers, near_duplicate_links
@@ -331,3 +331,41 @@ def test_a_video_giving_more_frames_than_the_cap_is_rejected_whole(tmp_path, mon
 def test_an_endless_duration_counts_as_too_many_frames():
     assert video.frame_count(float("inf"), 1.0) == 100_001
     assert video.frame_count(100_000.0, 1.0) == 100_000
+
+
+# --- bytes read at decode --------------------------------------------------------------------
+
+
+def test_a_huge_file_with_a_jpeg_head_is_rejected_too_large_without_being_read_whole(tmp_path):
+    folder = tmp_path / "photos"
+    _photos(folder, "a.jpg")
+    with open(folder / "huge.jpg", "wb") as f:   # a valid JPEG, then 3 GB (a hole on disk)
+        f.write((folder / "a.jpg").read_bytes())
+        f.truncate(3 * 2 ** 30)
+    result = _python(
+        "import json, pathlib, resource\n"
+        "from tests.test_hostile_bounds import _source\n"
+        "from pipeline.sources import list_source\n"
+        "from pipeline.stages.decode_and_hash import DecodeAndHashFn\n"
+        f"tmp = pathlib.Path({str(tmp_path)!r})\n"
+        "refs = [r for r in list_source(_source(tmp, 'folder', tmp / 'photos')) if not isinstance(r, dict)]\n"
+        "fn = DecodeAndHashFn(max_pixels=10_000_000, min_side=16, max_bytes=10_000_000)\n"
+        "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "out = {r.uri.rsplit('/', 1)[-1]: fn.work(r) for r in refs}\n"
+        "grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before\n"
+        "out = {k: [v['reason'], v['detail']] if isinstance(v, dict) else v.width for k, v in out.items()}\n"
+        "print(json.dumps([out, grown // 1024]))\n")
+    assert result.returncode == 0, result.stderr[-2000:]
+    out, grown_mb = json.loads(result.stdout)
+    assert out == {"a.jpg": 160, "huge.jpg": ["too_large", "the file is larger than 10,000,000 bytes (decode.max_bytes)"]}
+    assert grown_mb < 100
+
+
+def test_decode_max_bytes_defaults_to_256_mib_and_is_exact_at_the_bound(tmp_path):
+    assert MAX_IMAGE_BYTES == 268_435_456 == parse_manifest(
+        {"sources": [{"name": "a", "kind": "folder", "location": "x", "licence": "l", "attribution": "a"}]},
+        str(tmp_path)).decode["max_bytes"]
+    (tmp_path / "f.bin").write_bytes(b"x" * 100)
+    assert read_image_bytes(str(tmp_path / "f.bin"), max_bytes=100) == b"x" * 100
+    with pytest.raises(ImageTooLarge):
+        read_image_bytes(str(tmp_path / "f.bin"), max_bytes=99)

@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from ..records import sha256_hex
-from ..sources import read_unchanged_image
+from ..sources import MAX_REREAD_BYTES, read_unchanged_image
 from .decode import decode_pixels
 from .derive import apply_transform, describe_transform, encode_jpeg
 from .phash import pixels_phash
@@ -39,7 +39,8 @@ def _resolution_needed(context, uri: str):
     return tuple(math.ceil(max(n[axis] for n in needs)) for axis in (0, 1))
 
 
-def materialize(context, max_pixels: int, min_side: int, source_bytes: bool = True) -> list:
+def materialize(context, max_pixels: int, min_side: int, source_bytes: bool = True,
+                max_bytes: int = MAX_REREAD_BYTES) -> list:
     """sample.schema.json image entries for the context's slots, in order. Derived images always
     get their bytes; source images only with ``source_bytes`` (a drafter that reads no pixels
     spares the read: WriteShards reads them when it writes). Each source file is read and
@@ -52,7 +53,7 @@ def materialize(context, max_pixels: int, min_side: int, source_bytes: bool = Tr
             entries.append(_source_entry(image, None))
             continue
         if image.uri not in data:
-            data[image.uri] = read_unchanged_image(image.uri, image.id)
+            data[image.uri] = read_unchanged_image(image.uri, image.id, max_bytes)
         if slot.transform is None:
             entries.append(_source_entry(image, data[image.uri]))
             continue

@@ -9,7 +9,6 @@ import ``schemas`` and the foundation modules (``records``, ``storage``) only.""
 from apache_beam.io.filesystems import FileSystems
 
 from ..records import sha256_hex
-from ..storage import read_bytes
 from .coco import list_coco
 from .folder import list_folder
 from .manifest import list_manifest
@@ -26,11 +25,30 @@ def list_source(source):
     yield from LISTERS[source.kind](source)
 
 
-def read_image_bytes(uri: str) -> bytes:
+# The most bytes an image file may have (manifest.schema.json's decode.max_bytes default): a
+# file with a valid image head can be gigabytes, and is refused without being read whole.
+MAX_IMAGE_BYTES = 256 * 2 ** 20
+# What a re-read of a hashed image reads at most (decode.max_bytes's maximum): the file was no
+# larger when it was hashed, and one that grew since is refused by its sha256 anyway.
+MAX_REREAD_BYTES = 4 * 2 ** 30
+
+
+class ImageTooLarge(ValueError):
+    """An image file larger than the bytes allowed; it was not read whole."""
+
+
+def read_image_bytes(uri: str, max_bytes: int = MAX_IMAGE_BYTES) -> bytes:
     """The bytes of the image an ImageRef names: a file read through FileSystems, or a frame
-    (``<video>#t=<seconds>``) decoded and encoded as PNG. DecodeAndHash and Draft both use this."""
+    (``<video>#t=<seconds>``) decoded and encoded as PNG. DecodeAndHash and Draft both use this.
+    A file over ``max_bytes`` raises ImageTooLarge after reading max_bytes + 1 bytes of it."""
     frame = parse_frame_uri(uri)
-    return read_frame(*frame) if frame else read_bytes(uri)
+    if frame:
+        return read_frame(*frame)
+    with FileSystems.open(uri, compression_type="uncompressed") as f:
+        data = f.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise ImageTooLarge(f"the file is larger than {max_bytes:,} bytes (decode.max_bytes)")
+    return data
 
 
 def read_head(uri: str, size: int = 16) -> bytes:
@@ -43,11 +61,11 @@ class ImageChanged(ValueError):
     """An image's file is no longer the bytes the build hashed."""
 
 
-def read_unchanged_image(uri: str, sha256: str) -> bytes:
+def read_unchanged_image(uri: str, sha256: str, max_bytes: int = MAX_REREAD_BYTES) -> bytes:
     """``read_image_bytes``, refusing bytes that are no longer the ones hashed when the build
     began: a sample never mixes an image's old facts with its new pixels, and an export never
     files new pixels under the old sha256."""
-    data = read_image_bytes(uri)
+    data = read_image_bytes(uri, max_bytes)
     if sha256_hex(data) != sha256:
         raise ImageChanged(f"{uri} is no longer the image the build hashed (sha256 differs); build again")
     return data

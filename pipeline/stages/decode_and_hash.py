@@ -8,7 +8,7 @@ import apache_beam as beam
 from ..images.decode import ImageRejected
 from ..images.phash import HASH_ALGORITHM, hash_image
 from ..records import HashedImage, sha256_hex
-from ..sources import read_image_bytes
+from ..sources import MAX_IMAGE_BYTES, ImageTooLarge, read_image_bytes
 from .base import REJECTS, image_subject, to_rejects
 from .parallel import InOrderThreadsFn
 
@@ -18,10 +18,12 @@ STAGE = "decode_and_hash"
 class DecodeAndHashFn(InOrderThreadsFn):
     stage, progress_label, progress_unit = STAGE, "reading and hashing images", "images"
 
-    def __init__(self, max_pixels: int, min_side: int, threads=None, progress_seconds=None):
+    def __init__(self, max_pixels: int, min_side: int, threads=None, progress_seconds=None,
+                 max_bytes: int = MAX_IMAGE_BYTES):
         super().__init__(threads, progress_seconds)
         self.max_pixels = max_pixels
         self.min_side = min_side
+        self.max_bytes = max_bytes
 
     def subjects(self, ref) -> list:
         return [image_subject(ref)]
@@ -29,7 +31,9 @@ class DecodeAndHashFn(InOrderThreadsFn):
     def work(self, ref):
         """A HashedImage, or a rejects record (not yet counted: that is a Beam call)."""
         try:
-            data = read_image_bytes(ref.uri)
+            data = read_image_bytes(ref.uri, self.max_bytes)
+        except ImageTooLarge as exc:
+            return image_subject(ref).reject(STAGE, "too_large", str(exc))
         except Exception as exc:  # each FileSystems scheme (and the video decoder) raises its own
             return image_subject(ref).reject(STAGE, "unreadable", f"{exc.__class__.__name__}: {exc}")
         try:
@@ -49,9 +53,10 @@ class DecodeAndHash(beam.PTransform):
     """ImageRef -> {"images": HashedImage, "rejects": rejects records}. ``threads``: see
     stages/parallel.py; ``progress_seconds``: interval of the progress line (None: none)."""
 
-    def __init__(self, max_pixels: int, min_side: int, threads=None, progress_seconds=None):
+    def __init__(self, max_pixels: int, min_side: int, threads=None, progress_seconds=None,
+                 max_bytes: int = MAX_IMAGE_BYTES):
         super().__init__()
-        self.fn = DecodeAndHashFn(max_pixels, min_side, threads, progress_seconds)
+        self.fn = DecodeAndHashFn(max_pixels, min_side, threads, progress_seconds, max_bytes)
 
     def expand(self, refs):
         total = refs | "CountImages" >> beam.combiners.Count.Globally()

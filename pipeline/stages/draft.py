@@ -20,7 +20,7 @@ from ..images.decode import ImageRejected
 from ..images.views import materialize
 from ..llm.batch import count_stats
 from ..records import image_entry
-from ..sources import ImageChanged
+from ..sources import MAX_REREAD_BYTES, ImageChanged, ImageTooLarge
 from .base import REJECTS, context_subject, to_rejects
 from .derived_images import keep_derived
 from .parallel import InOrderThreadsFn
@@ -60,11 +60,12 @@ class DraftFn(InOrderThreadsFn):
         detail); no Beam calls here."""
         try:
             images = materialize(context, self.decode["max_pixels"], self.decode["min_side"],
-                                 source_bytes=self.drafter.reads_pixels)
+                                 source_bytes=self.drafter.reads_pixels,
+                                 max_bytes=self.decode.get("max_bytes", MAX_REREAD_BYTES))
             drafted = self.drafter.draft(context, images)
         except (DraftRejected, ImageRejected) as exc:
             return "reject", exc.reason, str(exc)
-        except (OSError, ImageChanged) as exc:  # an image vanished or changed since it was hashed
+        except (OSError, ImageChanged, ImageTooLarge) as exc:  # an image vanished or changed since it was hashed
             return "reject", "unreadable", f"{exc.__class__.__name__}: {exc}"
         sample = assemble_sample(context, drafted, images, sources=self.sources, seed=self.seed, embed=False)
         if self.derived_folder:
