@@ -3,6 +3,7 @@ YAML aliases and nesting, sidecar line and file sizes, bytes read at decode, fra
 seed's range, derived views' aspect and size, near-duplicate clustering of identical hashes, BOMs,
 and boxes of zero width or height. Memory is measured in a subprocess (ru_maxrss), never time."""
 import json
+import random
 import subprocess
 import sys
 
@@ -16,6 +17,9 @@ from pipeline.sources.metadata import metadata_problem
 from pipeline.sources.paths import SourceUnusable
 from pipeline.images.near_duplicates import Copy, HashTable, Row, cluster_keepers, near_duplicate_links
 from pipeline.stages.deduplicate import MergeLinks
+from pipeline.stages.group_contexts import MakeContexts
+from pipeline.tasks import TASKS, scale_blur
+from pipeline.tasks.base import derivable
 from tests.conftest import ROOT, make_photo
 from tests.test_sources import _write_video
 from tests.mir_fixtures import sample_record
@@ -369,3 +373,41 @@ def test_decode_max_bytes_defaults_to_256_mib_and_is_exact_at_the_bound(tmp_path
     assert read_image_bytes(str(tmp_path / "f.bin"), max_bytes=100) == b"x" * 100
     with pytest.raises(ImageTooLarge):
         read_image_bytes(str(tmp_path / "f.bin"), max_bytes=99)
+
+
+# --- derived views' aspect and size ----------------------------------------------------------
+
+
+class _Shape:
+    def __init__(self, width, height):
+        self.width, self.height, self.metadata = width, height, {}
+
+
+@pytest.mark.parametrize("width, height, usable", [
+    (40, 60_000, False), (60_000, 40, False), (100, 400, True), (100, 401, False), (400, 100, True), (401, 100, False),
+])
+def test_images_beyond_the_aspect_cap_are_not_used_by_single_image_tasks(width, height, usable):
+    assert derivable(_Shape(width, height)) is usable
+
+
+def test_scale_blur_views_of_a_40_by_60000_strip_are_capped_on_both_sides():
+    views = scale_blur.derive(_Shape(40, 60_000), random.Random(0))
+    assert {tuple(v["size"]) for v in views} == {(384, 1536)}
+
+
+def test_group_contexts_leaves_elongated_images_out_of_derived_tasks():
+    images = [_Shape(40, 60_000), _Shape(640, 480)]
+    for i, image in enumerate(images):
+        image.id, image.uri = f"{i:064x}", f"img{i}.png"
+    fn = MakeContexts({}, 1, {"target_images": 6, "derive_share": 1.0})
+    fn.unused, fn.elongated = _Counter(), _Counter()
+    contexts = fn._derived(TASKS["scale_blur"], "g", images)
+    assert [{slot.image.uri for slot in context} for context in contexts] == [{"img1.png"}]
+    assert fn.elongated.count == 1
+
+
+class _Counter:
+    count = 0
+
+    def inc(self, n=1):
+        self.count += n

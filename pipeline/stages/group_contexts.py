@@ -16,6 +16,7 @@ from apache_beam.metrics import Metrics
 
 from ..records import Context, ContextImage, content_id
 from ..tasks import TASKS
+from ..tasks.base import derivable
 from .base import REJECTS, Subject, context_subject, guarded, image_subject, to_rejects
 
 STAGE = "group_contexts"
@@ -96,6 +97,7 @@ class MakeContexts(beam.DoFn):
     def __init__(self, sources: dict, seed: int, grouping: dict):
         self.sources, self.seed, self.grouping = sources, seed, grouping
         self.unused = Metrics.counter("group_contexts", "images_unused")
+        self.elongated = Metrics.counter("group_contexts", "images_too_elongated_to_derive")
 
     def _slots(self, task, group: str, images: list) -> list:
         """Lists of ContextImage, one list per context."""
@@ -113,8 +115,11 @@ class MakeContexts(beam.DoFn):
 
     def _derived(self, task, group: str, images: list) -> list:
         """A seeded pick of ceil(share x n) images of the group (at least one), each of which
-        the task turns into a whole context (tiles, zooms)."""
-        ordered = sorted(images, key=lambda im: content_id("derive_pick", self.seed, task.id, group, im.id))
+        the task turns into a whole context (tiles, zooms); images more elongated than
+        tasks.base.MAX_DERIVE_ASPECT are left out (counter images_too_elongated_to_derive)."""
+        usable = [im for im in images if derivable(im)]   # a 40 x 60000 strip would make huge views
+        self.elongated.inc(len(images) - len(usable))
+        ordered = sorted(usable, key=lambda im: content_id("derive_pick", self.seed, task.id, group, im.id))
         chosen = ordered[:math.ceil(len(ordered) * derive_share(self.grouping))]
         self.unused.inc(len(ordered) - len(chosen))
         return [[ContextImage(image, t) for t in

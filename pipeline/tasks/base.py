@@ -80,6 +80,16 @@ def text2region(text: str, image: int, region: dict) -> dict:
 
 
 WHOLE = [0.0, 0.0, 1.0, 1.0]
+# Single-image tasks (image_puzzle, scale_blur) derive views scaled from the image's shape: an
+# image whose long side is more than this many times its short side (a 40 x 60000 strip) is not
+# used by them, so no derived view is larger than MAX_DERIVE_ASPECT x its task's output side.
+MAX_DERIVE_ASPECT = 4
+
+
+def derivable(image) -> bool:
+    """Whether a single-image task may derive views from ``image`` (its aspect within the cap)."""
+    short, long = sorted((image.width, image.height))
+    return short > 0 and long <= MAX_DERIVE_ASPECT * short
 
 
 def whole_image(text: str, image: int, label: str) -> dict:

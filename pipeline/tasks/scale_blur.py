@@ -1,7 +1,7 @@
 """scale_blur: nested zooms of one picture, each with its own blur. The text places some views (the
 whole picture, a stated magnification); the question asks about the others, or which view is the
 most blurred once the stated magnifications are allowed for."""
-from .base import (Question, Task, caption_of, interleaved, balanced_orderings, regions, sequence_text,
+from .base import (MAX_DERIVE_ASPECT, Question, Task, caption_of, interleaved, balanced_orderings, regions, sequence_text,
                    whole_image, whole_ref)
 
 ZOOMS = (1.0, 1.3, 1.7, 2.2, 2.9, 3.8)          # magnification of each view (crop side = 1 / zoom)
@@ -32,7 +32,7 @@ def _box(cx, cy, scale):
 
 def derive(image, rng) -> list:
     cx, cy = _focus(image, rng)
-    ratio = image.height / image.width
+    ratio = min(image.height / image.width, MAX_DERIVE_ASPECT)   # GroupContexts uses no more elongated image
     size = [OUTPUT_SIDE, max(1, round(OUTPUT_SIDE * ratio))]
     blurs = list(BLURS)
     rng.shuffle(blurs)
