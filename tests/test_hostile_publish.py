@@ -241,3 +241,14 @@ def test_the_cards_name_is_one_escaped_line(built):
     front = card.split("---\n")[1].splitlines()
     assert front[0] == ("pretty_name: 'Nice set &lt;/h1&gt;&lt;script&gt;alert(1)&lt;/script&gt; # Not a heading "
                         "[click](x) | *bold*'")
+
+
+def test_a_truncated_shard_given_to_preview_or_export_exits_2_naming_it(capsys, built, tmp_path):
+    shard = sorted((built / "data").glob("*/*.parquet"))[0]
+    data = shard.read_bytes()
+    shard.write_bytes(data[:len(data) // 2])
+    for argv in (["preview", str(built), "--output", str(tmp_path / "site")],
+                 ["export", "curriculum", str(built), "--format", "llava", "--output", str(tmp_path / "c.jsonl")]):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert one_line_error(err) and str(shard) in err and "not a readable Parquet shard" in err

@@ -2,12 +2,14 @@
 FileSystems so OUT may be local or gs://. Shards are streamed in record batches, so a reader
 holds one batch of embedded images at a time, never a whole task. A build made with
 ``output.images: shared`` keeps its source images once in OUT/image_table/ (``ImageTable``)."""
+import contextlib
 import hashlib
 import io
 import os
 import posixpath
 import stat
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 from PIL import Image, UnidentifiedImageError
@@ -57,14 +59,25 @@ def shard_split(path: str) -> str:
     return posixpath.basename(path).split("-", 1)[0]
 
 
+@contextlib.contextmanager
+def _parquet(path: str):
+    """The shard at ``path`` as a ParquetFile; a file Arrow cannot read (truncated, not Parquet)
+    raises ShardsError naming it, so a command ends in one line instead of Arrow's message."""
+    try:
+        with FileSystems.open(path, compression_type="uncompressed") as f:
+            yield pq.ParquetFile(f)
+    except (pa.ArrowException, OSError) as exc:
+        raise ShardsError(f"{path}: not a readable Parquet shard ({exc})") from None
+
+
 def row_count(path: str) -> int:
-    with FileSystems.open(path, compression_type="uncompressed") as f:
-        return pq.ParquetFile(f).metadata.num_rows
+    with _parquet(path) as shard:
+        return shard.metadata.num_rows
 
 
 def read_ids(path: str) -> list:
-    with FileSystems.open(path, compression_type="uncompressed") as f:
-        return pq.ParquetFile(f).read(columns=["id"]).column("id").to_pylist()
+    with _parquet(path) as shard:
+        return shard.read(columns=["id"]).column("id").to_pylist()
 
 
 def iter_samples(paths, ids=None, where=False):
@@ -73,8 +86,8 @@ def iter_samples(paths, ids=None, where=False):
     when ``where``."""
     for path in paths:
         row = 0
-        with FileSystems.open(path, compression_type="uncompressed") as f:
-            for batch in pq.ParquetFile(f).iter_batches(batch_size=_BATCH_ROWS):
+        with _parquet(path) as shard:
+            for batch in shard.iter_batches(batch_size=_BATCH_ROWS):
                 for sample in batch.to_pylist():
                     if ids is None or sample["id"] in ids:
                         yield (path, row, sample) if where else sample
@@ -90,8 +103,7 @@ class ImageTable:
         [match] = FileSystems.match([FileSystems.join(out.rstrip("/"), "image_table", "*.parquet")])
         self._where, self._group = {}, (None, None)
         for path in sorted(m.path for m in match.metadata_list):
-            with FileSystems.open(path, compression_type="uncompressed") as f:
-                table = pq.ParquetFile(f)
+            with _parquet(path) as table:
                 for group in range(table.num_row_groups):
                     hashes = table.read_row_group(group, columns=["sha256"]).column("sha256").to_pylist()
                     self._where.update((sha256, (path, group, row)) for row, sha256 in enumerate(hashes))
@@ -102,8 +114,8 @@ class ImageTable:
             return None
         path, group, row = self._where[sha256]
         if self._group[0] != (path, group):
-            with FileSystems.open(path, compression_type="uncompressed") as f:
-                self._group = ((path, group), pq.ParquetFile(f).read_row_group(group, columns=["image"]))
+            with _parquet(path) as table:
+                self._group = ((path, group), table.read_row_group(group, columns=["image"]))
         return self._group[1].column("image")[row]["bytes"].as_py()
 
 
