@@ -117,11 +117,12 @@ def read_regular(path: str, max_bytes: int) -> bytes:
     return data
 
 
-def outside_root(path: str, real_root: str):
+def outside_root(path: str, real_root: str, place: str):
     """Why the local ``path`` leaves ``real_root`` (the root's realpath) by a symlink or ``..``,
-    or None: the rule ``sources.paths.link_problem`` applies to a build's sources."""
+    or None; ``place`` says what the root is ("the source"). One rule for the build's sources
+    (``sources.paths.link_problem``) and the commands' image roots."""
     real = os.path.realpath(path)
     if real == real_root or real.startswith(real_root.rstrip(os.sep) + os.sep):
         return None
     shown = real.encode("utf-8", "backslashreplace").decode("utf-8")
-    return f"a symlink (or a path through one) to {shown}, outside the images root {real_root}"
+    return f"a symlink (or a path through one) to {shown}, outside {place}"

@@ -411,3 +411,13 @@ class _Counter:
 
     def inc(self, n=1):
         self.count += n
+
+
+@pytest.mark.parametrize("seed, code", [("10000000000000000000000000000000000000000", 2), ("-1", 2), ("abc", 2)])
+def test_a_seed_given_on_the_command_line_outside_the_schemas_range_is_refused(capsys, seed, code):
+    """--seed overrides the manifest's seed after the schema check, so it is checked on its own."""
+    from pipeline.cli import main
+    with pytest.raises(SystemExit) as raised:
+        main(["build", "--seed", seed, "--output", "unused"])
+    assert raised.value.code == code
+    assert "argument --seed" in capsys.readouterr().err.splitlines()[-1]

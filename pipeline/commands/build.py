@@ -2,6 +2,7 @@
 import argparse
 import logging
 
+from ..schemas import load_schema
 from . import fail, guarded
 
 NAME = "build"
@@ -29,10 +30,22 @@ PARSER_ARGS = {
 }
 
 
+def _seed(text: str) -> int:
+    """A --seed within the range the manifest schema gives ``seed``."""
+    bounds = load_schema("manifest")["properties"]["seed"]
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not bounds["minimum"] <= value <= bounds["maximum"]:
+        raise argparse.ArgumentTypeError(f"{text} is outside {bounds['minimum']}..{bounds['maximum']}")
+    return value
+
+
 def add_arguments(parser) -> None:
     parser.add_argument("--manifest", default="data_manifest.yaml", help="build manifest (default: %(default)s)")
     parser.add_argument("--output", default="out", help="output folder or URI (default: %(default)s)")
-    parser.add_argument("--seed", type=int, help="override the manifest's seed")
+    parser.add_argument("--seed", type=_seed, help="override the manifest's seed (the manifest schema's range)")
     parser.add_argument("--drafter", choices=["grounded", "openai"], help="override the manifest's drafter")
     llm = parser.add_argument_group("LLM drafting (override the manifest's drafter.openai, which falls back to "
                                     "OPENAI_BASE_URL and OPENAI_MODEL; the key comes from the manifest's "

@@ -107,7 +107,7 @@ class Converter:
         file, no larger than the checker's cap, not reached by a symlink that leaves the root
         (as a build refuses such a link in a source)."""
         full, problem = self.root.resolve(path)
-        if not problem and (leaves := outside_root(full, self.real_root)):
+        if not problem and (leaves := outside_root(full, self.real_root, f"the images root {self.real_root}")):
             problem = f"{path!r} is {leaves}"
         if not problem:
             problem, facts = self.root.check_path(path)

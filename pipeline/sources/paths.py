@@ -10,6 +10,8 @@ import posixpath
 
 from apache_beam.io.filesystems import FileSystems
 
+from ..safe_files import outside_root
+
 
 class SourceUnusable(Exception):
     """A source that cannot be listed at all; ``reason`` is ``missing_source`` (nothing is at its
@@ -50,16 +52,9 @@ def check_file(location: str) -> None:
         raise SourceUnusable("missing_source", f"{location} does not exist")
 
 
-def _within(real: str, real_root: str) -> bool:
-    return real == real_root or real.startswith(real_root.rstrip(os.sep) + os.sep)
-
-
 def link_problem(path: str, real_root: str):
     """Why the local ``path`` leaves ``real_root`` (the root's realpath) by a symlink, or None."""
-    real = os.path.realpath(path)
-    if _within(real, real_root):
-        return None
-    return f"a symlink (or a path through one) to {printable(real)}, outside the source"
+    return outside_root(path, real_root, "the source")
 
 
 class Root:
