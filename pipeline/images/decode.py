@@ -68,12 +68,15 @@ def open_checked(data: bytes, max_pixels: int, min_side: int, uri: str = "") -> 
 
 
 def _deep_to_l(img: Image.Image) -> Image.Image:
-    """16-bit, 32-bit integer and float greyscale to 8 bits by scaling, rather than clipping
-    everything above 255 to white."""
-    values = np.asarray(img, dtype=np.float64)
-    if values.size and values.max() > 255:
-        values = values * (255.0 / max(values.max(), 65535.0))
-    return Image.fromarray(np.clip(values, 0, 255).astype(np.uint8), mode="L")
+    """16-bit, 32-bit integer and float greyscale to 8 bits, scaled by the range the values
+    actually take (from 0, or the smallest value when it is negative, to the largest): a float
+    image in 0..1 and a 12-bit image in a 16-bit file reach white instead of staying black, and
+    nothing above 255 is clipped to white. NaN counts as 0."""
+    values = np.nan_to_num(np.asarray(img, dtype=np.float64), nan=0.0, posinf=0.0, neginf=0.0)
+    low = min(0.0, values.min()) if values.size else 0.0
+    span = (values.max() - low) if values.size else 0.0
+    scaled = (values - low) * (255.0 / span) if span > 0 else np.zeros_like(values)
+    return Image.fromarray(np.clip(np.rint(scaled), 0, 255).astype(np.uint8), mode="L")
 
 
 def normalise(img: Image.Image) -> Image.Image:
@@ -107,6 +110,21 @@ def decode_image(data: bytes, *, max_pixels: int, min_side: int, uri: str = "", 
     img = open_checked(data, max_pixels, min_side, uri)
     _draft_at_least(img, at_least)
     return _upright_rgb(img)
+
+
+def upright_bytes(data: bytes, *, max_pixels: int) -> bytes:
+    """The image file to hand on wherever pixels leave mir (exports, preview): ``data`` itself when
+    a viewer shows it as ``decode_image`` does (8-bit RGB or greyscale, no EXIF turn), otherwise
+    ``decode_image``'s upright RGB re-encoded (a JPEG as JPEG, quality 95; anything else as PNG),
+    so width and height are the build's and boxes, stated for the upright picture, fall where
+    they belong."""
+    img = open_checked(data, max_pixels, 1)
+    if img.mode in ("RGB", "L") and img.getexif().get(_EXIF_ORIENTATION, 1) == 1:
+        return data
+    jpeg = img.format in ("JPEG", "MPO")
+    buffer = io.BytesIO()
+    _upright_rgb(img).save(buffer, format="JPEG" if jpeg else "PNG", **({"quality": 95} if jpeg else {}))
+    return buffer.getvalue()
 
 
 def _draft_at_least(img: Image.Image, at_least) -> None:

@@ -7,6 +7,7 @@ import io
 
 from PIL import Image
 
+from ..images.decode import decode_image
 from ..records import content_id
 from ..resources import resource_path
 
@@ -56,9 +57,10 @@ def response_format(name: str, schema: dict, structured: bool) -> dict:
 
 
 def data_url(data: bytes, side: int) -> str:
-    """The image as a JPEG data URL whose longer side is at most ``side`` (deterministic)."""
-    picture = Image.open(io.BytesIO(data))
-    picture = picture.convert("RGB")
+    """The image as a JPEG data URL whose longer side is at most ``side`` (deterministic): the
+    picture the build saw (``images.decode.decode_image``: EXIF-upright, transparency on white,
+    16-bit and float scaled by their range), so boxes stated for it fall where they belong."""
+    picture = decode_image(data, max_pixels=Image.MAX_IMAGE_PIXELS, min_side=1)
     picture.thumbnail((side, side), Image.Resampling.LANCZOS)
     buffer = io.BytesIO()
     picture.save(buffer, format="JPEG", quality=85)

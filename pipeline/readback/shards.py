@@ -14,6 +14,7 @@ import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 from PIL import Image, UnidentifiedImageError
 
+from ..images.decode import ImageRejected, upright_bytes
 from ..safe_files import UnsafeFile, is_sha256, read_regular, write_new
 from ..samples.judge import MAX_IMAGE_FILE_BYTES
 from ..sources import ImageChanged, read_unchanged_image
@@ -180,7 +181,9 @@ def write_file(path: str, data: bytes) -> None:
 
 class ImageFiles:
     """Writes each distinct image of the samples it sees once, as ``<folder>/<sha256>.<ext>``,
-    and names it relative to the file that refers to it."""
+    and names it relative to the file that refers to it. The file shows the picture the build
+    saw (``images.decode.upright_bytes``: EXIF orientation applied, transparency on white, deep
+    images scaled), so a sample's boxes fall on it; ``<sha256>`` stays the build's image id."""
 
     def __init__(self, root: str, folder: str, table: ImageTable = None):
         self._root, self._folder, self._table = root, folder, table
@@ -192,7 +195,7 @@ class ImageFiles:
             # It becomes a file name: "../../x" would write outside the folder.
             raise ImageError(f"image_facts sha256 {sha256!r} is not 64 lowercase hex characters")
         if sha256 not in self._names:
-            data = image_bytes(image, facts, self._table)
+            data = _upright(image_bytes(image, facts, self._table), sha256)
             name = f"{self._folder}/{sha256}.{_extension(data, sha256)}"
             write_file(FileSystems.join(self._root, name), data)
             self._names[sha256] = name
@@ -205,6 +208,15 @@ class ImageFiles:
     @property
     def count(self) -> int:
         return len(self._names)
+
+
+def _upright(data: bytes, sha256: str) -> bytes:
+    try:
+        return upright_bytes(data, max_pixels=Image.MAX_IMAGE_PIXELS)
+    except ImageRejected as exc:
+        if exc.reason == "not_an_image":
+            raise ImageError(f"image {sha256} is not in an image format Pillow knows") from None
+        raise ImageError(f"image {sha256} cannot be shown: {exc}") from None
 
 
 def _extension(data: bytes, sha256: str) -> str:
