@@ -6,9 +6,10 @@
   random name, so a planted ``<name>.tmp`` link is never opened), then renamed over the target.
   A rename replaces a link at the target itself and never writes through it, and a failure
   leaves the target as it was and no temporary file behind.
-- ``read_regular``: a file's bytes, refused unless it is a regular file (a FIFO would block for
-  ever, ``/dev/zero`` never ends, a folder is no image) no larger than the caller's cap; opened
-  with O_NONBLOCK and judged by ``fstat`` of the open file, so nothing can be swapped in between.
+- ``read_regular``: a file's bytes (or its first bytes), refused unless it is a regular file (a
+  FIFO would block for ever, ``/dev/zero`` never ends, a folder is no image) no larger than the
+  caller's cap; opened with O_NONBLOCK and judged by ``fstat`` of the open file, so nothing can
+  be swapped in between. The build's reads of local source images go through it too.
 - ``is_sha256``: a name that came from data may become a file name only if it is a sha256.
 - ``outside_root``: the build's confinement rule (``sources.paths.link_problem``) for callers
   that must not load Beam: a path whose realpath leaves the root's realpath is refused.
@@ -29,6 +30,10 @@ os.umask(_UMASK)
 
 class UnsafeFile(ValueError):
     """A file that may not be read as asked; the message says why, in one line."""
+
+
+class FileTooLarge(UnsafeFile):
+    """A regular file over the caller's cap (it was not read whole)."""
 
 
 def is_sha256(value) -> bool:
@@ -90,9 +95,10 @@ def write_new(path: str, data: bytes) -> None:
         f.write(data)
 
 
-def read_regular(path: str, max_bytes: int) -> bytes:
-    """The bytes of the local file ``path``; UnsafeFile when it cannot be opened, is not a
-    regular file, or holds more than ``max_bytes``."""
+def read_regular(path: str, max_bytes: int, *, head: bool = False) -> bytes:
+    """The bytes of the local file ``path``; UnsafeFile when it cannot be opened or is not a
+    regular file, FileTooLarge when it holds more than ``max_bytes``. With ``head``, its first
+    ``max_bytes`` bytes, whatever its size."""
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
     try:
         fd = os.open(path, flags)
@@ -103,17 +109,17 @@ def read_regular(path: str, max_bytes: int) -> bytes:
         if not stat.S_ISREG(info.st_mode):
             kind = "a folder" if stat.S_ISDIR(info.st_mode) else "not a regular file (a FIFO, device or socket)"
             raise UnsafeFile(f"{path} is {kind}, not an image file")
-        if info.st_size > max_bytes:
-            raise UnsafeFile(f"{path} is {info.st_size:,} bytes, over the {max_bytes:,}-byte limit for an image")
+        if info.st_size > max_bytes and not head:
+            raise FileTooLarge(f"{path} is {info.st_size:,} bytes, over the {max_bytes:,}-byte limit for an image")
         os.set_blocking(fd, True)
         with os.fdopen(fd, "rb", closefd=False) as f:
-            data = f.read(max_bytes + 1)
+            data = f.read(max_bytes + (not head))
     except OSError as exc:
         raise UnsafeFile(f"{path} cannot be read: {exc.strerror or exc}") from None
     finally:
         os.close(fd)
     if len(data) > max_bytes:
-        raise UnsafeFile(f"{path} grew over the {max_bytes:,}-byte limit for an image while it was read")
+        raise FileTooLarge(f"{path} grew over the {max_bytes:,}-byte limit for an image while it was read")
     return data
 
 

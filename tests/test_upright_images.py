@@ -7,9 +7,13 @@ import base64
 import hashlib
 import io
 import json
+import os
 import pathlib
+import subprocess
+import sys
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 from PIL import Image
@@ -18,6 +22,7 @@ from pipeline.cli import main
 from pipeline.images.decode import decode_image, upright_bytes
 from pipeline.llm.requests import data_url
 from pipeline.output.arrow_schema import arrow_schema
+from tests.conftest import ROOT, make_photo
 from tests.mir_fixtures import sample_record
 
 RED = (220, 20, 20)
@@ -141,3 +146,29 @@ def test_sixteen_bit_and_float_images_are_scaled_by_their_range():
 def test_an_image_already_upright_is_exported_as_its_own_bytes():
     data = _encoded(_upright_picture(), "JPEG", quality=90)
     assert upright_bytes(data, max_pixels=10**6) == data
+
+
+# ------------------------------------------------------------------ case 3: a FIFO in a listing
+
+def test_a_listing_row_naming_a_fifo_is_rejected_and_the_build_finishes(tmp_path):
+    folder = tmp_path / "listed"
+    for i in range(3):
+        make_photo(folder / f"p{i}.jpg", seed=40 + i)
+    os.mkfifo(folder / "pipe.jpg")       # read with a blocking open, it waits for a writer for ever
+    os.mkfifo(folder / "pipe")           # no extension: its first bytes would be read to tell its format
+    rows = [{"file": name} for name in ("p0.jpg", "p1.jpg", "p2.jpg", "pipe.jpg", "pipe")]
+    (folder / "rows.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (tmp_path / "m.yaml").write_text(f"sources: [{{name: listed, kind: manifest, location: {folder / 'rows.jsonl'}, "
+                                     "licence: L, attribution: A}]\n")
+    done = subprocess.run([sys.executable, "-m", "pipeline.cli", "build", "--manifest", str(tmp_path / "m.yaml"),
+                           "--output", str(tmp_path / "out")], capture_output=True, text=True, timeout=300,
+                          env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    rejects = [json.loads(line) for line in (tmp_path / "out" / "rejects" / "decode_and_hash.jsonl").read_text().splitlines()]
+    by_subject = {r["subject"]: r for r in rejects}
+    for name in ("pipe.jpg", "pipe"):
+        reject = by_subject[str(folder / name)]
+        assert reject["reason"] == "unreadable"
+        assert "not a regular file (a FIFO, device or socket)" in reject["detail"]
+    rows = pd.read_parquet(tmp_path / "out" / "images.parquet")
+    assert set(rows[rows["status"] != "rejected"]["uri"]) == {str(folder / f"p{i}.jpg") for i in range(3)}

@@ -9,6 +9,7 @@ import ``schemas`` and the foundation modules (``records``, ``storage``) only.""
 from apache_beam.io.filesystems import FileSystems
 
 from ..records import sha256_hex
+from ..safe_files import FileTooLarge, read_regular
 from .coco import list_coco
 from .folder import list_folder
 from .manifest import list_manifest
@@ -40,10 +41,17 @@ class ImageTooLarge(ValueError):
 def read_image_bytes(uri: str, max_bytes: int = MAX_IMAGE_BYTES) -> bytes:
     """The bytes of the image an ImageRef names: a file read through FileSystems, or a frame
     (``<video>#t=<seconds>``) decoded and encoded as PNG. DecodeAndHash and Draft both use this.
-    A file over ``max_bytes`` raises ImageTooLarge after reading max_bytes + 1 bytes of it."""
+    A file over ``max_bytes`` raises ImageTooLarge after reading max_bytes + 1 bytes of it. A
+    local file must be a regular file (``safe_files.read_regular``): a FIFO or a device a listing
+    names raises UnsafeFile instead of stalling the build."""
     frame = parse_frame_uri(uri)
     if frame:
         return read_frame(*frame)
+    if FileSystems.get_scheme(uri) is None:
+        try:
+            return read_regular(uri, max_bytes)
+        except FileTooLarge:
+            raise ImageTooLarge(f"the file is larger than {max_bytes:,} bytes (decode.max_bytes)") from None
     with FileSystems.open(uri, compression_type="uncompressed") as f:
         data = f.read(max_bytes + 1)
     if len(data) > max_bytes:
@@ -52,7 +60,10 @@ def read_image_bytes(uri: str, max_bytes: int = MAX_IMAGE_BYTES) -> bytes:
 
 
 def read_head(uri: str, size: int = 16) -> bytes:
-    """The first ``size`` bytes of the file ``uri`` (16: what Pillow identifies a format by)."""
+    """The first ``size`` bytes of the file ``uri`` (16: what Pillow identifies a format by); a
+    local one must be a regular file, as in ``read_image_bytes``."""
+    if FileSystems.get_scheme(uri) is None:
+        return read_regular(uri, size, head=True)
     with FileSystems.open(uri, compression_type="uncompressed") as f:
         return f.read(size)
 
