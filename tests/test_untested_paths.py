@@ -73,7 +73,7 @@ def test_a_manifest_that_cannot_be_read_or_parsed(capsys, tmp_path):
     binary = tmp_path / "binary.yaml"
     binary.write_bytes(b"sources: \xff\xfe\n")
     code, err = _build(capsys, binary, tmp_path / "out")
-    assert (code, err) == (2, f"mir: {binary}: cannot read manifest (UnicodeDecodeError)")
+    assert (code, err) == (2, f"mir: {binary}: not valid UTF-8 (byte 9)")
     code, err = _build(capsys, tmp_path / "absent.yaml", tmp_path / "out")
     assert code == 2 and err.startswith(f"mir: {tmp_path / 'absent.yaml'}: cannot read manifest (")
     broken = tmp_path / "broken.yaml"

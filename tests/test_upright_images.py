@@ -24,6 +24,7 @@ from pipeline.llm.requests import data_url
 from pipeline.output.arrow_schema import arrow_schema
 from tests.conftest import ROOT, make_photo
 from tests.mir_fixtures import sample_record
+from tests.test_ingest_safety import _run, _source
 
 RED = (220, 20, 20)
 # The upright picture: 60 wide, 100 high, a red block where the sample's box says the ball is.
@@ -172,3 +173,35 @@ def test_a_listing_row_naming_a_fifo_is_rejected_and_the_build_finishes(tmp_path
         assert "not a regular file (a FIFO, device or socket)" in reject["detail"]
     rows = pd.read_parquet(tmp_path / "out" / "images.parquet")
     assert set(rows[rows["status"] != "rejected"]["uri"]) == {str(folder / f"p{i}.jpg") for i in range(3)}
+
+
+# ------------------------------------------------------------------ case 2: stated sizes checked
+
+def test_coco_entries_and_listing_rows_whose_size_disagrees_are_rejected_as_size_mismatch(tmp_path):
+    folder = tmp_path / "images"
+    folder.mkdir()
+    (folder / "rotated.jpg").write_bytes(rotated_jpeg())      # stored 100 x 60, upright 60 x 100
+    make_photo(folder / "plain.jpg", seed=50, size=(80, 64))
+    # The COCO entries state the stored size of the rotated photo (what its header says) and the
+    # right size of the plain one; one box each, in pixels of the stated size.
+    coco = {"images": [{"id": 1, "file_name": "rotated.jpg", "width": 100, "height": 60},
+                       {"id": 2, "file_name": "plain.jpg", "width": 80, "height": 64}],
+            "annotations": [{"id": 10, "image_id": 1, "category_id": 1, "bbox": [10, 10, 30, 20]},
+                            {"id": 11, "image_id": 2, "category_id": 1, "bbox": [8, 16, 40, 32]}],
+            "categories": [{"id": 1, "name": "ball"}]}
+    (folder / "instances.json").write_text(json.dumps(coco))
+    hashed, rejects = _run(_source(tmp_path, "coco", folder / "instances.json"), tmp_path / "coco_scratch")
+    assert list(hashed) == [str(folder / "plain.jpg")]
+    assert hashed[str(folder / "plain.jpg")][1:3] == [80, 64]
+    [reject] = rejects
+    assert (reject["subject"], reject["stage"], reject["reason"]) == (str(folder / "rotated.jpg"), "decode_and_hash",
+                                                                      "size_mismatch")
+    assert "100x60" in reject["detail"] and "60x100" in reject["detail"]
+
+    rows = [{"file": "rotated.jpg", "width": 60, "height": 100},     # right: the upright size
+            {"file": "plain.jpg", "width": 64, "height": 80}]        # width and height swapped
+    (folder / "rows.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    hashed, rejects = _run(_source(tmp_path, "manifest", folder / "rows.jsonl"), tmp_path / "rows_scratch")
+    assert {uri: facts[1:3] for uri, facts in hashed.items()} == {str(folder / "rotated.jpg"): [60, 100]}
+    assert [(r["subject"], r["reason"]) for r in rejects] == [(str(folder / "plain.jpg"), "size_mismatch")]
+    assert "64x80" in rejects[0]["detail"] and "80x64" in rejects[0]["detail"]

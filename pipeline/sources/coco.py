@@ -72,7 +72,7 @@ def _record(image: dict, annotations: list, categories: dict):
     if problem:
         return record, problem
     regions, problem = _regions(image, annotations, categories)
-    record["regions"] = regions or []
+    record.update(width=image["width"], height=image["height"], regions=regions or [])
     return record, problem or metadata_problem(record)
 
 

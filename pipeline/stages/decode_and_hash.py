@@ -13,6 +13,18 @@ from .base import REJECTS, image_subject, to_rejects
 from .parallel import InOrderThreadsFn
 
 STAGE = "decode_and_hash"
+# The size a COCO entry or listing row states (source_metadata.schema.json): checked, then dropped.
+STATED_SIZE = ("width", "height")
+
+
+def size_mismatch(metadata: dict, width: int, height: int):
+    """Why the stated size disagrees with the decoded, EXIF-upright image's, or None: boxes in
+    pixels were normalised by the stated size, so they would fall in the wrong place."""
+    stated = (metadata.get("width", width), metadata.get("height", height))
+    if stated == (width, height):
+        return None
+    return (f"the source states {stated[0]}x{stated[1]}, the decoded image (EXIF orientation applied) is "
+            f"{width}x{height}")
 
 
 class DecodeAndHashFn(InOrderThreadsFn):
@@ -40,8 +52,12 @@ class DecodeAndHashFn(InOrderThreadsFn):
             facts = hash_image(data, max_pixels=self.max_pixels, min_side=self.min_side, uri=ref.uri)
         except ImageRejected as exc:
             return image_subject(ref).reject(STAGE, exc.reason, str(exc))
+        mismatch = size_mismatch(ref.metadata, facts.width, facts.height)
+        if mismatch:
+            return image_subject(ref).reject(STAGE, "size_mismatch", mismatch)
+        metadata = {k: v for k, v in ref.metadata.items() if k not in STATED_SIZE}
         return HashedImage(id=sha256_hex(data), uri=ref.uri, source=ref.source, width=facts.width,
-                           height=facts.height, phash=facts.phash, metadata=ref.metadata,
+                           height=facts.height, phash=facts.phash, metadata=metadata,
                            hash_algorithm=HASH_ALGORITHM, crop_hashes=facts.crop_hashes,
                            colour=facts.colour, format=facts.format, file_size=len(data))
 
