@@ -20,6 +20,7 @@ from ..images.decode import ImageRejected
 from ..images.views import materialize
 from ..llm.batch import count_stats
 from ..records import image_entry
+from ..safe_files import UnsafeFile
 from ..sources import MAX_REREAD_BYTES, ImageChanged, ImageTooLarge
 from .base import REJECTS, context_subject, to_rejects
 from .derived_images import keep_derived
@@ -65,7 +66,8 @@ class DraftFn(InOrderThreadsFn):
             drafted = self.drafter.draft(context, images)
         except (DraftRejected, ImageRejected) as exc:
             return "reject", exc.reason, str(exc)
-        except (OSError, ImageChanged, ImageTooLarge) as exc:  # an image vanished or changed since it was hashed
+        # An image vanished, changed or stopped being a regular file since it was hashed.
+        except (OSError, ImageChanged, ImageTooLarge, UnsafeFile) as exc:
             return "reject", "unreadable", f"{exc.__class__.__name__}: {exc}"
         sample = assemble_sample(context, drafted, images, sources=self.sources, seed=self.seed, embed=False)
         if self.derived_folder:
