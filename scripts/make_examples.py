@@ -559,7 +559,7 @@ SEQUENCES = {
                 "vultilion (Flickr, CC BY 2.0); cup: coffee.png by Rachel Michetti (CC0). "
                 "Composited by scripts/make_examples.py.",
         bg_desc="a blurred photo of a lake beside a Chinese temple tower",
-        objects=[("cup", (20, 230), (100, 0)), ("flower", (500, 40), (-30, 0))]),
+        objects=[("cup", (20, 230), (35, 0)), ("flower", (500, 40), (-110, 0))]),
     "seq_b": dict(
         background="wood", n=7, dt=0.5,
         licence="Mixed: CC0-1.0 parts; motorcycle from the Middlebury 2014 stereo dataset (licence "
@@ -568,7 +568,7 @@ SEQUENCES = {
                 "Walt (CC0); motorcycle: Middlebury 2014 stereo benchmark (Scharstein et al.) via "
                 "scikit-image. Composited by scripts/make_examples.py.",
         bg_desc="a blurred wooden table top",
-        objects=[("motorcycle", (60, 30), (110, 0)), ("cat", (420, 250), (-40, -20))]),
+        objects=[("motorcycle", (60, 30), (40, 0)), ("cat", (420, 250), (-100, -40))]),
     "seq_c": dict(
         background="sky", n=6, dt=0.4,
         licence="CC-BY-2.0 (background from a CC BY 2.0 photo); composite CC0-1.0",
