@@ -285,3 +285,33 @@ def test_a_hand_edited_shard_with_a_nan_box_and_answer_z_is_not_exported(tmp_pat
     assert captured.out.endswith("; 1 invalid samples left out\n")
     exported = {json.loads(r)["id"].split(":")[0] for r in (tmp_path / "c.jsonl").read_text().splitlines()}
     assert exported == {"location_relationship-1111111111111111"}
+
+
+# ------------------------------------------------------------------ a full disk
+
+_FULL_DISK = """
+import resource, sys
+resource.setrlimit(resource.RLIMIT_FSIZE, (300, 300))   # no file may grow past 300 bytes
+from pipeline.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.parametrize("command", ["export", "preview"])
+def test_a_full_disk_ends_export_and_preview_with_exit_2_and_no_truncated_image(tmp_path, command):
+    """Writing stops at the first file that cannot grow: exit 2 and one line naming the output,
+    and no image file is left short under its sha256 name (each file is written aside first)."""
+    out = write_build(tmp_path / "out", two_samples())
+    dest = tmp_path / "dest"
+    argv = (["export", "curriculum", out, "--format", "llava", "--split", "test", "--output", dest / "c.jsonl"]
+            if command == "export" else ["preview", out, "--output", dest])
+    done = subprocess.run([sys.executable, "-c", _FULL_DISK, *map(str, argv)], capture_output=True, text=True,
+                          timeout=180, cwd=REPO)
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"mir: cannot write {dest}") and "File too large" in lines[0]
+    for image in dest.rglob("*.*"):
+        name = image.name.split(".")[0]
+        if len(name) == 64:
+            assert hashlib.sha256(image.read_bytes()).hexdigest() == name
+    assert not (dest / "c.jsonl").exists()

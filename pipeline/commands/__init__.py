@@ -23,6 +23,19 @@ def fail(message: str, code: int) -> int:
     return code
 
 
+class OutputError(Exception):
+    """The output could not be written (a full disk, a file-size limit, a read-only folder)."""
+
+
+def writing(call, output: str):
+    """``call()``, an OSError on the way becoming OutputError naming ``output``: a full disk is an
+    environment error (exit 2), not a failure of mir's."""
+    try:
+        return call()
+    except OSError as exc:
+        raise OutputError(f"cannot write {output}: {exc.strerror or exc}") from None
+
+
 def guarded(args, action: str, call, expected: dict):
     """(``call()``'s result, None), or (None, exit status) after a one-line error. ``expected``
     maps exception types (or tuples of them) to their status; any other exception is a failure,

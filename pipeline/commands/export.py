@@ -1,7 +1,7 @@
 """``mir export curriculum``: a build's samples as an easy-to-hard staged training file."""
 import argparse
 
-from . import fail, guarded, one_line
+from . import OutputError, fail, guarded, one_line, writing
 
 NAME = "export"
 HELP = "export a build as a training file (curriculum)"
@@ -58,9 +58,10 @@ def run(args, extra) -> int:
     if code is not None:
         return code
     written, code = guarded(args, "export",
-                            lambda: export_curriculum(args.out, args.output, args.format, args.split, args.boxes,
-                                                      left_out=lambda message: fail(message, 1)),
-                            {ShardsError: 2, (CurriculumError, ImageError, InvalidSample): 1})
+                            lambda: writing(lambda: export_curriculum(args.out, args.output, args.format, args.split,
+                                                                      args.boxes, left_out=lambda message: fail(message, 1)),
+                                            args.output),
+                            {(ShardsError, OutputError): 2, (CurriculumError, ImageError, InvalidSample): 1})
     if code is not None:
         return code
     if not written["samples"]:

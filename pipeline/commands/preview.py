@@ -1,7 +1,7 @@
 """``mir preview``: a static HTML gallery of a build."""
 import argparse
 
-from . import fail, guarded, one_line
+from . import OutputError, fail, guarded, one_line, writing
 
 NAME = "preview"
 HELP = "write a static HTML gallery of a build"
@@ -42,9 +42,9 @@ def run(args, extra) -> int:
     if code is not None:
         return code
     written, code = guarded(args, "preview",
-                            lambda: write_preview(args.out, dest, task=args.task, limit=args.limit,
-                                                  left_out=lambda message: fail(message, 1)),
-                            {ShardsError: 2, ImageError: 1})
+                            lambda: writing(lambda: write_preview(args.out, dest, task=args.task, limit=args.limit,
+                                                                  left_out=lambda message: fail(message, 1)), dest),
+                            {(ShardsError, OutputError): 2, ImageError: 1})
     if code is not None:
         return code
     left_out = f"; {written['left_out']} invalid samples left out" if written["left_out"] else ""
