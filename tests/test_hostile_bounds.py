@@ -421,3 +421,23 @@ def test_a_seed_given_on_the_command_line_outside_the_schemas_range_is_refused(c
         main(["build", "--seed", seed, "--output", "unused"])
     assert raised.value.code == code
     assert "argument --seed" in capsys.readouterr().err.splitlines()[-1]
+
+
+@pytest.mark.parametrize("kind, name", [("mot", "gt/gt.txt"), ("mot", "seqinfo.ini"), ("views", "transforms.json")])
+def test_a_mot_or_nerf_file_over_the_metadata_size_is_refused_unread(tmp_path, kind, name):
+    """MOT's gt.txt and seqinfo.ini and a NeRF scene's transforms.json obey the same 1 GiB limit as
+    a sidecar: the source is refused before the file is read."""
+    folder = tmp_path / "seq"
+    _photos(folder / "img1", "000001.jpg")
+    (folder / "gt").mkdir()
+    (folder / "seqinfo.ini").write_text("[Sequence]\nname=S\nimDir=img1\nframeRate=4\nseqLength=1\nimWidth=160\n"
+                                        "imHeight=120\nimExt=.jpg\n")
+    (folder / "gt" / "gt.txt").write_text("1,1,10,10,20,20,1,1,1\n")
+    (folder / "transforms.json").write_text('{"frames": []}')
+    with open(folder / name, "r+b") as f:   # 2^30 + 1 bytes, nearly all a hole on disk
+        f.truncate(2 ** 30 + 1)
+    location = folder / "transforms.json" if kind == "views" else folder
+    with pytest.raises(SourceUnusable) as raised:
+        list(list_source(_source(tmp_path, kind, location)))
+    assert raised.value.reason == "unreadable_source"
+    assert str(raised.value) == f"{folder / name}: 1,073,741,825 bytes, larger than 1,073,741,824 for a metadata file"

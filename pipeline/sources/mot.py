@@ -28,7 +28,7 @@ from ..storage import read_bytes
 from .files import find_files
 from .metadata import metadata_problem
 from .paths import Root, SourceUnusable, printable
-from .sidecar import Listing
+from .sidecar import Listing, check_metadata_size
 
 STAGE = "read_sources"
 SEQINFO = "seqinfo.ini"
@@ -231,6 +231,7 @@ class SequenceListing:
     def list(self):
         """Describe every file of the image folder; yields rejects of lines that name no frame."""
         seqinfo = FileSystems.join(self.folder, SEQINFO)
+        check_metadata_size(seqinfo)
         try:
             sequence = Sequence(self.folder, read_bytes(seqinfo).decode("utf-8"))
         except (ValueError, UnicodeDecodeError) as exc:
@@ -246,6 +247,7 @@ class SequenceListing:
         if gt_uri in self.found.refused:
             yield self.listing.reject_record(*self.found.refused[gt_uri], gt_uri)
         elif gt_uri in self.found.files:
+            check_metadata_size(gt_uri)
             truth.read(read_bytes(gt_uri).decode("utf-8", "replace"), self._name(gt_uri))
         for number, detail in truth.unplaced:
             yield self.listing.reject_record("bad_metadata", detail, f"{gt_uri}:{number}")

@@ -31,7 +31,7 @@ from ..storage import read_bytes
 from .files import find_files
 from .metadata import parse_json, repeated_keys, value_problem
 from .paths import Root, SourceUnusable, check_file
-from .sidecar import Listing
+from .sidecar import Listing, check_metadata_size
 
 STAGE = "read_sources"
 SINGULAR = 1e-6            # |det| of a pose's rotation below this: the pose is singular
@@ -123,6 +123,7 @@ class Scene:
     def read(self, json_uri: str):
         """Add the frames of one transforms JSON; yields rejects of what names no image."""
         name = posixpath.basename(json_uri)
+        check_metadata_size(json_uri)
         data, problem = parse_json(read_bytes(json_uri).decode("utf-8", "surrogateescape"))
         if not problem and not (isinstance(data, dict) and isinstance(data.get("frames"), list)):
             problem = "not an object with a frames list"
