@@ -18,6 +18,7 @@ from pipeline.cli import main
 from pipeline.output import publish
 from pipeline.output.card import render_card
 from pipeline.output.publish import MARKER, STAGING_TAG
+from tests.test_publish import leftovers as beside, tree
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 # A build that stops just before it publishes, until the file GO exists: a live build the test
@@ -38,16 +39,6 @@ publish.publish = held
 from pipeline.cli import main
 sys.exit(main(["build", "--manifest", sys.argv[3], "--output", sys.argv[4], "--quiet"]))
 """
-
-
-def tree(folder: pathlib.Path) -> dict:
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
-
-
-def beside(out: pathlib.Path) -> list:
-    """What mir left next to OUT (staging, old and lock files)."""
-    return sorted(p.name for p in out.parent.iterdir() if p.name.startswith(out.name + ".mir-"))
 
 
 def build(capsys, manifest, out, *extra) -> tuple:

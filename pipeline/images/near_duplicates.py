@@ -171,11 +171,10 @@ class _Tile:
         return closest
 
 
-def near_duplicate_pairs(table: HashTable, threshold: int, start: int, stop: int):
-    """Yield (i, j, distance) with start <= i < stop, i < j, same scope, and the closest_match
-    distance of rows i and j <= threshold.
-
-    Scopes are only compared for the rare pairs within the threshold."""
+def _close_in_tiles(table: HashTable, threshold: int, start: int, stop: int):
+    """Per tile, the (i, j, distance) arrays of its pairs with start <= i < stop, i < j, same scope
+    and closest_match distance <= threshold. Scopes are only compared for the rare pairs within
+    the threshold."""
     hashes, columns, n = table.hashes, table.columns, len(table)
     tile = _Tile()
     for lo in range(start, stop, BLOCK_ROWS):
@@ -187,10 +186,17 @@ def near_duplicate_pairs(table: HashTable, threshold: int, start: int, stop: int
             close = np.less_equal(closest, threshold, out=tile.close[:hi - lo, :right - left])
             if not close.any():
                 continue
-            for r, col in zip(*np.nonzero(close)):
-                i, j = lo + int(r), left + int(col)
-                if i < j and table.scopes[i] == table.scopes[j]:
-                    yield i, j, int(closest[r, col])
+            r, c = np.nonzero(close)
+            i, j = r + lo, c + left
+            keep = (i < j) & (table.scopes[i] == table.scopes[j])
+            yield i[keep], j[keep], closest[r[keep], c[keep]]
+
+
+def near_duplicate_pairs(table: HashTable, threshold: int, start: int, stop: int):
+    """Yield (i, j, distance) with start <= i < stop, i < j, same scope, and the closest_match
+    distance of rows i and j <= threshold."""
+    for i, j, distance in _close_in_tiles(table, threshold, start, stop):
+        yield from zip(i.tolist(), j.tolist(), distance.tolist())
 
 
 def _roots(parent: np.ndarray, rows: np.ndarray) -> np.ndarray:
@@ -218,21 +224,10 @@ def near_duplicate_links(table: HashTable, threshold: int, start: int, stop: int
     its component. At most one link per row, so memory is linear in the rows, whatever the
     number of pairs (N identical hashes are N^2 / 2 pairs, N - 1 links); the components, and so
     cluster_keepers, are those of the pairs."""
-    hashes, columns, n = table.hashes, table.columns, len(table)
+    n = len(table)
     parent = np.arange(n, dtype=np.int64)
-    tile = _Tile()
-    for lo in range(start, stop, BLOCK_ROWS):
-        hi = min(stop, lo + BLOCK_ROWS)
-        for left in range(lo + 1, n, BLOCK_COLUMNS):
-            right = min(n, left + BLOCK_COLUMNS)
-            closest = tile.closest_distances(hashes[lo:hi], columns[:, left:right])
-            close = np.less_equal(closest, threshold, out=tile.close[:hi - lo, :right - left])
-            if not close.any():
-                continue
-            r, c = np.nonzero(close)
-            i, j = r + lo, c + left
-            keep = (i < j) & (table.scopes[i] == table.scopes[j])
-            _union(parent, i[keep], j[keep])
+    for i, j, _ in _close_in_tiles(table, threshold, start, stop):
+        _union(parent, i, j)
     joined = np.nonzero(parent != np.arange(n))[0]
     return [(int(row), int(root)) for row, root in zip(joined, _roots(parent, joined))]
 
