@@ -14,6 +14,9 @@ token ``fault:<name>`` anywhere in the request (tests put it in an image caption
   fenced       the JSON wrapped in a Markdown ```json fence, as many models reply
   front_loaded every reply lists the images before the question   front_loaded_once  the re-ask interleaves
   knowledge_bound  every reply says which image shows which named object   knowledge_bound_once  the re-ask does not
+  prose_json   the JSON after a sentence and before a remark    think_json  a <think> block, then the JSON in a fence
+  parts        content as a list of parts (text parts holding the JSON)
+  no_choices   200 with an empty choices list                   error_200  200 carrying an error object, no choices
 """
 import collections
 import json
@@ -151,6 +154,20 @@ class FakeOpenAIServer:
             draft["question"] = " ".join(f"<image> shows the {named.get(i, 'background')}."
                                          for i in range(1, draft["question"].count("<image>") + 1)) + " " + asked
             return 200, {}, completion(json.dumps(draft))
+        if fault == "prose_json":
+            return 200, {}, completion(f"Here is the draft you asked for: {json.dumps(model_draft(body))} "
+                                       "Let me know if {anything} should change.")
+        if fault == "think_json":
+            return 200, {}, completion("<think>The user wants JSON like {\"question\": ...}; the grounded facts "
+                                       "decide.</think>\n```json\n" + json.dumps(model_draft(body)) + "\n```")
+        if fault == "parts":
+            text = json.dumps(model_draft(body))
+            return 200, {}, completion([{"type": "text", "text": text[:40]}, {"type": "text", "text": text[40:]}])
+        if fault == "no_choices":
+            return 200, {}, dict(completion(None), choices=[])
+        if fault == "error_200":
+            reply = {k: v for k, v in completion(None).items() if k != "choices"}
+            return 200, {}, dict(reply, error={"message": "model 'fake-model' is loading", "code": 503})
         if fault == "fenced":
             return 200, {}, completion("```json\n" + json.dumps(model_draft(body)) + "\n```")
         return 200, {}, completion(json.dumps(model_draft(body, wrong=fault == "wrong_answer")))

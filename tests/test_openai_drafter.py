@@ -34,7 +34,11 @@ EXPECTED = {None: "sample", "rate_limit": "sample", "server_error": "sample", "s
             # A question that lists the images up front is re-asked once, then rejected.
             "front_loaded_once": "sample", "front_loaded": "not_interleaved",
             # One that says which image shows which named object lets knowledge answer: re-asked, then rejected.
-            "knowledge_bound_once": "sample", "knowledge_bound": "answer_from_knowledge"}
+            "knowledge_bound_once": "sample", "knowledge_bound": "answer_from_knowledge",
+            # Replies as servers really send them: the JSON found wherever it sits; an empty reply a
+            # clear reason, never internal_error.
+            "prose_json": "sample", "think_json": "sample", "parts": "sample",
+            "no_choices": "bad_reply", "error_200": "bad_reply"}
 BOXES = ([0.05, 0.1, 0.25, 0.3], [0.4, 0.5, 0.6, 0.7], [0.75, 0.8, 0.95, 0.97])
 
 
@@ -105,7 +109,7 @@ def test_every_fault_ends_in_success_or_its_reason_and_counts_add_up(tmp_path, s
     assert stats["errors.connection_error"] == 1 and stats["errors.server_error"] == 1 + 3  # always_500: 3 tries
     assert stats["grounding.disagreed"] == 1 and stats["grounding.agreed"] == sum(v == "sample" for v in EXPECTED.values())
     failures = {k.split(".", 1)[1]: n for k, n in stats.items() if k.startswith("failures.")}
-    assert failures == {reason: 1 for reason in EXPECTED.values() if reason != "sample"}
+    assert failures == dict(collections.Counter(reason for reason in EXPECTED.values() if reason != "sample"))
     assert {r["authorization"] for r in log} == {f"Bearer {KEY}"}
 
 
@@ -194,10 +198,12 @@ def test_draft_stage_drafts_concurrently_caches_and_a_rerun_asks_only_what_faile
     first = _run_draft_stage(contexts, drafter_settings)
     assert first["calls"] == len(server.log) - before and first.get("cache_hits", 0) == 0
     second = _run_draft_stage(contexts, drafter_settings)
-    # Only the two always_500 contexts failed for good: they are asked again (three tries each).
-    assert len(server.log) - before == first["calls"] + 6 and second["calls"] == second["errors.server_error"] == 6
-    # every request but the retried ones and the two that failed for good left a stored reply
-    assert second["cache_hits"] == first["calls"] - first["retries"] - 2
+    # Only the contexts that failed for good are asked again: the two always_500 ones (three tries
+    # each) and the four whose 200 reply held no choices (once each: nothing to retry, nothing stored).
+    assert len(server.log) - before == first["calls"] + 6 + 4
+    assert (second["calls"], second["errors.server_error"]) == (6 + 4, 6)
+    # every request but the retried ones and the six that failed for good left a stored reply
+    assert second["cache_hits"] == first["calls"] - first["retries"] - 2 - 4
 
 
 def test_build_with_openai_drafter_conserves_contexts_reuses_cache_and_never_writes_the_key(tmp_path, server, key, capfd):
@@ -239,3 +245,14 @@ drafter:
     written = [p for p in output.rglob("*") if p.is_file()]
     assert any("llm_cache" in str(p) for p in written)
     assert not [p for p in written if KEY.encode() in p.read_bytes()]
+
+
+def test_a_200_reply_carrying_an_error_names_the_servers_message(tmp_path, server, key):
+    drafter = make_drafter(settings(server), seed=3)
+    drafter.setup()
+    context = make_context(tmp_path, "c-error", "error_200")
+    with pytest.raises(DraftRejected) as rejected:
+        drafter.draft(context, materialize(context, 10 ** 8, 8))
+    assert rejected.value.reason == "bad_reply"
+    assert str(rejected.value) == ("LLM request failed: the server answered 200 with an error: "
+                                   "model 'fake-model' is loading")

@@ -1,8 +1,7 @@
 """Reading which option a solver chose, from structured output or from free text."""
-import json
 import re
 
-from ..llm.text import unfenced
+from ..llm.text import first_json_object
 
 _PATTERNS = (
     # Most explicit first: "Answer: B", "answer is (B)", "final answer - b". A lower-case
@@ -16,11 +15,8 @@ _PATTERNS = (
 
 
 def _from_json(text: str, labels: set):
-    try:
-        parsed = json.loads(text)
-    except ValueError:
-        return None
-    if isinstance(parsed, dict) and isinstance(parsed.get("answer"), str):
+    parsed = first_json_object(text)
+    if parsed is not None and isinstance(parsed.get("answer"), str):
         label = parsed["answer"].strip().strip("()").upper()
         return label if label in labels else None
     return None
@@ -38,7 +34,7 @@ def extract_choice(text: str, options: list):
     if not text:
         return None
     labels = {o["label"] for o in options}
-    label = _from_json(unfenced(text), labels)
+    label = _from_json(text, labels)
     if label:
         return label
     for pattern in _PATTERNS:

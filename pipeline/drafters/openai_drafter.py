@@ -13,7 +13,7 @@ from ..llm.calls import CallFailed
 from ..llm.endpoint import ChatEndpoint, strings_mapped
 from ..llm.requests import messages, reask
 from ..interleaving import is_interleaved, knowledge_hold, unstated_numbers
-from ..llm.text import unfenced
+from ..llm.text import first_json_object
 from ..samples.judge import CONCLUSION_ANSWER
 from ..schemas import load_schema
 from .base import Drafted, DraftRejected
@@ -89,10 +89,9 @@ class OpenAIDrafter:
             raise DraftRejected("refused", f"the model refused: {reply['refusal'] or 'content filter'}")
         if reply["finish_reason"] == "length":
             return None, ["the reply was cut off at the token limit: write shorter reasoning"], "truncated"
-        try:
-            draft = json.loads(unfenced(reply["content"]))
-        except ValueError:
-            return None, ["the reply is not a JSON object"], "invalid_json"
+        draft = first_json_object(reply["content"])
+        if draft is None:
+            return None, ["the reply holds no JSON object"], "invalid_json"
         problems = [str(p) for p in draft_problems(context, as_drafted(draft), images)]
         problems = problems or citation_problems(draft) or [
             f"$.reasoning: cites {n}, which neither the question's text nor an option states: cite only facts the "

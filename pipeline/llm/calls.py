@@ -13,7 +13,7 @@ import openai
 
 # failure cause -> is it worth retrying?
 RETRYABLE = {"rate_limited": True, "server_error": True, "timeout": True, "connection_error": True,
-             "client_error": False}
+             "client_error": False, "bad_reply": False}
 
 
 class CallFailed(Exception):

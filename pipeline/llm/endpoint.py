@@ -22,6 +22,7 @@ from ..storage import read_bytes
 from .cache import ResponseCache, cache_key
 from .calls import CallFailed, RateLimiter, RetryBudget, with_retries
 from .requests import response_format
+from .text import reply_text
 
 
 def strings_mapped(node, fn):
@@ -53,6 +54,15 @@ def api_key(settings: dict) -> str:
     if settings.get("api_key_file"):
         return read_bytes(settings["api_key_file"]).decode("utf-8").strip()
     return os.environ.get("OPENAI_API_KEY", "")
+
+
+def _empty_reply(completion) -> str:
+    """Why a 200 reply holds no answer: the error object some servers send under 200, or no choices."""
+    error = getattr(completion, "error", None) or (getattr(completion, "model_extra", None) or {}).get("error")
+    if isinstance(error, dict):
+        error = error.get("message") or json.dumps(error)
+    return f"the server answered 200 with an error: {str(error)[:300]}" if error else \
+        "the server answered 200 with no choices"
 
 
 class ChatEndpoint:
@@ -109,8 +119,10 @@ class ChatEndpoint:
         if usage:
             self.count("prompt_tokens", usage.prompt_tokens)
             self.count("completion_tokens", usage.completion_tokens)
+        if not completion.choices:
+            raise CallFailed("bad_reply", _empty_reply(completion))
         choice = completion.choices[0]
-        return {"content": choice.message.content, "finish_reason": choice.finish_reason,
+        return {"content": reply_text(choice.message.content), "finish_reason": choice.finish_reason,
                 "refusal": getattr(choice.message, "refusal", None)}
 
     def reply(self, sent: list, schema_name: str, schema: dict, **params) -> dict:
