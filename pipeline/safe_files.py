@@ -10,6 +10,7 @@
   FIFO would block for ever, ``/dev/zero`` never ends, a folder is no image) no larger than the
   caller's cap; opened with O_NONBLOCK and judged by ``fstat`` of the open file, so nothing can
   be swapped in between. The build's reads of local source images go through it too.
+- ``require_regular``: the same refusal for a reader that opens the file itself (a video decoder).
 - ``is_sha256``: a name that came from data may become a file name only if it is a sha256.
 - ``outside_root``: the build's confinement rule (``sources.paths.link_problem``) for callers
   that must not load Beam: a path whose realpath leaves the root's realpath is refused.
@@ -95,6 +96,26 @@ def write_new(path: str, data: bytes) -> None:
         f.write(data)
 
 
+def _kind_problem(path: str, mode: int):
+    """Why a file of ``mode`` is no image file to read (a folder, a FIFO, a device), or None."""
+    if stat.S_ISREG(mode):
+        return None
+    kind = "a folder" if stat.S_ISDIR(mode) else "not a regular file (a FIFO, device or socket)"
+    return f"{path} is {kind}, not an image file"
+
+
+def require_regular(path: str) -> None:
+    """UnsafeFile unless the local ``path`` is a regular file: for readers that open a file
+    themselves (a video decoder), which a FIFO would stall."""
+    try:
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError) as exc:
+        raise UnsafeFile(f"{path} cannot be read: {getattr(exc, 'strerror', None) or exc}") from None
+    problem = _kind_problem(path, mode)
+    if problem:
+        raise UnsafeFile(problem)
+
+
 def read_regular(path: str, max_bytes: int, *, head: bool = False) -> bytes:
     """The bytes of the local file ``path``; UnsafeFile when it cannot be opened or is not a
     regular file, FileTooLarge when it holds more than ``max_bytes``. With ``head``, its first
@@ -106,9 +127,9 @@ def read_regular(path: str, max_bytes: int, *, head: bool = False) -> bytes:
         raise UnsafeFile(f"{path} cannot be read: {getattr(exc, 'strerror', None) or exc}") from None
     try:
         info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            kind = "a folder" if stat.S_ISDIR(info.st_mode) else "not a regular file (a FIFO, device or socket)"
-            raise UnsafeFile(f"{path} is {kind}, not an image file")
+        problem = _kind_problem(path, info.st_mode)
+        if problem:
+            raise UnsafeFile(problem)
         if info.st_size > max_bytes and not head:
             raise FileTooLarge(f"{path} is {info.st_size:,} bytes, over the {max_bytes:,}-byte limit for an image")
         os.set_blocking(fd, True)

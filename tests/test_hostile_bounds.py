@@ -3,6 +3,7 @@ YAML aliases and nesting, sidecar line and file sizes, bytes read at decode, fra
 seed's range, derived views' aspect and size, near-duplicate clustering of identical hashes, BOMs,
 and boxes of zero width or height. Memory is measured in a subprocess (ru_maxrss), never time."""
 import json
+import os
 import random
 import subprocess
 import sys
@@ -441,3 +442,14 @@ def test_a_mot_or_nerf_file_over_the_metadata_size_is_refused_unread(tmp_path, k
         list(list_source(_source(tmp_path, kind, location)))
     assert raised.value.reason == "unreadable_source"
     assert str(raised.value) == f"{folder / name}: 1,073,741,825 bytes, larger than 1,073,741,824 for a metadata file"
+
+
+def test_a_video_source_that_is_a_fifo_is_rejected_without_opening_it(tmp_path):
+    """A FIFO named as a video would stall the decoder that opens it: the video is refused as
+    unreadable_video with the reason, the listing ends."""
+    fifo = tmp_path / "clip.mp4"
+    os.mkfifo(fifo)
+    refs, rejects = _listed(_source(tmp_path, "video", fifo))
+    assert refs == {}
+    assert rejects == [("clip.mp4", "unreadable_video",
+                        f"UnsafeFile: {fifo} is not a regular file (a FIFO, device or socket), not an image file")]

@@ -3,11 +3,8 @@ FileSystems so OUT may be local or gs://. Shards are streamed in record batches,
 holds one batch of embedded images at a time, never a whole task. A build made with
 ``output.images: shared`` keeps its source images once in OUT/image_table/ (``ImageTable``)."""
 import contextlib
-import hashlib
 import io
-import os
 import posixpath
-import stat
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -15,10 +12,9 @@ from apache_beam.io.filesystems import FileSystems
 from PIL import Image, UnidentifiedImageError
 
 from ..images.decode import ImageRejected, upright_bytes
-from ..safe_files import UnsafeFile, is_sha256, read_regular, write_new
+from ..safe_files import is_sha256, write_new
 from ..samples.judge import MAX_IMAGE_FILE_BYTES
-from ..sources import ImageChanged, read_unchanged_image
-from ..sources.video import parse_frame_uri
+from ..sources import read_unchanged_image
 from ..storage import write_bytes
 
 _BATCH_ROWS = 32
@@ -133,40 +129,12 @@ def image_bytes(image: dict, facts: dict, table: ImageTable = None) -> bytes:
     if shared is not None:
         return shared
     try:
-        return _read_again(facts["uri"], facts["sha256"])
+        # A shard's uri may name anything: read_image_bytes takes a local file only when it is a
+        # regular file (never a FIFO, /dev/zero or a folder; a video a frame is cut from too), and
+        # reads at most the cap.
+        return read_unchanged_image(facts["uri"], facts["sha256"], MAX_IMAGE_FILE_BYTES)
     except ValueError as exc:
         raise ImageError(str(exc)) from None
-
-
-def _read_again(uri: str, sha256: str) -> bytes:
-    """``read_unchanged_image``, where a shard's uri may name anything: a local file must be a
-    regular file (never a FIFO, a device such as /dev/zero, or a folder) of at most
-    ``MAX_IMAGE_FILE_BYTES``, as must a video a frame is cut from; a remote file is capped by
-    the size its filesystem reports before it is read."""
-    frame = parse_frame_uri(uri)
-    location = frame[0] if frame else uri
-    if FileSystems.get_scheme(location) is not None:
-        [match] = FileSystems.match([location])
-        size = match.metadata_list[0].size_in_bytes if match.metadata_list else 0
-        if size > MAX_IMAGE_FILE_BYTES and not frame:
-            raise UnsafeFile(f"{uri} is {size:,} bytes, over the {MAX_IMAGE_FILE_BYTES:,}-byte limit for an image")
-        return read_unchanged_image(uri, sha256)
-    if frame:
-        _require_regular(location)
-        return read_unchanged_image(uri, sha256)
-    data = read_regular(location, MAX_IMAGE_FILE_BYTES)
-    if hashlib.sha256(data).hexdigest() != sha256:
-        raise ImageChanged(f"{uri} is no longer the image the build hashed (sha256 differs); build again")
-    return data
-
-
-def _require_regular(path: str) -> None:
-    try:
-        mode = os.stat(path).st_mode
-    except OSError as exc:
-        raise UnsafeFile(f"{path} cannot be read: {exc.strerror or exc}") from None
-    if not stat.S_ISREG(mode):
-        raise UnsafeFile(f"{path} is not a regular file (a FIFO, device, socket or folder)")
 
 
 def write_file(path: str, data: bytes) -> None:

@@ -13,6 +13,7 @@ import av
 from apache_beam.io.filesystems import FileSystems
 
 from ..records import ImageRef, reject
+from ..safe_files import require_regular
 from .files import find_files
 from .paths import check_file
 
@@ -53,8 +54,16 @@ def _duration(container, stream) -> float:
     return float((max(ends) - start) * stream.time_base) if ends else 0.0
 
 
+def _open_video(uri: str):
+    """The video file ``uri``, opened through FileSystems; a local one must be a regular file (a
+    FIFO named as a video would stall the decoder)."""
+    if FileSystems.get_scheme(uri) is None:
+        require_regular(uri)
+    return FileSystems.open(uri, compression_type="uncompressed")
+
+
 def _video_duration(uri: str) -> float:
-    with FileSystems.open(uri, compression_type="uncompressed") as f, av.open(f) as container:
+    with _open_video(uri) as f, av.open(f) as container:
         return _duration(container, container.streams.video[0])
 
 
@@ -111,7 +120,7 @@ def list_video(source):
 
 def read_frame(video_uri: str, seconds: float) -> bytes:
     """PNG bytes of the frame shown at ``seconds``: the last frame starting at or before it."""
-    with FileSystems.open(video_uri, compression_type="uncompressed") as f, av.open(f) as container:
+    with _open_video(video_uri) as f, av.open(f) as container:
         stream = container.streams.video[0]
         start = stream.start_time or 0
         container.seek(start + int(seconds / stream.time_base), stream=stream, backward=True)
