@@ -29,7 +29,8 @@ from pipeline.output import publish
 ready, go = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
 real = publish.publish
 def held(staging, out):
-    ready.write_text(staging)
+    ready.with_suffix(".partial").write_text(staging)
+    ready.with_suffix(".partial").rename(ready)   # whole when it appears: the test reads it at once
     for _ in range(6000):
         if go.exists():
             break

@@ -353,12 +353,11 @@ def discard(staging: str) -> None:
     try:
         if _local(staging):
             plain = _plain(staging)
-            if os.path.exists(os.path.join(plain, STAGING_TAG)) or (os.path.isdir(plain) and not os.listdir(plain)):
-                _remove_listed(plain, _listing(plain))
-        elif FileSystems.exists(FileSystems.join(staging, STAGING_TAG)):
-            found = FileSystems.match([FileSystems.join(staging, "**")])[0].metadata_list
-            if found:
-                FileSystems.delete([m.path for m in found])
+            ours = os.path.exists(os.path.join(plain, STAGING_TAG)) or (os.path.isdir(plain) and not os.listdir(plain))
+        else:
+            ours = FileSystems.exists(FileSystems.join(staging, STAGING_TAG))
+        if ours:
+            _remove_files(staging, _listing(staging))
     finally:
         _release(staging)
 
@@ -385,7 +384,7 @@ def recover(out: str) -> None:
 def publish(staging: str, out: str) -> None:
     """Put the complete build in ``staging`` in OUT's place (after ``check_output``)."""
     listed = _listing(staging)
-    _remove_scratch(staging, [rel for rel in listed if rel.startswith(SCRATCH + "/")])
+    _remove_files(staging, [rel for rel in listed if rel.startswith(SCRATCH + "/")])
     files = [f for f in listed if f not in (STAGING_TAG, MARKER) and not f.startswith(SCRATCH + "/")]
     write_text(FileSystems.join(staging, MARKER), json.dumps(
         {"built_by": f"mir {__version__}", "files": files}, indent=1, sort_keys=True) + "\n")
@@ -397,11 +396,12 @@ def publish(staging: str, out: str) -> None:
         _publish_by_files(staging, out, files)
 
 
-def _remove_scratch(staging: str, kept: list) -> None:
+def _remove_files(staging: str, files: list) -> None:
+    """Remove ``files`` (relative paths) of ``staging``, local or on an object store."""
     if _local(staging):
-        _remove_listed(_plain(staging), kept)
-    elif kept:
-        FileSystems.delete([FileSystems.join(staging, rel) for rel in kept])
+        _remove_listed(_plain(staging), files)
+    elif files:
+        FileSystems.delete([FileSystems.join(staging, rel) for rel in files])
 
 
 def _publish_local(staging: str, out: str) -> None:
