@@ -109,20 +109,26 @@ def usual_answer_credit(sample: dict, table: dict) -> float:
     return _credit(rates, _answer_index(sample))
 
 
+def figures_of(totals: dict) -> dict:
+    """{"samples", "chance", "accuracy"} from summed credits: ``totals["samples"]``, ``totals["chance"]``
+    (the sum of 1 / number of options) and each strategy's summed credit."""
+    n = totals.get("samples", 0)
+    if not n:
+        return {"samples": 0, "chance": None, "accuracy": {s: None for s in STRATEGIES}}
+    return {"samples": n, "chance": round(float(totals["chance"] / n), 4),
+            "accuracy": {s: round(float(totals[s] / n), 4) for s in STRATEGIES}}
+
+
 def shortcut_figures(samples: list) -> dict:
     """Over ``samples``: how many, chance (the mean of 1 / number of options) and each strategy's
     accuracy."""
     samples = list(samples)
-    if not samples:
-        return {"samples": 0, "chance": None, "accuracy": {s: None for s in STRATEGIES}}
     table = answer_table(samples)
-    totals = collections.Counter()
+    totals = collections.Counter(samples=len(samples), chance=sum(1 / len(s["options"]) for s in samples))
     for sample in samples:
         totals.update(option_credits(sample))
         totals["usual_answer"] += usual_answer_credit(sample, table)
-    n = len(samples)
-    return {"samples": n, "chance": round(sum(1 / len(s["options"]) for s in samples) / n, 4),
-            "accuracy": {s: round(totals[s] / n, 4) for s in STRATEGIES}}
+    return figures_of(totals)
 
 
 def worst_excess(figures: dict) -> tuple:

@@ -18,7 +18,8 @@ import fractions
 import apache_beam as beam
 from apache_beam.pvalue import AsDict
 
-from ..shortcuts import STRATEGIES, answer_table_entries, option_credits, usual_answer_credit, worst_excess
+from ..shortcuts import (STRATEGIES, answer_table_entries, figures_of, option_credits, usual_answer_credit,
+                         worst_excess)
 
 ALL = "all"
 CHANCE, SAMPLES = "chance", "samples"
@@ -83,13 +84,8 @@ class ShortcutTotals(beam.PTransform):
 
 
 def _figures(total: dict) -> dict:
-    """The shape of ``shortcuts.shortcut_figures``, plus the strategy that beats chance by most."""
-    n = total.get(SAMPLES, 0)
-    if not n:
-        figures = {SAMPLES: 0, CHANCE: None, "accuracy": {s: None for s in STRATEGIES}}
-    else:
-        figures = {SAMPLES: n, CHANCE: round(float(total[CHANCE] / n), 4),
-                   "accuracy": {s: round(float(total[s] / n), 4) for s in STRATEGIES}}
+    """``shortcuts.figures_of`` the summed credits, plus the strategy that beats chance by most."""
+    figures = figures_of(total)
     strategy, excess = worst_excess(figures)
     return dict(figures, worst={"strategy": strategy, "above_chance": excess})
 
