@@ -28,12 +28,18 @@ class OutputError(Exception):
 
 
 def writing(call, output: str):
-    """``call()``, an OSError on the way becoming OutputError naming ``output``: a full disk is an
-    environment error (exit 2), not a failure of mir's."""
+    """``call()``, an error of the machine on the way (``publish.environment_error``: a full disk,
+    a file-size limit, a read-only or forbidden place, as for a build) becoming OutputError naming
+    ``output``: exit 2, not a failure of mir's."""
+    # publish loads Beam's FileSystems: only the commands that write load it.
+    from ..output.publish import environment_error
     try:
         return call()
     except OSError as exc:
-        raise OutputError(f"cannot write {output}: {exc.strerror or exc}") from None
+        cause = environment_error(exc)
+        if cause is None:
+            raise
+        raise OutputError(f"cannot write {output}: {cause.strerror or cause}") from None
 
 
 def guarded(args, action: str, call, expected: dict):
