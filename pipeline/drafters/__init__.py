@@ -12,7 +12,7 @@ from .grounded import GroundedDrafter
 def make_drafter(settings: dict, seed: int):
     if settings["kind"] == "openai":
         from .openai_drafter import OpenAIDrafter  # loads the openai client: only for builds that draft with it
-        return OpenAIDrafter(settings["openai"], seed=seed)
+        return OpenAIDrafter(settings["openai"], seed=seed, questions=settings.get("questions"))
     if settings["kind"] == "grounded":
-        return GroundedDrafter(seed=seed)
+        return GroundedDrafter(seed=seed, questions=settings.get("questions"))
     raise ValueError(f"drafter {settings['kind']!r} is not available in this build")

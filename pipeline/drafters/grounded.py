@@ -4,16 +4,17 @@ import random
 from ..interleaving import answer_from_knowledge, option_images, singles_out, text_only_choice, unstated_numbers
 from ..records import content_id
 from ..tasks import TASKS
-from ..tasks.base import TaskContext, answer_ignores_images, leaks_answer
+from ..tasks.base import TaskContext, answer_ignores_images, leaks_answer, question_defaults
 from .base import Drafted, DraftRejected
 from .options import label_options
 
 
-def _task_context(context, images) -> TaskContext:
+def _task_context(context, images, questions: dict) -> TaskContext:
     return TaskContext(task=context.task,
                        metadata=tuple(slot.image.metadata for slot in context.images),
                        transforms=tuple(slot.transform for slot in context.images),
-                       sizes=tuple((im["width"], im["height"]) for im in images))
+                       sizes=tuple((im["width"], im["height"]) for im in images),
+                       questions=questions)
 
 
 PROBES = 6   # extra draws per template to see whether its answer depends on the images drawn
@@ -56,15 +57,16 @@ class GroundedDrafter:
     name = "grounded"
     reads_pixels = False  # questions come from metadata and derivations alone
 
-    def __init__(self, seed: int):
-        self.seed = seed
+    def __init__(self, seed: int, questions: dict = None):
+        """``questions``: the manifest's drafter.questions settings (None: the schema's defaults)."""
+        self.seed, self.questions = seed, questions or question_defaults()
 
     def setup(self):
         pass
 
     def draft(self, context, images) -> Drafted:
         task = TASKS[context.task]
-        ctx = _task_context(context, images)
+        ctx = _task_context(context, images, self.questions)
         rng = random.Random(content_id("templates", self.seed, context.id))
         refused = []
         for template in rng.sample(task.templates, len(task.templates)):

@@ -58,14 +58,14 @@ def relabelled(draft: dict, seed: int, context_id: str) -> dict:
 class OpenAIDrafter:
     name = "openai"
 
-    def __init__(self, settings: dict, seed: int):
-        self.settings, self.seed = settings, seed
+    def __init__(self, settings: dict, seed: int, questions: dict = None):
+        self.settings, self.seed, self.questions = settings, seed, questions
         self.reads_pixels = settings["vision"]  # images go to the model as data URLs
 
     def setup(self):
         self.endpoint = ChatEndpoint(self.settings)
         self.endpoint.setup()
-        self.grounded = GroundedDrafter(seed=self.seed)
+        self.grounded = GroundedDrafter(seed=self.seed, questions=self.questions)
         self.grounded.setup()
 
     def count(self, name: str, n: int = 1) -> None:

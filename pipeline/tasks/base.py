@@ -5,6 +5,8 @@ import random
 import re
 from collections.abc import Callable
 
+from ..schemas import load_schema
+
 
 @dataclasses.dataclass
 class Question:
@@ -46,13 +48,21 @@ class Task:
         return f"{self.id}.md"
 
 
+def question_defaults() -> dict:
+    """The manifest's drafter.questions settings as the schema defaults them."""
+    spec = load_schema("manifest")["properties"]["drafter"]["properties"]["questions"]["properties"]
+    return {key: sub["default"] for key, sub in spec.items()}
+
+
 @dataclasses.dataclass(frozen=True)
 class TaskContext:
-    """What a template sees: per image (1-based order = list order) its metadata and transform."""
+    """What a template sees: per image (1-based order = list order) its metadata and transform,
+    and the build's drafter.questions settings (what a question may refer to and how)."""
     task: str
     metadata: tuple      # metadata dict per image
     transforms: tuple    # transform dict (or None) per image
     sizes: tuple         # (width, height) per image
+    questions: dict = dataclasses.field(default_factory=question_defaults)
 
     def __len__(self):
         return len(self.metadata)
