@@ -25,3 +25,5 @@ class Drafted:
     prompt_hash: str
     verified: bool           # the answer was computed from, or checked against, metadata
     method: str
+    marks: dict = dataclasses.field(default_factory=dict)  # image number -> boxes the question points at by
+                                                           # colour, drawn onto a copy of that image

@@ -88,4 +88,4 @@ class GroundedDrafter:
         written = content_id(question.text, options, label, length=12)
         return Drafted(draft=to_draft(question, options, label), drafter=self.name, template=question.template, model=None,
                        prompt_id=f"grounded/{context.task}", prompt_hash=written, verified=True,
-                       method=question.verified_by)
+                       method=question.verified_by, marks=question.marks)

@@ -9,6 +9,7 @@ Draft stage runs many at once; what it counted is collected with ``drain_stats()
 import json
 import re
 
+from ..images.views import marked
 from ..llm.calls import CallFailed
 from ..llm.endpoint import ChatEndpoint, strings_mapped
 from ..llm.requests import messages, reask
@@ -140,13 +141,16 @@ class OpenAIDrafter:
     def _draft(self, context, images) -> Drafted:
         prompt = load_prompt(context.task)
         grounded = self._grounded(context, images)
+        if grounded and grounded.marks:  # the model sees the boxes the question points at, as the sample will
+            context = marked(context, grounded.marks)
         content = user_content(context, images, grounded, vision=self.settings["vision"],
                                side=self.settings["image_side"])
         def as_drafted(draft: dict) -> Drafted:
             return Drafted(draft=draft, drafter=self.name, template=grounded.template if grounded else "free",
                            model=self.settings["model"], prompt_id=prompt.id, prompt_hash=prompt.hash,
                            verified=grounded is not None,
-                           method=f"{grounded.method}+llm_agreed" if grounded else "llm:unverified")
+                           method=f"{grounded.method}+llm_agreed" if grounded else "llm:unverified",
+                           marks=grounded.marks if grounded else {})
 
         draft = self._checked_draft(context, images, messages(prompt, content), as_drafted)
         if grounded:

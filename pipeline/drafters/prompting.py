@@ -45,5 +45,6 @@ def user_content(context, images, grounded, *, vision: bool, side: int) -> list:
                                               + (f"; the grounded question's text for it: {json.dumps(bound[number - 1])}"
                                                  if number <= len(bound) else "")})
         if vision:
-            parts.append({"type": "image_url", "image_url": {"url": data_url(image["bytes"], side)}})
+            marks = (slot.transform or {}).get("marks", ())
+            parts.append({"type": "image_url", "image_url": {"url": data_url(image["bytes"], side, marks)}})
     return parts

@@ -20,11 +20,30 @@ def _pixel_box(size: tuple, box) -> tuple:
     return (round(x0 * width), round(y0 * height), round(x1 * width), round(y1 * height))
 
 
+def draw_marks(pixels: np.ndarray, marks) -> np.ndarray:
+    """A copy of an RGB (or greyscale) array with each mark's normalised ``box`` outlined in its
+    ``rgb`` colour: a line about 1/120 of the short side thick (at least 2 pixels), edged in black
+    so it stands out on light and dark ground alike."""
+    if not marks:
+        return pixels
+    out = pixels.copy() if pixels.ndim == 3 else np.repeat(pixels[:, :, None], 3, axis=2)
+    thickness = max(2, round(min(out.shape[:2]) / 120))
+    for mark in marks:
+        x0, y0, x1, y1 = _pixel_box(out.shape[1::-1], mark["box"])
+        cv2.rectangle(out, (x0, y0), (x1, y1), (0, 0, 0), thickness + 2)
+        cv2.rectangle(out, (x0, y0), (x1, y1), tuple(int(v) for v in mark["rgb"]), thickness)
+    return out
+
+
 def apply_transform(pixels: np.ndarray, transform: dict) -> np.ndarray:
     """Derive an image from an RGB (or greyscale) pixel array: crop to the normalised ``box``,
     resize to ``size`` [w, h] (a zoom when the crop is smaller), Gaussian-blur by ``blur``
-    sigma in output pixels. Other keys are the task's own. OpenCV does the pixel work: its
-    resize and blur are several times faster than Pillow's (benchmarks/build_bench.py)."""
+    sigma in output pixels, outline the ``marks`` (regions a question points at by a drawn box;
+    only on a whole image, so their boxes are the source's). Other keys are the task's own.
+    OpenCV does the pixel work: its resize and blur are several times faster than Pillow's
+    (benchmarks/build_bench.py)."""
+    if transform.get("marks"):
+        return draw_marks(pixels, transform["marks"])
     if "box" in transform:
         x0, y0, x1, y1 = _pixel_box(pixels.shape[1::-1], transform["box"])
         pixels = pixels[y0:y1, x0:x1]
@@ -81,4 +100,6 @@ def describe_transform(transform: dict) -> str:
         parts.append("resize {}x{}".format(*transform["size"]))
     if transform.get("blur"):
         parts.append(f"blur {transform['blur']:g}")
+    for mark in transform.get("marks", ()):
+        parts.append(f"mark {mark['colour']} [" + ",".join(f"{v:.3f}" for v in mark["box"]) + "]")
     return " ".join(parts) or "copy"

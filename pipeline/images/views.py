@@ -2,6 +2,7 @@
 
 A derivation names its output ``size`` and normalised ``box``, so the source is decoded only
 as large as the views need (JPEG DCT scaling)."""
+import dataclasses
 import math
 
 import numpy as np
@@ -62,3 +63,18 @@ def materialize(context, max_pixels: int, min_side: int, source_bytes: bool = Tr
                                                at_least=_resolution_needed(context, image.uri))
         entries.append(_derived_entry(image, decoded[image.uri], slot.transform))
     return entries
+
+
+def marked(context, marks: dict):
+    """``context`` with boxes drawn onto copies of some of its images: ``marks`` maps an image
+    number (1-based) to its marks (``{"box", "colour", "rgb"}``, the words a question uses and
+    the colour drawn). Only whole images are marked, so a mark's box is its source's."""
+    if not marks:
+        return context
+    slots = list(context.images)
+    for number, image_marks in marks.items():
+        slot = slots[number - 1]
+        if slot.transform is not None:
+            raise ValueError(f"image {number} of context {context.id} is derived already and cannot be marked")
+        slots[number - 1] = dataclasses.replace(slot, transform={"marks": [dict(m) for m in image_marks]})
+    return dataclasses.replace(context, images=tuple(slots))

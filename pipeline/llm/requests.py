@@ -5,9 +5,11 @@ import copy
 import dataclasses
 import io
 
+import numpy as np
 from PIL import Image
 
 from ..images.decode import decode_image
+from ..images.derive import draw_marks
 from ..records import content_id
 from ..resources import resource_path
 
@@ -56,12 +58,15 @@ def response_format(name: str, schema: dict, structured: bool) -> dict:
             "json_schema": {"name": name, "strict": True, "schema": strict_schema(copy.deepcopy(schema))}}
 
 
-def data_url(data: bytes, side: int) -> str:
+def data_url(data: bytes, side: int, marks=()) -> str:
     """The image as a JPEG data URL whose longer side is at most ``side`` (deterministic): the
     picture the build saw (``images.decode.decode_image``: EXIF-upright, transparency on white,
-    16-bit and float scaled by their range), so boxes stated for it fall where they belong."""
+    16-bit and float scaled by their range), so boxes stated for it fall where they belong, with
+    the ``marks`` its question points at drawn as the sample's copy of it has them."""
     picture = decode_image(data, max_pixels=Image.MAX_IMAGE_PIXELS, min_side=1)
     picture.thumbnail((side, side), Image.Resampling.LANCZOS)
+    if marks:
+        picture = Image.fromarray(draw_marks(np.asarray(picture.convert("RGB")), marks))
     buffer = io.BytesIO()
     picture.save(buffer, format="JPEG", quality=85)
     return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")

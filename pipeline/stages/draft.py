@@ -17,7 +17,7 @@ from ..drafters import make_drafter
 from ..drafters.base import DraftRejected
 from ..drafters.sample import assemble_sample
 from ..images.decode import ImageRejected
-from ..images.views import materialize
+from ..images.views import marked, materialize
 from ..llm.batch import count_stats
 from ..records import image_entry
 from ..safe_files import UnsafeFile
@@ -60,10 +60,11 @@ class DraftFn(InOrderThreadsFn):
         """Runs on a pool thread (under ``attempt``): ("sample", record) or ("reject", reason,
         detail); no Beam calls here."""
         try:
-            images = materialize(context, self.decode["max_pixels"], self.decode["min_side"],
-                                 source_bytes=self.drafter.reads_pixels,
-                                 max_bytes=self.decode.get("max_bytes", MAX_REREAD_BYTES))
+            images = self._images(context)
             drafted = self.drafter.draft(context, images)
+            if drafted.marks:  # the question points at boxes drawn onto copies of its images
+                context = marked(context, drafted.marks)
+                images = self._images(context)
         except (DraftRejected, ImageRejected) as exc:
             return "reject", exc.reason, str(exc)
         # An image vanished, changed or stopped being a regular file since it was hashed.
@@ -74,6 +75,11 @@ class DraftFn(InOrderThreadsFn):
             keep_derived(self.derived_folder, images)
             sample = dict(sample, images=[image_entry(facts, None) for facts in sample["image_facts"]])
         return "sample", sample
+
+    def _images(self, context) -> list:
+        return materialize(context, self.decode["max_pixels"], self.decode["min_side"],
+                           source_bytes=self.drafter.reads_pixels,
+                           max_bytes=self.decode.get("max_bytes", MAX_REREAD_BYTES))
 
     def emit(self, context, outcome):
         if outcome[0] == "sample":
