@@ -26,6 +26,8 @@ class Question:
     region2region: list       # draft.schema.json region2region entries
     rationale: str            # the conclusion without its final "Answer: X"
     verified_by: str          # how the answer was computed, e.g. "metadata:bbox"
+    marks: dict = dataclasses.field(default_factory=dict)  # image number -> the boxes its text points at by
+                                                           # a drawn outline ({"box", "colour", "rgb"})
 
 
 # A template draws one question for a context, or None when the context cannot support it.
