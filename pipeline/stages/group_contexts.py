@@ -5,7 +5,14 @@ image itself), before any task is considered, so an image and everything grouped
 in one split whichever tasks use them. No two contexts of a build show the same images: tasks
 cut a group in their own seeded orders, tasks sharing a sequence take turns at its windows
 (which overlap by at most half), and a context whose image set another already has is rejected
-(``repeated_image_set``) rather than drafted twice.
+(``repeated_image_set``) rather than drafted twice. Where tasks claim the same image set, a task
+that needs more of the images than their boxes and labels (depths, tracks, weights, ...) claims
+it before a task any annotated image feeds (``generic_for``).
+
+Counters per task (``<counter>.<task>``) say what became of the images a task could have had,
+for report.json's account of a task that got no sample: ``offered`` (its source and the image's
+``tasks`` let it feed the task), ``eligible`` (and the image carries what the task needs) and
+``in_small_groups`` (eligible, but its group or sequence has too few images for a context).
 """
 import dataclasses
 import math
@@ -16,7 +23,7 @@ from apache_beam.metrics import Metrics
 
 from ..records import Context, ContextImage, content_id
 from ..tasks import TASKS
-from ..tasks.base import derivable
+from ..tasks.base import derivable, regions
 from .base import REJECTS, Subject, context_subject, guarded, image_subject, to_rejects
 
 STAGE = "group_contexts"
@@ -75,21 +82,38 @@ def _window_turns(task, images: list, sources: dict) -> tuple:
     return (sharing.index(task.id), len(sharing)) if task.id in sharing else (0, 1)
 
 
-def _eligible(task, image, sources: dict) -> bool:
+def _offered(task, image, sources: dict) -> bool:
+    """Do the image's source and its own ``tasks`` let it feed ``task``?"""
     listed = image.metadata.get("tasks")
-    return (sources[image.source].feeds(task.id) and (not listed or task.id in listed)
+    return sources[image.source].feeds(task.id) and (not listed or task.id in listed)
+
+
+def _eligible(task, image, sources: dict) -> bool:
+    return (_offered(task, image, sources)
             and (task.grouping != "sequence" or "sequence" in image.metadata)
             and task.needs(image.metadata))
+
+
+def task_counter(name: str, task_id: str):
+    return Metrics.counter(STAGE, f"{name}.{task_id}")
 
 
 class KeyByTaskGroup(beam.DoFn):
     def __init__(self, sources: dict, seed: int, test_fraction: float):
         self.sources, self.seed, self.test_fraction = sources, seed, test_fraction
 
+    def setup(self):
+        self.offered = {t: task_counter("offered", t) for t in TASKS}
+        self.eligible = {t: task_counter("eligible", t) for t in TASKS}
+
     def process(self, image):
         split = split_of(image, self.seed, self.test_fraction)
         for task in TASKS.values():
+            if not _offered(task, image, self.sources):
+                continue
+            self.offered[task.id].inc()
             if _eligible(task, image, self.sources):
+                self.eligible[task.id].inc()
                 yield (task.id, split, _group_key(task, image)), image
 
 
@@ -104,6 +128,8 @@ class MakeContexts(beam.DoFn):
         if task.grouping == "single":
             return self._derived(task, group, images)
         low = task.min_images or self.grouping["min_images"]
+        if len(images) < low:
+            task_counter("in_small_groups", task.id).inc(len(images))
         if task.grouping == "sequence":
             return self._windows(task, group, images, low)
         # Seeded per task, so tasks that share a group cut it into different contexts.
@@ -158,19 +184,37 @@ def _image_set(context) -> str:
     return content_id(sorted(content_id(slot.image.id, slot.transform) for slot in context.images))
 
 
+def _bare(metadata: dict) -> dict:
+    """What every annotated image has: its boxes and their labels, nothing more."""
+    return {"regions": [{key: r[key] for key in ("id", "label", "bbox") if key in r} for r in regions(metadata)]}
+
+
+def generic_for(context) -> bool:
+    """Would the context's task take each of its images on their boxes and labels alone? Such a
+    task (location_relationship) can use any annotated image; the depths, tracks, weights or
+    cameras that make an image worth asking about go first to the tasks that need them."""
+    task = TASKS[context.task]
+    return all(task.needs(_bare(slot.image.metadata)) for slot in context.images)
+
+
+def claim_order(context) -> tuple:
+    """The order in which contexts showing one image set claim it: tasks that need what the
+    images carry beyond their boxes first, then the smallest id (a seeded draw, not a task's name)."""
+    return generic_for(context), context.id
+
+
 class DistinctImageSets(beam.DoFn):
-    """Of the contexts showing one image set, the one with the smallest id (a seeded draw, not a
-    task's name) keeps it. With ``leave_out``, each other context of a ``group`` task leaves out
-    a different image of the set (seeded), while it keeps ``min_images``: a small group then
-    still feeds every task that can use it, each with its own images. What remains repeated
-    goes to rejects."""
+    """Of the contexts showing one image set, the first in ``claim_order`` keeps it. With
+    ``leave_out``, each other context of a ``group`` task leaves out a different image of the set
+    (seeded), while it keeps ``min_images``: a small group then still feeds every task that can
+    use it, each with its own images. What remains repeated goes to rejects."""
 
     def __init__(self, seed: int, grouping: dict, leave_out: bool):
         self.seed, self.grouping, self.leave_out = seed, grouping, leave_out
 
     def process(self, keyed):
         _, contexts = keyed
-        first, *others = sorted(contexts, key=lambda c: c.id)
+        first, *others = sorted(contexts, key=claim_order)
         yield first
         ids = [slot.image.id for slot in first.images]
         left_out = sorted(ids, key=lambda i: content_id("leave_out", self.seed, first.id, i))
