@@ -117,8 +117,9 @@ UNEVEN = ([0.00, 0.00, 0.90, 0.90], [0.20, 0.20, 0.30, 0.30], [0.55, 0.55, 0.85,
 
 def _location_context(boxes) -> TaskContext:
     metadata = tuple({"regions": [region(f"item {chr(97 + i)}", box)]} for i, box in enumerate(boxes))
+    # 800 x 600: the smallest box, 0.1 of a side, is 60 px, over the default min_region_side of 32.
     return TaskContext(task="location_relationship", metadata=metadata, transforms=(None,) * len(boxes),
-                       sizes=((200, 150),) * len(boxes))
+                       sizes=((800, 600),) * len(boxes))
 
 
 def _template(name: str):

@@ -154,14 +154,6 @@ def number(value) -> str:
     return f"{value:g}" if isinstance(value, (int, float)) else str(value)
 
 
-def caption_of(metadata: dict) -> str:
-    """The sidecar caption, or a description built from the image's regions."""
-    if metadata.get("caption"):
-        return metadata["caption"]
-    labels = [r["label"] for r in regions(metadata)]
-    return f"An image showing {', '.join(labels)}." if labels else "An image."
-
-
 def sequence_text(images) -> str:
     return ", ".join(str(i) for i in images)
 
@@ -330,46 +322,272 @@ def displacement(ctx, seen: list) -> tuple:
     return x1 - x0, y1 - y0
 
 
+# --- naming regions: the words a text uses for a region, and captions built from regions -------
+
 _NOTE = re.compile(r"\s*\([^)]*\)")
+# A track or instance id a source appended to a label ("pedestrian #72"): no viewer can see it.
+_ID = re.compile(r"\s*#\s*[\w-]*$")
+# Labels that stand for many objects in one box (a crowd annotation may instead carry the
+# attribute iscrowd or crowd, as COCO's do).
+CROWD_LABELS = frozenset(("crowd", "crowd of people", "group", "group of people", "people"))
+
+
+def kind(label: str) -> str:
+    """What a label says a region is, as far as a viewer can tell: without a note in brackets
+    ("coin (bottom left)" would tell where it lies) or an id ("pedestrian #72")."""
+    return _ID.sub("", _NOTE.sub("", label)).strip() or "object"
+
+
+def _same_kind(a: dict, b: dict) -> bool:
+    return kind(a["label"]).lower() == kind(b["label"]).lower()
+
+
+def is_name(noun: str) -> bool:
+    """Is a label a name ("Grace Hopper"), which takes no article and no plural?"""
+    words = noun.split()
+    return len(words) >= 2 and all(w[:1].isupper() for w in words[:2])
 
 
 def named(label: str) -> str:
-    """A label as a noun phrase: "the tabby cat", but "Grace Hopper" for a name; a note in brackets
-    is left out ("coin (bottom left)" would tell where it lies)."""
-    label = _NOTE.sub("", label).strip()
-    words = label.split()
-    return label if len(words) >= 2 and all(w[:1].isupper() for w in words[:2]) else f"the {label}"
+    """A label as a noun phrase: "the tabby cat", but "Grace Hopper" for a name (see ``kind``)."""
+    noun = kind(label)
+    return noun if is_name(noun) else f"the {noun}"
+
+
+def called(region: dict) -> str:
+    """How a question names a region handed to its wording: the words ``reference_question``
+    chose for it (``refer``), else its name."""
+    return region.get("words") or named(region["label"])
+
+
+def crowd(region: dict) -> bool:
+    """Does the region stand for many objects in one box (no viewer can tell which one is meant)?"""
+    return bool(attribute(region, "iscrowd") or attribute(region, "crowd")
+                or kind(region["label"]).lower() in CROWD_LABELS)
+
+
+def shown_box(ctx, image: int, region: dict):
+    """A region's box in the picture as shown (a derived view's crop box maps the source's box into
+    the view), or None when the picture shows none of it."""
+    cx0, cy0, cx1, cy1 = (ctx.transforms[image - 1] or {}).get("box", WHOLE)
+    x0, y0 = max(region["bbox"][0], cx0), max(region["bbox"][1], cy0)
+    x1, y1 = min(region["bbox"][2], cx1), min(region["bbox"][3], cy1)
+    if x1 <= x0 or y1 <= y0:
+        return None
+    width, height = cx1 - cx0, cy1 - cy0
+    return [(x0 - cx0) / width, (y0 - cy0) / height, (x1 - cx0) / width, (y1 - cy0) / height]
+
+
+def visible(ctx, image: int, region: dict) -> bool:
+    """Can a viewer find the region at all: no crowd, and its box as shown at least the build's
+    ``min_region_side`` pixels on its short side."""
+    box = shown_box(ctx, image, region)
+    if box is None or crowd(region):
+        return False
+    width, height = ctx.sizes[image - 1]
+    return min((box[2] - box[0]) * width, (box[3] - box[1]) * height) >= ctx.questions["min_region_side"]
+
+
+# The ends of _APART's ways a referring expression may name (the smallest of several is often one
+# hidden behind the others, so size names only the largest).
+_EXTREMES = {"across": ("leftmost", "rightmost"), "down": ("highest", "lowest"), "size": ("largest", None)}
+
+
+def _extreme_among(box: list, others: list):
+    """The word for the end of a way (_EXTREMES) at which ``box`` lies clearly apart from every one
+    of ``others`` by _APART's margin, or None."""
+    for way, (first, last) in _EXTREMES.items():
+        value = _APART[way][3]
+        mine, theirs = value(box), sorted(value(b) for b in others)
+        if mine < theirs[0] and _clearly_apart(way, [mine, theirs[0]]):
+            return first
+        if last and mine > theirs[-1] and _clearly_apart(way, [theirs[-1], mine]):
+            return last
+    return None
+
+
+def refer(ctx, image: int, region: dict):
+    """The words that pick out ``region`` in picture ``image`` and nothing else there, or None when
+    no words do (a template then leaves the region out). The one place that decides how a region
+    bound to an image is named, so a drawn mark may later stand in where words cannot.
+
+    Never a region a viewer cannot find (``visible``). Its name ("the cup", "Grace Hopper") when no
+    other region the picture shows is of its kind; else, of several of its kind, the words for
+    the one that is clearly the most extreme one way, by _APART's margins: its box's centre at
+    least a tenth of the picture's width (height) further left, right, up or down than every
+    other's, or its area at least 1.5 times every other's ("the leftmost of the seven cups").
+    None for several of a name, or when a crowd of its kind hides how many there are."""
+    if not visible(ctx, image, region):
+        return None
+    kin = [r for r in regions(ctx.metadata[image - 1]) if r is not region and _same_kind(r, region)]
+    kin = [r for r in kin if shown_box(ctx, image, r)]
+    if not kin:
+        return named(region["label"])
+    noun = kind(region["label"])
+    if is_name(noun) or any(crowd(r) for r in kin):
+        return None
+    end = _extreme_among(shown_box(ctx, image, region), [shown_box(ctx, image, r) for r in kin])
+    return f"the {end} of the {count_word(len(kin) + 1).lower()} {plural(noun)}" if end else None
+
+
+def _alone_in_context(ctx, region: dict) -> bool:
+    return sum(_same_kind(r, region) for m in ctx.metadata for r in regions(m)) == 1
 
 
 def findable(ctx, image: int, region: dict) -> bool:
-    """Can a viewer told its name find this region, and only it? Its name is unique in its own image
-    and named by no region of any other image of the context."""
-    name = named(region["label"])
-    return sum(named(r["label"]) == name for m in ctx.metadata for r in regions(m)) == 1
+    """Can a viewer told only its name, not its image, find this region, and only it? A viewer can
+    find it at all (``visible``), and no other region of any image of the context is of its kind."""
+    return visible(ctx, image, region) and _alone_in_context(ctx, region)
 
 
-_COUNTS = ("No", "One", "Two", "Three", "Four", "Five", "Six", "Seven", "Eight", "Nine", "Ten", "Eleven", "Twelve")
+_COUNTS = ("No", "One", "Two", "Three", "Four", "Five", "Six", "Seven", "Eight", "Nine", "Ten", "Eleven", "Twelve",
+           "Thirteen", "Fourteen", "Fifteen", "Sixteen", "Seventeen", "Eighteen", "Nineteen")
+_TENS = ("Twenty", "Thirty", "Forty", "Fifty", "Sixty", "Seventy", "Eighty", "Ninety")
 
 
 def count_word(n: int) -> str:
-    """"Three" for 3: how a sentence opening with a count says it."""
-    return _COUNTS[n] if n < len(_COUNTS) else str(n)
+    """"Three" for 3, "Twenty-five" for 25: how a sentence opening with a count says it (in figures
+    from 100 on)."""
+    if n < len(_COUNTS):
+        return _COUNTS[n]
+    if n < 100:
+        tens, ones = divmod(n, 10)
+        return _TENS[tens - 2] + (f"-{_COUNTS[ones].lower()}" if ones else "")
+    return str(n)
+
+
+_IRREGULAR = {"person": "people", "man": "men", "woman": "women", "child": "children", "mouse": "mice",
+              "foot": "feet", "tooth": "teeth", "goose": "geese", "ox": "oxen", "knife": "knives", "leaf": "leaves",
+              "loaf": "loaves", "shelf": "shelves", "wolf": "wolves", "calf": "calves", "half": "halves",
+              "life": "lives", "wife": "wives", "scarf": "scarves", "potato": "potatoes", "tomato": "tomatoes",
+              "hero": "heroes", "cactus": "cacti", "die": "dice", "crisis": "crises"}
+# Nouns whose plural is the word itself (some labels are plural already: COCO's "skis", "scissors").
+_UNCHANGED = frozenset("""sheep deer fish moose bison salmon trout aircraft series species broccoli scissors skis
+glasses pants jeans shorts trousers people police cattle""".split())
+# A label's head noun stands before its first preposition ("person on vehicle" -> "people on vehicle").
+_PREPOSITIONS = frozenset("of on in with at for from under by near".split())
+
+
+def _plural_word(word: str) -> str:
+    lower = word.lower()
+    if lower in _UNCHANGED or not lower.isalpha():
+        return word
+    if lower in _IRREGULAR:
+        return word[:1] + _IRREGULAR[lower][1:]
+    if lower.endswith(("s", "x", "z", "ch", "sh")):
+        return word + "es"
+    if lower.endswith("y") and lower[-2:-1] not in "aeiou":
+        return word[:-1] + "ies"
+    return word + "s"
+
+
+def plural(noun: str) -> str:
+    """The English plural of a noun phrase, made on its head word: "dining tables", "people", "wine
+    glasses", "people on vehicle"."""
+    words = noun.split()
+    head = next((k for k, w in enumerate(words) if k and w.lower() in _PREPOSITIONS), len(words)) - 1
+    words[head] = _plural_word(words[head])
+    return " ".join(words)
+
+
+# Openings that sound like a consonant though written with a vowel, and the reverse.
+_CONSONANT_SOUND = ("uni", "use", "usu", "uti", "eu", "one", "once")
+_VOWEL_SOUND = ("hour", "honest", "honour", "heir")
+
+
+def counted(noun: str, n: int) -> str:
+    """``n`` of ``noun`` in words: "a cup", "an apple", "seven cups"; a name as it is."""
+    if is_name(noun):
+        return noun
+    if n != 1:
+        return f"{count_word(n).lower()} {plural(noun)}"
+    lower = noun.lower()
+    vowel = (lower[:1] in "aeiou" and not lower.startswith(_CONSONANT_SOUND)) or lower.startswith(_VOWEL_SOUND)
+    return f"{'an' if vowel else 'a'} {noun}"
+
+
+def joined(parts: list) -> str:
+    return parts[0] if len(parts) == 1 else f"{', '.join(parts[:-1])} and {parts[-1]}"
 
 
 def listed(names: list) -> str:
-    names = sorted(names)
-    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+    return joined(sorted(names))
+
+
+CAPTION_KINDS = 4   # kinds a caption built from regions names; the rest are "other objects"
+
+
+def caption_kind(region: dict) -> str:
+    """What a caption counts a region as: its kind, or a crowd of that kind."""
+    noun = kind(region["label"])
+    return f"crowd of {plural(noun)}" if crowd(region) and noun.lower() not in CROWD_LABELS else noun
+
+
+def regions_in_words(metadata: dict):
+    """An image's regions as the sentence a person writes: each kind once with its count, the most
+    numerous first, then by name, at most CAPTION_KINDS kinds and then "other objects" ("Thirteen
+    cows and a person."). None for an image without regions."""
+    counts = {}
+    for region in regions(metadata):
+        noun = caption_kind(region)
+        counts[noun] = counts.get(noun, 0) + 1
+    if not counts:
+        return None
+    ranked = sorted(counts, key=lambda noun: (-counts[noun], noun.lower()))
+    parts = [counted(noun, counts[noun]) for noun in ranked[:CAPTION_KINDS]]
+    return sentence(joined(parts + ["other objects"] * (len(ranked) > CAPTION_KINDS))) + "."
+
+
+NO_DESCRIPTION = "A picture its source gives no description of."
+
+
+def described_as(metadata: dict):
+    """What describes an image: its sidecar caption, else its regions in words
+    (``regions_in_words``); None when neither does."""
+    return metadata.get("caption") or regions_in_words(metadata)
+
+
+def caption_of(metadata: dict, role: str = "") -> str:
+    """An image's caption: what describes it (``described_as``), else what the question says the
+    image is (``role``, a sentence), else that nothing describes it (never a filler that pretends
+    to describe it)."""
+    return described_as(metadata) or role or NO_DESCRIPTION
+
+
+_REPEATS = ("second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth", "eleventh",
+            "twelfth")
+
+
+def distinct_captions(captions: list) -> list:
+    """The captions, each repeat of an earlier one said to be one ("A second picture described the
+    same way: Two cups."), so no two images share a caption and none claims a difference that the
+    metadata does not show."""
+    out = []
+    for k, caption in enumerate(captions):
+        seen = captions[:k].count(caption)
+        repeat = _REPEATS[seen - 1] if seen <= len(_REPEATS) else f"{seen + 1}th"
+        out.append(f"A {repeat} picture described the same way: {caption}" if seen else caption)
+    return out
+
+
+def captions_of(ctx, roles: list = None) -> list:
+    """A question's captions, one per image: ``caption_of`` each (with its role in ``roles``, a
+    sentence per image, for an image nothing describes), repeats said to be repeats."""
+    roles = roles or [""] * len(ctx)
+    return distinct_captions([caption_of(m, role) for m, role in zip(ctx.metadata, roles)])
 
 
 def candidate_texts(ctx, shown: dict, *, reference: dict = None, stated: str = "") -> list:
     """Per image its text when the answer is an image: the objects ``shown`` (image -> region) are
     listed once, sorted by name, as shown "one each and in no particular order" by their images,
     whose own texts then say only that they show one of them; other images show none of them; the
-    ``reference`` ({image: region}) image gets ``stated`` (a fact about its own object). So the text
-    names the candidates but never which image shows which: knowing which object wins points at no
-    image."""
+    ``reference`` ({image: region}) image gets ``stated`` (a fact about its own object), and the
+    listing leaves it out by its object when no other image shows one of its kind, else by its
+    number. So the text names the candidates but never which image shows which: knowing which
+    object wins points at no image."""
     (ref_image, ref), = reference.items() if reference else ((None, None),)
-    others = f" other than the one with {named(ref['label'])}" if reference else ""
+    others = "" if not reference else (f" other than the one with {called(ref)}" if _alone_in_context(ctx, ref)
+                                       else f" other than Image {ref_image}")
     listing = (f"{count_word(len(shown))} of the images{others} show, one each and in no particular "
                f"order, {listed([named(r['label']) for r in shown.values()])}.")
     out, said = [], False
@@ -384,7 +602,7 @@ def candidate_texts(ctx, shown: dict, *, reference: dict = None, stated: str = "
 
 
 def reference_question(ctx, rng, *, template: str, usable, judge, stated, ask, relation, explain, rationale,
-                       summary: str, verified_by: str):
+                       summary: str, verified_by: str, singled_out: bool = False):
     """A stated reference against objects listed for the other images: "The tabby cat in <image>
     weighs 4 kg. Three of the images other than the one with the tabby cat show, one each and in no
     particular order, the man, the
@@ -396,13 +614,17 @@ def reference_question(ctx, rng, *, template: str, usable, judge, stated, ask, r
     may be common knowledge (a man outweighs a cat); which image shows it is not: the answer needs
     the pictures. ``judge((image, ref), (image, region))`` is True when a region clearly meets the
     condition, False when it clearly does not, None when too close to call (never listed). Exactly
-    one listed object meets it and at least two clearly do not, each findable in its image
-    (``findable``), or no question. ``ask``, ``relation``, ``explain`` and ``rationale`` word the
-    question and the steps; none of them may cite a value the text does not state.
+    one listed object meets it and at least two clearly do not, each ``findable`` by its name alone,
+    or no question. The reference is named at its own image, so ``refer`` names it: with
+    ``singled_out`` (the wording callbacks name regions by ``called``, which carries refer's words)
+    it may be one of several of its kind ("the leftmost of the seven cups"); without, its kind is
+    unique in its image. ``ask``, ``relation``, ``explain`` and ``rationale`` word the question and
+    the steps; none of them may cite a value the text does not state.
     """
-    usable_by_image = {i: [r for r in regions(m) if usable(r) and findable(ctx, i, r)]
+    usable_by_image = {i: [dict(r, words=named(r["label"])) for r in regions(m) if usable(r) and findable(ctx, i, r)]
                        for i, m in enumerate(ctx.metadata, start=1)}
-    references = [(i, r) for i, found in usable_by_image.items() for r in found]
+    references = [(i, dict(r, words=words)) for i, m in enumerate(ctx.metadata, start=1) for r in regions(m)
+                  if usable(r) and (words := refer(ctx, i, r)) and (singled_out or words == named(r["label"]))]
     rng.shuffle(references)
     for ref_image, ref in references:
         verdicts = {}
@@ -428,9 +650,9 @@ def reference_question(ctx, rng, *, template: str, usable, judge, stated, ask, r
             answer=f"Image {answer_image}",
             distractors=[f"Image {i}" for i, _ in picks],
             summary=summary,
-            captions=[caption_of(m) for m in ctx.metadata],
-            text2region=[text2region(named(ref["label"]), ref_image, ref)]
-                        + [text2region(named(r["label"]), i, r) for i, r in sorted(shown.items())],
+            captions=captions_of(ctx),
+            text2region=[text2region(called(ref), ref_image, ref)]
+                        + [text2region(called(r), i, r) for i, r in sorted(shown.items())],
             region2region=[link(region_ref(i, r), region_ref(ref_image, ref), relation(i == answer_image),
                                 explain((i, r), (ref_image, ref), i == answer_image))
                            for i, r in [(answer_image, answer), *picks]],

@@ -7,8 +7,8 @@ place a category holds, about how many times taller one mark stands than another
 """
 import math
 
-from .base import (Question, Task, clear_winner, count_word, image_distractors, image_options, interleaved, link, whole_image,
-                   whole_ref)
+from .base import (Question, Task, clear_winner, count_word, distinct_captions, image_distractors, image_options,
+                   interleaved, link, whole_image, whole_ref)
 
 MARGIN = 1.05      # one value must exceed another by this factor to count as clearly larger
 RATIO = 1.25       # the largest ratio must beat the runner-up by this factor
@@ -66,15 +66,9 @@ def _per_image(ctx) -> list:
 def _captions(ctx) -> list:
     """What each chart visibly is: its kind, title and axes, never its values (the sidecar caption
     may list them, and a value the text does not state must not reach the reasoning)."""
-    out = []
-    for i, m in enumerate(ctx.metadata, start=1):
-        kind = f"{_kind(m)} chart" if _kind(m) else "chart"
-        caption = (f"A {kind} titled '{_title(m)}', with {_quantity(m)} on the value axis and one {_mark(m)} per "
-                   f"{_entry(m)}.")
-        if caption in out:
-            caption = f"The {ORDINALS[(i - 1) % len(ORDINALS)]} chart: {caption}"
-        out.append(caption)
-    return out
+    return distinct_captions([f"A {_kind(m) + ' chart' if _kind(m) else 'chart'} titled '{_title(m)}', with "
+                              f"{_quantity(m)} on the value axis and one {_mark(m)} per {_entry(m)}."
+                              for m in ctx.metadata])
 
 
 def _chart(ctx, i: int) -> dict:

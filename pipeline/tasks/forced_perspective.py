@@ -2,7 +2,7 @@
 objects listed for the other images in no stated order, which image shows the one that is larger
 in real life yet covers a smaller share of its image's area (or smaller yet covers more)? How big
 an object looks in its frame says little about how big it is."""
-from .base import Task, attribute, mentions, named, number, ratio_verdict, reference_question, regions, sentence
+from .base import Task, attribute, called, mentions, number, ratio_verdict, reference_question, regions, sentence
 
 KEY = "real_size_m"
 SIZE_WORDS = ("large", "small", "big", "little", "tiny", "huge")  # labels with these give the answer away
@@ -35,7 +35,7 @@ def _template(larger: bool, template: str):
         return True if real and looks else None
 
     def explain(pick, reference, meets):
-        label, ref = named(pick[1]["label"]), named(reference[1]["label"])
+        label, ref = called(pick[1]), called(reference[1])
         if meets:
             return (f"{sentence(label)} in Image {pick[0]} is {bigger} in real life than {ref} "
                     f"({_metres(reference[1])}) yet covers clearly {less} share of its image's area than {ref} covers "
@@ -46,8 +46,8 @@ def _template(larger: bool, template: str):
                 f"covers of Image {reference[0]}'s.")
 
     def rationale(answer, reference):
-        return (f"{sentence(named(reference[1]['label']))} in Image {reference[0]} is {_metres(reference[1])} long. "
-                f"Of the listed objects, only {named(answer[1]['label'])}, in Image {answer[0]}, is {bigger} than that "
+        return (f"{sentence(called(reference[1]))} in Image {reference[0]} is {_metres(reference[1])} long. "
+                f"Of the listed objects, only {called(answer[1])}, in Image {answer[0]}, is {bigger} than that "
                 f"in real life while it covers {less} share of its own image's area; the other listed objects fail "
                 f"one of the two conditions.")
 
@@ -55,11 +55,11 @@ def _template(larger: bool, template: str):
         return reference_question(
             ctx, rng, template=template,
             usable=lambda r: (attribute(r, KEY) or 0) > 0 and not mentions(r["label"], SIZE_WORDS), judge=judge,
-            stated=lambda ref: f"{sentence(named(ref['label']))} in <image> is {_metres(ref)} long at its longest.",
+            stated=lambda ref: f"{sentence(called(ref))} in <image> is {_metres(ref)} long at its longest.",
             ask=lambda image, ref: (
-                f"Of the listed objects, only one is {bigger} in real life than {named(ref['label'])} (longest side "
+                f"Of the listed objects, only one is {bigger} in real life than {called(ref)} (longest side "
                 f"against longest side) and yet covers {less} share of its own image's area than "
-                f"{named(ref['label'])} covers of Image {image}'s. Which image shows it?"),
+                f"{called(ref)} covers of Image {image}'s. Which image shows it?"),
             relation=lambda meets: (f"{bigger} in real life yet covers {less} share of its image than" if meets
                                     else f"not both {bigger} in real life and covering {less} share of its image than"),
             explain=explain, rationale=rationale,
@@ -67,7 +67,7 @@ def _template(larger: bool, template: str):
                     f"images show without saying which shows which. The task is to find the one that is {bigger} in "
                     f"real life although it looks {smaller} in its image, judging real size by what the objects are "
                     f"and apparent size by the share of its image each covers.",
-            verified_by="metadata:real_size_m+bbox")
+            verified_by="metadata:real_size_m+bbox", singled_out=True)
     return question
 
 

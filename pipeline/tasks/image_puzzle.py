@@ -5,8 +5,8 @@ top-left corner."); every other tile gets a neutral phrase, so where a tile belo
 pictures to show. Captions describe what a tile shows (the picture's regions its crop box holds),
 never where it lies in the grid.
 """
-from .base import (Question, Task, balanced_orderings, caption_of, image_options, interleaved, named, regions,
-                   sentence, sequence_text, whole_image)
+from .base import (Question, Task, balanced_orderings, caption_kind, counted, described_as, image_options, interleaved,
+                   joined, named, regions, sentence, sequence_text, whole_image)
 
 ROWS, COLS = 2, 3
 TILE_SIDE = 448  # a tile's longer side at most: tiles of a large picture are shrunk to this
@@ -54,31 +54,42 @@ def _image_at(ctx) -> dict:
     return {(t["row"], t["col"]): i for i, t in enumerate(ctx.transforms, start=1)}
 
 
+def _degree(tile: list, box: list):
+    """How much of a region's box a tile's crop box holds, in words, with the share it holds; None
+    when too little to mention."""
+    x0, y0, x1, y1 = tile
+    rx0, ry0, rx1, ry1 = box
+    area = (rx1 - rx0) * (ry1 - ry0)
+    inside = max(0.0, min(x1, rx1) - max(x0, rx0)) * max(0.0, min(y1, ry1) - max(y0, ry0))
+    if area <= 0 or inside <= 0:
+        return None
+    share, fills = inside / area, inside / ((x1 - x0) * (y1 - y0))
+    if share >= 0.95:
+        return share, "all of"
+    if share >= 0.6:
+        return share, "most of"
+    if share >= 0.25 or fills >= 0.25:
+        return share, "part of"
+    return (share, "a small part of") if share >= 0.05 and fills >= 0.03 else None
+
+
 def _shows(ctx, image: int) -> str:
     """What a tile shows of the picture's regions, judged by how much of each region's box its crop
-    box holds (nothing about where the tile lies)."""
-    x0, y0, x1, y1 = ctx.transforms[image - 1]["box"]
-    tile_area = (x1 - x0) * (y1 - y0)
-    parts = []
-    for region in regions(ctx.metadata[image - 1]):
-        rx0, ry0, rx1, ry1 = region["bbox"]
-        area = (rx1 - rx0) * (ry1 - ry0)
-        inside = max(0.0, min(x1, rx1) - max(x0, rx0)) * max(0.0, min(y1, ry1) - max(y0, ry0))
-        if area <= 0 or inside <= 0:
-            continue
-        share, fills = inside / area, inside / tile_area
-        if share >= 0.95:
-            parts.append((share, f"all of {named(region['label'])}"))
-        elif share >= 0.6:
-            parts.append((share, f"most of {named(region['label'])}"))
-        elif share >= 0.25 or fills >= 0.25:
-            parts.append((share, f"part of {named(region['label'])}"))
-        elif share >= 0.05 and fills >= 0.03:
-            parts.append((share, f"a small part of {named(region['label'])}"))
-    if not parts:
+    box holds (nothing about where the tile lies): a kind the picture holds once by its name ("all of
+    the cup"), others counted ("part of two cups")."""
+    picture = regions(ctx.metadata[image - 1])
+    kinds = [caption_kind(r) for r in picture]
+    held = {}   # (degree, kind) -> [largest share held, how many]
+    for region, noun in zip(picture, kinds):
+        found = _degree(ctx.transforms[image - 1]["box"], region["bbox"])
+        if found:
+            entry = held.setdefault((found[1], noun), [0.0, 0])
+            entry[0], entry[1] = max(entry[0], found[0]), entry[1] + 1
+    if not held:
         return "none of the picture's main objects"
-    shown = list(dict.fromkeys(text for _, text in sorted(parts, key=lambda p: -p[0])))
-    return shown[0] if len(shown) == 1 else f"{', '.join(shown[:-1])} and {shown[-1]}"
+    parts = [f"{degree} {named(noun) if kinds.count(noun) == 1 else counted(noun, n)}"
+             for (degree, noun), (_, n) in sorted(held.items(), key=lambda item: (-item[1][0], item[0]))]
+    return joined(parts)
 
 
 def _captions(ctx) -> list:
@@ -94,18 +105,23 @@ def _captions(ctx) -> list:
     return out
 
 
+def _picture(ctx) -> str:
+    """How the text opens: what describes the picture, when anything does, then that it was cut."""
+    described = (described_as(ctx.metadata[0]) or "").strip().rstrip(".")
+    return f"{sentence(described)}. This picture was" if described else "A picture was"
+
+
 def _texts(ctx, anchors: dict) -> list:
     """Per tile its text: the first opens with what the picture shows and how it was cut; a tile in
     ``anchors`` (image -> cell) is placed, every other one gets a neutral phrase."""
     n = len(ctx)
-    picture = sentence(caption_of(ctx.metadata[0]).strip())
-    picture = picture if picture.endswith(".") else picture + "."
+    picture = _picture(ctx)
     out = []
     for i in range(1, n + 1):
         text = (f"<image> is the tile from {_place(*anchors[i])}." if i in anchors
                 else "<image> is one of the tiles." if i == 1 else _NEUTRAL[i % len(_NEUTRAL)])
         if i == 1:
-            text = (f"{picture} This picture was cut into {_COUNT.get(n, n)} tiles, {ROWS} rows of {COLS}, "
+            text = (f"{picture} cut into {_COUNT.get(n, n)} tiles, {ROWS} rows of {COLS}, "
                     f"shown here in a shuffled order. {text}")
         out.append(text)
     return out

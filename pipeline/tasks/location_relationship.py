@@ -7,10 +7,8 @@ object that sits furthest toward an edge, or that sits higher (lower) and furthe
 its frame than a reference object named at its own image. The options are image numbers: knowing
 where a tripod usually stands in a photo points at no image.
 """
-import re
-
-from .base import (Question, Task, candidate_texts, caption_of, findable, interleaved, link, mentions, named,
-                   reference_question, region_ref, regions, sentence, text2region)
+from .base import (Question, Task, called, candidate_texts, captions_of, findable, interleaved, link,
+                   mentions, named, reference_question, region_ref, regions, sentence, text2region)
 
 POSITION_WORDS = ("left", "right", "top", "bottom", "upper", "lower", "high", "centre", "center", "middle")
 MARGIN = 0.05        # an extreme must beat the runner-up by this much of the frame, or no question
@@ -31,7 +29,6 @@ LIMIT = 4   # objects an extreme question compares (its options): the others' im
 # Where a centre lies along an axis, in words (no coordinates: the reader sees the picture, not the box).
 BANDS = {0: ("near the left edge", "left of centre", "around the middle", "right of centre", "near the right edge"),
          1: ("near the top edge", "in the upper part", "around the middle", "in the lower part", "near the bottom edge")}
-NUMBER = re.compile(r"\s*(?<![\w.])\d+(?:\.\d+)?(?!\w|\.\d)")
 
 
 def _usable(region) -> bool:
@@ -59,30 +56,8 @@ def _listed(ctx, rng, limit) -> dict:
     return picks
 
 
-def _captions(ctx, text: str) -> list:
-    """The sidecar captions; one that repeats an earlier one is told apart by the labels it shows. A
-    number the question's text does not state (the "9" of a Falcon 9 in an image whose object is not
-    named) is left out: the reasoning cites only numbers the reader is given."""
-    stated = {n.strip() for n in NUMBER.findall(text)}
-
-    def unstated_left_out(caption):
-        return NUMBER.sub(lambda m: m.group(0) if m.group(0).strip() in stated else "", caption)
-
-    out = []
-    for metadata in ctx.metadata:
-        caption = unstated_left_out(caption_of(metadata))
-        if caption in out:
-            labels = ", ".join(r["label"] for r in regions(metadata))
-            caption = unstated_left_out(f"{caption} (another picture, showing {labels})" if labels
-                                        else f"{caption} (another picture)")
-        while caption in out:
-            caption += " (again)"
-        out.append(caption)
-    return out
-
-
 def _object(i: int, region) -> str:
-    return f"{named(region['label'])} in Image {i}"
+    return f"{called(region)} in Image {i}"
 
 
 def _extreme(direction: str):
@@ -107,7 +82,7 @@ def _extreme(direction: str):
             distractors=[f"Image {i}" for i, _ in others],
             summary=f"The text lists objects the images show, one each, without saying which shows which; the task "
                     f"is to find each in its picture and tell which sits {phrase} of its own frame.",
-            captions=_captions(ctx, text),
+            captions=captions_of(ctx),
             text2region=[text2region(named(r["label"]), i, r) for i, r in sorted(listed.items())],
             region2region=[link(region_ref(best_image, best), region_ref(i, r), f"{closer} than",
                                 f"{sentence(_object(best_image, best))} has its centre {_band(best, axis)} of its "
@@ -161,9 +136,9 @@ def _relative_to(ctx, rng, quadrant: tuple):
 
     return reference_question(
         ctx, rng, template="relative_position", usable=_usable, judge=_quadrant_verdict(quadrant),
-        stated=lambda ref: f"In <image>, find {named(ref['label'])}, the object the others are compared with.",
+        stated=lambda ref: f"In <image>, find {called(ref)}, the object the others are compared with.",
         ask=lambda image, ref: (f"{MEASURE}, which image shows the listed object that sits {where} in its "
-                                f"own image than {named(ref['label'])} sits in Image {image}?"),
+                                f"own image than {called(ref)} sits in Image {image}?"),
         relation=lambda meets: f"{where if meets else 'not ' + where} (each in its own frame) than",
         explain=explain,
         rationale=lambda answer, ref: (f"Within their own frames, of the listed objects only {_object(*answer)} "
@@ -171,7 +146,7 @@ def _relative_to(ctx, rng, quadrant: tuple):
         summary=f"One image's text names the object the others are compared with; the text lists the objects the "
                 f"other images show without saying which shows which. The task is to find each in its picture "
                 f"and tell which one sits {where} in its frame than the reference does in its own.",
-        verified_by="metadata:bbox")
+        verified_by="metadata:bbox", singled_out=True)
 
 
 TASK = Task(id="location_relationship", category="spatial", grouping="group",

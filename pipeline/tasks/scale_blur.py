@@ -1,7 +1,7 @@
 """scale_blur: nested zooms of one picture, each with its own blur. The text places some views (the
 whole picture, a stated magnification); the question asks about the others, or which view is the
 most blurred once the stated magnifications are allowed for."""
-from .base import (MAX_DERIVE_ASPECT, Question, Task, caption_of, interleaved, balanced_orderings, regions, sequence_text,
+from .base import (MAX_DERIVE_ASPECT, Question, Task, described_as, interleaved, balanced_orderings, regions, sequence_text,
                    whole_image, whole_ref)
 
 ZOOMS = (1.0, 1.3, 1.7, 2.2, 2.9, 3.8)          # magnification of each view (crop side = 1 / zoom)
@@ -50,8 +50,9 @@ def _blur(ctx, image: int) -> float:
 
 
 def _photo(ctx) -> str:
-    picture = caption_of(ctx.metadata[0]).rstrip(".")
-    return picture[:1].lower() + picture[1:]
+    """What describes the picture, in brackets after "the picture" (nothing when nothing does)."""
+    picture = (described_as(ctx.metadata[0]) or "").strip().rstrip(".")
+    return f" ({picture[:1].lower() + picture[1:]})" if picture else ""
 
 
 def _looks(blur: float) -> str:
@@ -60,13 +61,13 @@ def _looks(blur: float) -> str:
 
 def _blur_captions(ctx) -> list:
     """What each view looks like, without its extent: for questions about magnification."""
-    return [f"A {_looks(t['blur'])} view of the picture ({_photo(ctx)})." for t in ctx.transforms]
+    return [f"A {_looks(t['blur'])} view of the picture{_photo(ctx)}." for t in ctx.transforms]
 
 
 def _extent_captions(ctx) -> list:
     """Each view's extent, as the text states it, without its blur: for the blur question."""
-    return [f"The whole picture ({_photo(ctx)})." if t["zoom"] == 1 else
-            f"A crop of the picture ({_photo(ctx)}), magnified {t['zoom']:g} times." for t in ctx.transforms]
+    return [f"The whole picture{_photo(ctx)}." if t["zoom"] == 1 else
+            f"A crop of the picture{_photo(ctx)}, magnified {t['zoom']:g} times." for t in ctx.transforms]
 
 
 def _widest(ctx) -> int:

@@ -2,7 +2,7 @@
 what the contrast shows. Each image's text says which panel is which; what the panels show, and
 so which contrast belongs to which image, is left to the pictures (any description of a panel in
 the text would match its contrast word for word)."""
-from .base import Question, Task, caption_of, image_options, interleaved
+from .base import Question, Task, captions_of, image_options, interleaved
 
 LEFT = [0.0, 0.0, 0.5, 1.0]
 RIGHT = [0.5, 0.0, 1.0, 1.0]
@@ -27,6 +27,15 @@ def _layout_texts(ctx) -> list:
         (yes, _), (but, _) = _sides(metadata)
         texts.append(f"In <image>, the {yes} panel is the YES panel and the {but} panel the BUT panel.")
     return texts
+
+
+def _captions(ctx) -> list:
+    """The images' captions; one that nothing describes says what the text says of it, its layout."""
+    roles = []
+    for metadata in ctx.metadata:
+        (yes, _), (but, _) = _sides(metadata)
+        roles.append(f"A picture of two panels, the YES panel on the {yes} and the BUT panel on the {but}.")
+    return captions_of(ctx, roles)
 
 
 def _panel(ctx, image: int, which: str) -> dict:
@@ -72,7 +81,7 @@ def image_of_contrast(ctx, rng):
         distractors=distractors,
         summary="Each image sets an appealing YES panel against a BUT panel that undercuts it, the text saying which "
                 "side is which; the task is to find the image whose contrast matches the statement.",
-        captions=[caption_of(m) for m in ctx.metadata],
+        captions=_captions(ctx),
         text2region=[_panel(ctx, image, "YES"), _panel(ctx, image, "BUT")] + [_panel(ctx, i, "BUT") for i in others],
         region2region=[_contrast_link(ctx, image, "is contradicted by", _contrast(ctx, image))]
                       + [_contrast_link(ctx, i, "is undercut in another way by",
@@ -98,7 +107,7 @@ def contrast_of_image(ctx, rng):
         summary=f"Image {image} sets an appealing YES panel against a BUT panel, the text saying which side is which; "
                 f"the task is to state what their contrast shows, the other options being the points of other "
                 f"images.",
-        captions=[caption_of(m) for m in ctx.metadata],
+        captions=_captions(ctx),
         text2region=[_panel(ctx, image, "YES"), _panel(ctx, image, "BUT")] + [_panel(ctx, i, "BUT") for i in others],
         region2region=[_contrast_link(ctx, image, "is contradicted by", _contrast(ctx, image))]
                       + [_contrast_link(ctx, i, "makes another point than the panels of the asked image",
