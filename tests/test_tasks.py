@@ -85,12 +85,13 @@ def _motion_sequence(rng):
     timed = rng.random() >= 0.5
     velocities = {"ball": (20 * sx, 0), "kite": (0, 10 * sy), "bee": (-14 * sx, 14 * sy), "leaf": (18 * sy, 8 * sx),
                   "box": (0, 0)}
-    starts = {"ball": (0.3, 0.05), "kite": (0.05, 0.4), "bee": (0.4, 0.4), "leaf": (0.6, 0.6), "box": (0.75, 0.1)}
+    starts = {"ball": (0.3, 0.05), "kite": (0.05, 0.4), "bee": (0.4, 0.4), "leaf": (0.5, 0.6), "box": (0.75, 0.1)}
     frames = []
     for k in range(6):
         t = 0.5 * k
+        # Boxes 0.22 of the frame: 33 px high, over the 32 px a named box needs.
         regions = [region(f"red {name}", [round(sx0 + vx * t / SIZE[0], 4), round(sy0 + vy * t / SIZE[1], 4),
-                                          round(sx0 + vx * t / SIZE[0] + 0.15, 4), round(sy0 + vy * t / SIZE[1] + 0.15, 4)],
+                                          round(sx0 + vx * t / SIZE[0] + 0.22, 4), round(sy0 + vy * t / SIZE[1] + 0.22, 4)],
                           track_id=name) for name, ((sx0, sy0), (vx, vy)) in
                    ((n, (starts[n], velocities[n])) for n in sorted(velocities))]
         frames.append({"sequence": "s", "order": k, **({"timestamp": t} if timed else {}), "regions": regions})
@@ -219,6 +220,17 @@ def _attr(key):
     return lambda r: r["attributes"][key]
 
 
+def _within_distance(context, question):
+    """The image showing the one listed object less (more) than the stated distance from its camera,
+    every listed object at least 1.5 times nearer or farther than that distance."""
+    side, limit = re.search(r"only one is (less|more) than ([\d.]+) m from the camera that took its image", question).groups()
+    depths = {i: _attr("depth_m")(r) for i, r in (_image_of(context, label) for label in _listed(question))}
+    assert all(d >= 1.5 * float(limit) or 1.5 * d <= float(limit) for d in depths.values()), (limit, depths)
+    meeting = [i for i, d in depths.items() if (d < float(limit)) == (side == "less")]
+    assert len(meeting) == 1, (meeting, question)
+    return f"Image {meeting[0]}"
+
+
 _WEIGHED = r"(?P<label>.+) in <image> weighs [\d.]+ kg\."
 _MEASURED = r"(?P<label>.+) in <image> is [\d.]+ m long at its longest\."
 _DISTANCE = r"In <image>, (?P<label>.+?) is [\d.]+ m from the camera\."
@@ -245,7 +257,9 @@ def _own_text(question, phrase):
 
 def _view_after_turn(context, question):
     start = _own_text(question, " is the view the camera starts from")
-    turn = float(re.search(r"circles the object ([\d.]+) degrees counter-clockwise", question).group(1))
+    size, way = re.search(r"circles the object ([\d.]+) degrees,? (clockwise|counterclockwise|half way round)",
+                          question).groups()
+    turn = -float(size) if way == "clockwise" else float(size)
     az = [m["camera"]["azimuth_deg"] for m in _meta(context)]
     return f"Image {az.index((az[start - 1] + turn) % 360) + 1}"
 
@@ -260,7 +274,10 @@ def _turn_to_view(context, question):
     start = _own_text(question, " is the view the camera starts from")
     target = int(re.search(r"to see the object as in Image (\d+)\?", question).group(1))
     az = [m["camera"]["azimuth_deg"] for m in _meta(context)]
-    return f"{(az[target - 1] - az[start - 1]) % 360:g} degrees"
+    counterclockwise = (az[target - 1] - az[start - 1]) % 360
+    if counterclockwise > 180:
+        return f"{360 - counterclockwise:g} degrees clockwise"
+    return f"{counterclockwise:g} degrees counterclockwise"
 
 
 def _tables(context):
@@ -424,6 +441,16 @@ def _object_moving_between_times(context, question):
     return _called_at_first_frame(context, question, labels)[matching[0]]
 
 
+def _farthest_between_times(context, question):
+    listing = re.search(r"which of (.+?), told apart by .+?, covers the most ground", question).group(1)
+    labels = [re.sub(r"^the ", "", n) for n in re.split(r", | and ", listing)]
+    a, b = _named_frames(context, question)
+    distance = {label: math.hypot(*_move_between(context, label, a, b)) for label in labels}
+    ranked = sorted(labels, key=distance.get, reverse=True)
+    assert distance[ranked[0]] >= 1.5 * distance[ranked[1]], distance
+    return _called_at_first_frame(context, question, labels)[ranked[0]]
+
+
 def _called_at_first_frame(context, question, labels):
     """As ``_called``, for a question that names its frames by time or by place."""
     a, _ = _named_frames(context, question)
@@ -527,12 +554,14 @@ EXPECTED = {
         "real_size_m")(ref) and _area(r) > _area(ref)),
     "nearer_than_stated": _beyond_stated("depth_m", _DISTANCE, lambda r, ref: _attr("depth_m")(r) < _attr("depth_m")(ref)),
     "farther_than_stated": _beyond_stated("depth_m", _DISTANCE, lambda r, ref: _attr("depth_m")(r) > _attr("depth_m")(ref)),
+    "nearer_than_distance": _within_distance, "farther_than_distance": _within_distance,
     "view_after_turn": _view_after_turn, "circle_order": _circle_order,
     "turn_to_view": _turn_to_view,
     "unique_top": _unique_top, "rank_rise": _rank_rise, "largest_ratio": _largest_ratio,
     "step_order": _step_order, "next_step": _next_step, "image_of_step": _image_of_step,
     "fastest_object": _fastest, "faster_over_intervals": _faster_over_intervals,
     "direction_between_times": _direction_between_times, "object_moving_between_times": _object_moving_between_times,
+    "farthest_between_times": _farthest_between_times,
     "image_of_contrast": _image_of_contrast, "contrast_of_image": _contrast_of_image,
     "restore_order": _restore_order, "tile_next_to": _tile_next_to,
     "order_by_zoom": _order_by_zoom, "most_blurred": _most_blurred, "zoom_of_view": _zoom_of_view,

@@ -20,7 +20,13 @@ signed by the cameras' own up axes, which is +z in Blender's and instant-ngp's w
 where d is the camera's position minus the centre and (e1, e2, up) is a right-handed frame:
 for ``+z``, e1 = +x and e2 = +y, so a camera on the +x axis is at azimuth 0 and one on +y at 90
 (for ``+y``: e1 = +z, e2 = +x).
+
+A frame whose camera rolls (turns about its viewing axis) more than ROLL_LIMIT degrees is rejected
+as ``rolled_camera``: "the camera circles clockwise" reads otherwise in a tilted picture. A scene whose
+cameras cover less than half a circle of azimuth gets one warning line (logged, the build goes on):
+few of its views are far enough apart for view_3d's questions.
 """
+import logging
 import math
 import posixpath
 
@@ -37,6 +43,12 @@ STAGE = "read_sources"
 SINGULAR = 1e-6            # |det| of a pose's rotation below this: the pose is singular
 PARALLEL = 1e-6            # smallest eigenvalue share below this: the viewing axes do not meet
 DEFAULT_EXTENSION = ".png"  # Blender's scenes name frames without their extension
+# Hand-held captures roll a few degrees; beyond this the picture is visibly tilted.
+ROLL_LIMIT = 20
+# A camera looking within 3 degrees of straight along the up axis: its picture has no upright to roll from.
+NO_UPRIGHT = math.sin(math.radians(3))
+HALF_CIRCLE = 180
+LOG = logging.getLogger(__name__)
 
 
 def is_transforms(uri: str) -> bool:
@@ -112,6 +124,22 @@ def camera_angles(position, centre, up: str):
     return azimuth + 0.0, elevation + 0.0   # + 0.0: no -0.0 in the metadata
 
 
+def camera_roll(c2w, up: str) -> float:
+    """Degrees the camera turns about its viewing axis from upright: the angle, in the picture, of the
+    world's up from the picture's up (0 upright, 180 upside down); 0 for a camera looking (nearly)
+    straight along the up axis."""
+    vertical = up_frame(up)[2]
+    across = c2w[:3, 0] @ vertical / np.linalg.norm(c2w[:3, 0])    # the world's up along the picture's x
+    upward = c2w[:3, 1] @ vertical / np.linalg.norm(c2w[:3, 1])    # and along its y
+    return 0.0 if math.hypot(across, upward) < NO_UPRIGHT else math.degrees(math.atan2(across, upward))
+
+
+def azimuth_coverage(azimuths: list) -> float:
+    """Degrees of the circle (at least one) azimuths span: 360 less the widest gap between neighbours."""
+    ordered = sorted(a % 360 for a in azimuths)
+    return 360 - max([b - a for a, b in zip(ordered, ordered[1:])] + [ordered[0] + 360 - ordered[-1]])
+
+
 class Scene:
     """The frames of one scene folder's transforms JSONs, settled into a Listing."""
 
@@ -176,16 +204,30 @@ class Scene:
         poses = [c2w for _, _, _, c2w in self.frames]
         centre = scene_centre(poses)
         up = detect_up(poses) if self.source.up == "auto" and poses else self.source.up
+        azimuths = []
         for uri, record, where, c2w in self.frames:
             angles = camera_angles(c2w[:3, 3], centre, up) if centre is not None else None
+            roll = camera_roll(c2w, up)
             if centre is None:
                 self.listing.reject(uri, "bad_pose", f"{where}: the scene has one usable camera, or viewing axes that "
                                                      "are (nearly) parallel: no centre for the cameras to circle")
             elif angles is None:
                 self.listing.reject(uri, "bad_pose", f"{where}: the camera sits at the scene's centre")
+            elif abs(roll) > ROLL_LIMIT:
+                self.listing.reject(uri, "rolled_camera", f"{where}: the camera rolls {abs(roll):.0f} degrees (more "
+                                                          f"than {ROLL_LIMIT}): turns read otherwise in a tilted picture")
             else:
+                azimuths.append(angles[0])
                 self.listing.describe(uri, dict(record, camera={"azimuth_deg": angles[0], "elevation_deg": angles[1]}),
                                       where)
+        self._warn_of_narrow_coverage(azimuths)
+
+    def _warn_of_narrow_coverage(self, azimuths: list):
+        coverage = azimuth_coverage(azimuths) if azimuths else None
+        if coverage is not None and coverage < HALF_CIRCLE:
+            LOG.warning("views source %r, scene %r: its cameras cover %g degrees of azimuth, less than half a "
+                        "circle; few of its views are far enough apart for view questions",
+                        self.source.name, self.group, round(coverage, 1))
 
 
 def _scenes(source):
