@@ -79,6 +79,11 @@ class GroundedDrafter:
                 break
             refused.append(f"{question.template}: {why}")
         else:
+            # A task may know why none of its templates found anything (a clip with too little motion).
+            unfit = getattr(task, "unfit", None)
+            unfitting = unfit(ctx) if unfit and not refused else None
+            if unfitting:
+                raise DraftRejected(*unfitting)
             raise DraftRejected("no_grounded_question",
                                 f"no {context.task} template can be answered from this context's metadata"
                                 + (f" (refused {', '.join(refused)})" if refused else ""))

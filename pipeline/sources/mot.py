@@ -13,7 +13,8 @@ frames 1, 1 + k, 1 + 2k, ...): frame n becomes an image of the sequence with
 regions with a ``track_id``. Left out, by the format's own rules: boxes whose ``conf`` is 0 (the
 ground truth's "ignore" flag), classes the label table maps to None (distractors, occluders,
 reflections, crowds), and boxes less visible than the source's ``min_visibility``. Labels are the
-class's name and the track id ("pedestrian #3"), so two people in one frame are told apart.
+class's name alone ("pedestrian"): a track id is no fact a viewer can see, so it stays in the region's
+``track_id`` attribute (and id), where the tasks follow tracks, and never reaches a question's text.
 A line that cannot be read rejects its frame (``bad_metadata``, with the line), or alone when it
 names no frame; a frame the ground truth names that is missing from the image folder is
 ``missing_file``.
@@ -156,7 +157,7 @@ def _region(row: dict, label: str, sequence: Sequence):
     attributes = {"track_id": str(row["track"])}
     if row["visibility"] is not None:
         attributes["visibility"] = row["visibility"]
-    return {"id": f"track{row['track']}", "label": f"{label} #{row['track']}", "bbox": box, "attributes": attributes}
+    return {"id": f"track{row['track']}", "label": label, "bbox": box, "attributes": attributes}
 
 
 class GroundTruth:

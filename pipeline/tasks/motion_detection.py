@@ -6,15 +6,24 @@ their place, "<image> is the third frame."); the question names two frames that 
 reader has to find them through the text and compare the boxes in the pictures. Reasoning steps
 describe moves in words (a share of the frame's width or height), never in pixels.
 """
+import dataclasses
+import hashlib
+import itertools
 import math
+from collections.abc import Callable
 
-from .base import (Question, Task, apart_by, attribute, displacement, frame_texts, interleaved, link, listed,
-                   move_in_words, region_ref, regions, sentence, shown_in_frame, tell_apart, text2region, tracks)
+from .base import (Question, Task, apart_by, attribute, count_word, displacement, frame_texts, interleaved, link,
+                   listed, move_in_words, plural, region_ref, regions, sentence, shown_in_frame, tell_apart,
+                   text2region, tracks, visible)
 
 STILL_PX = 4           # a track whose centre moves less than this many pixels did not move
 VISIBLE = 0.05         # a move under this share of the frame's width (and not still) is too small to judge
 DIAGONAL = 0.4         # both components above this share of the distance: a diagonal move
 NEAR_EDGE = (0.3, 0.55)  # minor component's share of the distance where a diagonal and a straight move blur
+# Members of a crowd the text says "stay where they are" move less than this share of the frame's
+# width (ground-truth boxes of people standing still jitter by a few pixels).
+STAYS = 0.015
+LEAD = 1.5             # "covers the most ground": at least this many times as far as any other
 STILL = "it does not move"
 DIRECTIONS = ("to the left", "to the right", "upwards", "downwards", "up and to the left", "up and to the right",
               "down and to the left", "down and to the right", STILL)
@@ -83,21 +92,115 @@ def _captions(ctx) -> list:
             for i, m in enumerate(ctx.metadata, start=1)]
 
 
-def _moves(ctx, a: int, b: int) -> list:
-    """Per track seen in both image ``a`` and image ``b`` (labels distinct): a dict with its label, its
-    boxes there, its direction, the directions a reader could defend and whether the move is clear
-    (still, or large enough to judge); none when labels repeat."""
+def _all_moves(ctx, a: int, b: int) -> list:
+    """Per track seen in both image ``a`` and image ``b``: a dict with its name ("the car"), its
+    boxes there, how far its centre moves (px), its direction, the directions a reader could defend
+    and whether the move is clear (still, or large enough to judge)."""
     out = []
-    for seen in tracks(ctx).values():
+    for track, seen in tracks(ctx).items():
         at = dict(seen)
         if a not in at or b not in at:
             continue
         dx, dy = displacement(ctx, [(a, at[a]), (b, at[b])])
         clear = not STILL_PX <= math.hypot(dx, dy) < VISIBLE * ctx.sizes[a - 1][0]
-        out.append({"label": f"the {at[a]['label']}", "a": a, "b": b, "first": at[a], "last": at[b], "clear": clear,
-                    "direction": direction(dx, dy), "defensible": defensible(dx, dy), "extent": move_in_words(ctx, a, dx, dy)})
-    labels = [m["label"] for m in out]
-    return out if len(set(labels)) == len(labels) else []
+        out.append({"label": f"the {at[a]['label']}", "kind": at[a]["label"], "track": track, "seen": seen,
+                    "a": a, "b": b, "first": at[a], "last": at[b], "distance": math.hypot(dx, dy), "clear": clear,
+                    "direction": direction(dx, dy), "defensible": defensible(dx, dy),
+                    "extent": move_in_words(ctx, a, dx, dy)})
+    return out
+
+
+def _kin(ctx, image: int, kind: str) -> list:
+    return [r for r in regions(ctx.metadata[image - 1]) if r["label"] == kind]
+
+
+def _moves(ctx, a: int, b: int) -> list:
+    """The moves (``_all_moves``) of objects the text can name by their kind: no other region of
+    image ``a`` or ``b`` shares it, and a viewer can find the object in both."""
+    return [m for m in _all_moves(ctx, a, b)
+            if len(_kin(ctx, a, m["kind"])) == len(_kin(ctx, b, m["kind"])) == 1
+            and visible(ctx, a, m["first"]) and visible(ctx, b, m["last"])]
+
+
+def crowds(ctx, a: int, b: int) -> list:
+    """Sets of two or three objects of one kind a text can name as a set between image ``a`` and
+    image ``b``, where their kind is shared, so never by its name alone: all of that kind ("the two
+    pedestrians"), or, of more, the ones that visibly move while each of the others moves less than
+    STAYS of the frame's width ("two of the pedestrians move ...; the other pedestrians stay where
+    they are"). Every region of the kind in either frame must belong to a track seen in both and be
+    findable, so the set is what the text says it is. Each set is {"moves" (``_all_moves``),
+    "kind", "which" (how the text names it), "setting" (a sentence the text opens with, or "")}."""
+    width = ctx.sizes[a - 1][0]
+    found = []
+    by_kind = {}
+    for move in _all_moves(ctx, a, b):
+        by_kind.setdefault(move["kind"], []).append(move)
+    for kind, moves in sorted(by_kind.items()):
+        if not (len(moves) >= 2 and len(_kin(ctx, a, kind)) == len(_kin(ctx, b, kind)) == len(moves)):
+            continue
+        if not all(visible(ctx, a, m["first"]) and visible(ctx, b, m["last"]) for m in moves):
+            continue
+        many = plural(kind)
+        if len(moves) <= 3:
+            found.append({"moves": moves, "kind": kind, "which": f"the {count_word(len(moves)).lower()} {many}",
+                          "setting": ""})
+            continue
+        moving = [m for m in moves if m["distance"] >= VISIBLE * width]
+        if 2 <= len(moving) <= 3 and all(m["distance"] < STAYS * width for m in moves if m not in moving):
+            count = count_word(len(moving))
+            found.append({"moves": moving, "kind": kind, "which": f"the {count.lower()} that move",
+                          "setting": f"{count} of the {many} move between {_frame(ctx, a)} and {_frame(ctx, b)}; "
+                                     f"the other {many} stay where they are. "})
+    return found
+
+
+def casts(ctx, a: int, b: int) -> list:
+    """Every set of objects a question about image ``a`` and image ``b`` can ask about, shaped as
+    ``crowds``' sets: the objects named by their kind (two or more, their "kind" None; a question
+    lists those it asks about, "the bicycle and the car"), then each crowd."""
+    named = _moves(ctx, a, b)
+    by_name = {"moves": named, "kind": None, "which": "", "setting": ""}   # listed by the names of those asked about
+    return ([by_name] if len(named) >= 2 else []) + crowds(ctx, a, b)
+
+
+def members_called(cast: dict, moves: list, words: list) -> list:
+    """``moves`` with the words that tell them apart ("the one further left"); in a crowd, each
+    named by them ("the pedestrian further left"), since its kind alone names several."""
+    if cast["kind"] is None:
+        return [dict(m, words=w) for m, w in zip(moves, words)]
+    return [dict(m, words=w, label=w.replace("one", cast["kind"], 1)) for m, w in zip(moves, words)]
+
+
+def pick(ctx, candidates: list, salt: str):
+    """One candidate, the same whichever rng the template is given (the question's subject is fixed by
+    the context), drawn by a hash of the context's labels, boxes and times; None when there are none."""
+    key = repr((salt, [(r["label"], r["bbox"]) for m in ctx.metadata for r in regions(m)],
+                [m.get("timestamp") for m in ctx.metadata]))
+    digest = int(hashlib.sha256(key.encode()).hexdigest(), 16)
+    return candidates[digest % len(candidates)] if candidates else None
+
+
+def too_little_motion(ctx, share: float):
+    """("too_little_motion", why) when no tracked object's centre moves ``share`` of the frame's width
+    between any two frames of the context (a 30 fps clip's consecutive frames): no motion question can
+    be seen there; None otherwise."""
+    moved = [math.hypot(*displacement(ctx, [first, last])) / ctx.sizes[first[0] - 1][0]
+             for seen in tracks(ctx).values() for k, first in enumerate(seen) for last in seen[k + 1:]]
+    if not moved or max(moved) >= share:
+        return None
+    times = [m.get("timestamp") for m in ctx.metadata]
+    span = f" over {times[-1] - times[0]:g} s" if _timed(ctx) and times[-1] > times[0] else ""
+    return ("too_little_motion",
+            f"too little motion: no tracked object moves more than {max(moved):.1%} of the frame's width between "
+            f"these {len(ctx)} frames{span} ({share:.0%} is needed to see it); a mot source's frame_step spaces "
+            "its frames further apart")
+
+
+@dataclasses.dataclass(frozen=True)
+class TrackTask(Task):
+    """A task over tracked objects; ``unfit(ctx)`` says why a context gives none of its questions
+    ((reason, detail)), or None when it cannot tell: the grounded drafter's reject then says so."""
+    unfit: Callable | None = None
 
 
 def _said(ctx, move) -> str:
@@ -160,52 +263,112 @@ def direction_between_times(ctx, rng):
         verified_by="metadata:track_boxes")
 
 
+def _which_of(ctx, cast, move, which: str) -> str:
+    """The opening of a question about ``which`` objects: a crowd's setting already names the two
+    frames ("Two of the pedestrians move between ...; ... Which of the two that move")."""
+    if cast["setting"]:
+        return f"{cast['setting']}Which of {which}"
+    return f"{_between(ctx, move['a'], move['b'])}, which of {which}"
+
+
 def object_moving_between_times(ctx, rng):
     """Which object moves in a drawn direction between two frames named by their times: one that
-    exactly one object takes and that no other object's move could be read as. The objects are
-    listed by name in no order, and the options tell them apart by what the earlier frame shows,
-    in words that share none with the direction asked about."""
+    exactly one object of a set (``casts``) takes and that no other object's move could be read as.
+    Objects named by their kind are listed in no order (up to three of them, the winner and up to
+    two others); a crowd's set is asked about whole. The options tell the objects apart by what the
+    earlier frame shows, in words that share none with the direction asked about."""
     choices = []
     for a, b in _pairs(ctx):
-        moves = _moves(ctx, a, b)
-        if len(moves) < 2 or not all(m["clear"] for m in moves):
-            continue
-        for move in moves:
-            wanted = move["direction"]
-            if wanted != STILL and not any(wanted in other["defensible"] for other in moves if other is not move):
-                choices.append((moves, move))
+        for cast in casts(ctx, a, b):
+            moves = cast["moves"]
+            if not all(m["clear"] for m in moves):
+                continue
+            for move in moves:
+                wanted = move["direction"]
+                if wanted != STILL and not any(wanted in other["defensible"] for other in moves if other is not move):
+                    choices.append((cast, move))
     rng.shuffle(choices)
-    for moves, winner in choices:
-        others = [m for m in moves if m is not winner]
-        # Up to two other objects: three options at most, the objects in track order.
-        picked = rng.sample(others, min(2, len(others)))
-        shown = [m for m in moves if m is winner or any(m is p for p in picked)]
-        apart = tell_apart([m["first"] for m in shown], avoid=winner["direction"])
+    for cast, winner in choices:
+        moves = cast["moves"]
+        if cast["kind"] is None:
+            # Up to two other objects: three options at most, the objects in track order.
+            picked = rng.sample([m for m in moves if m is not winner], min(2, len(moves) - 1))
+            moves = [m for m in moves if m is winner or any(m is p for p in picked)]
+        apart = tell_apart([m["first"] for m in moves], avoid=winner["direction"])
         if apart is not None:
-            return _object_moving(ctx, winner, shown, *apart)
+            way, words = apart
+            shown = members_called(cast, moves, [words[k] for k in range(len(moves))])
+            return _object_moving(ctx, cast, shown[moves.index(winner)], shown, way)
     return None
 
 
-def _object_moving(ctx, winner, shown, way, words):
+def _object_moving(ctx, cast, winner, shown, way):
     wanted = winner["direction"]
-    called = {id(m): words[k] for k, m in enumerate(shown)}
     t2r, r2r = _grounding(ctx, shown)
-    listing = listed([m["label"] for m in shown])
+    which = cast["which"] if cast["kind"] else listed([m["label"] for m in shown])
     return Question(
         template="object_moving_between_times",
         text=interleaved(_frame_texts(ctx),
-                         f"{_between(ctx, winner['a'], winner['b'])}, which of {listing}, told apart by "
+                         f"{_which_of(ctx, cast, winner, which)}, told apart by "
                          f"{apart_by(way, _frame(ctx, winner['a']))}, moves {wanted}, judging by its centre?"),
-        answer=called[id(winner)],
-        distractors=[called[id(m)] for m in shown if m is not winner],
+        answer=winner["words"],
+        distractors=[m["words"] for m in shown if m is not winner],
         summary=f"The text says {_told(ctx)}; in the two frames it names, the listed objects' "
                 "positions show which way each goes.",
         captions=_captions(ctx), text2region=t2r, region2region=r2r,
         rationale=f"{_between(ctx, winner['a'], winner['b'])}, " + "; ".join(_said(ctx, m) for m in shown)
-                  + f". Only {winner['label']}, {called[id(winner)]}, moves {wanted}.",
+                  + f". Only {winner['label']}, {winner['words']}, moves {wanted}.",
         verified_by="metadata:track_boxes")
 
 
-TASK = Task(id="motion_detection", category="sequential", grouping="sequence",
-            needs=lambda metadata: any(attribute(r, "track_id") for r in regions(metadata)),
-            templates=(direction_between_times, object_moving_between_times))
+def _asked_sets(cast) -> list:
+    """The sets of objects of a cast a question may list (two or three, in track order): a crowd's whole
+    set (the text names no part of it), or any two or three of the objects named by their kind."""
+    if cast["kind"] is not None:
+        return [cast["moves"]]
+    return [list(s) for size in (3, 2) for s in itertools.combinations(cast["moves"], size)]
+
+
+def farthest_between_times(ctx, rng):
+    """Which object of a set (``casts``: up to three) covers the most ground between two frames named
+    by their times: one that visibly moves and covers at least LEAD times as much as any other.
+    Objects going the same way at different speeds (two walkers among people standing) give this
+    question where "which one moves right" has two answers. The options tell the objects apart by
+    what the earlier frame shows. The frames and the set are fixed by the context (``pick``), not
+    drawn by ``rng``: what the question asks about is decided by the clip."""
+    candidates = []
+    for a, b in _pairs(ctx):
+        for cast, moves in ((c, asked) for c in casts(ctx, a, b) for asked in _asked_sets(c)):
+            ranked = sorted(moves, key=lambda m: m["distance"], reverse=True)
+            if ranked[0]["distance"] < VISIBLE * ctx.sizes[a - 1][0] or ranked[0]["distance"] < LEAD * ranked[1]["distance"]:
+                continue
+            apart = tell_apart([m["first"] for m in moves])
+            if apart is not None:
+                way, words = apart
+                shown = members_called(cast, moves, [words[k] for k in range(len(moves))])
+                candidates.append((cast, shown, shown[moves.index(ranked[0])], way))
+    chosen = pick(ctx, candidates, "farthest")
+    if chosen is None:
+        return None
+    cast, shown, winner, way = chosen
+    t2r, r2r = _grounding(ctx, shown)
+    which = cast["which"] if cast["kind"] else listed([m["label"] for m in shown])
+    return Question(
+        template="farthest_between_times",
+        text=interleaved(_frame_texts(ctx),
+                         f"{_which_of(ctx, cast, winner, which)}, told apart by "
+                         f"{apart_by(way, _frame(ctx, winner['a']))}, covers the most ground, judging by its centre?"),
+        answer=winner["words"],
+        distractors=[m["words"] for m in shown if m is not winner],
+        summary=f"The text says {_told(ctx)}; in the two frames it names, how far each listed object's "
+                "position shifts shows which covers the most ground.",
+        captions=_captions(ctx), text2region=t2r, region2region=r2r,
+        rationale=f"{_between(ctx, winner['a'], winner['b'])}, " + "; ".join(_said(ctx, m) for m in shown)
+                  + f". {sentence(winner['label'])}, {winner['words']}, clearly covers the most ground.",
+        verified_by="metadata:track_boxes")
+
+
+TASK = TrackTask(id="motion_detection", category="sequential", grouping="sequence",
+                 needs=lambda metadata: any(attribute(r, "track_id") for r in regions(metadata)),
+                 templates=(direction_between_times, object_moving_between_times, farthest_between_times),
+                 unfit=lambda ctx: too_little_motion(ctx, VISIBLE))

@@ -6,11 +6,11 @@ name in no order and the options tell them apart by what a frame shows ("the one
 the frame taken at 0 s"): a name would let knowledge answer (a motorcycle outruns a cat). Reasoning
 steps describe distances in words (a share of the frame's width or height), never in pixels.
 """
-import hashlib
 import math
 
-from .base import (Question, Task, apart_by, attribute, displacement, frame_texts, interleaved, link, listed,
+from .base import (Question, apart_by, attribute, displacement, frame_texts, interleaved, link, listed,
                    move_in_words, region_ref, regions, sentence, shown_in_frame, text2region, told_apart_in, tracks)
+from .motion_detection import TrackTask, crowds, pick, too_little_motion
 
 RATIO = 1.3                 # the faster speed must beat the slower by this factor
 MISLEADS = 1.25             # "longer run" questions: the slower object covers this much more ground
@@ -49,11 +49,16 @@ def _run(ctx, seen, a: int, b: int) -> dict:
             "extent": move_in_words(ctx, a, dx, dy), "elapsed": elapsed, "speed": distance / elapsed if elapsed > 0 else 0.0}
 
 
+def _timed_in_order(ctx) -> bool:
+    """Does every frame have its own time, later frames later (the text names frames by time)?"""
+    times = [m.get("timestamp") for m in ctx.metadata]
+    return all(isinstance(t, (int, float)) for t in times) and all(b > a for a, b in zip(times, times[1:]))
+
+
 def _tracks(ctx) -> list:
     """Tracks (each [(image, region)] in time order) with distinct labels, or none; none either
-    unless every frame has its own time, later frames later (the text names frames by time)."""
-    times = [m.get("timestamp") for m in ctx.metadata]
-    if not all(isinstance(t, (int, float)) for t in times) or any(b <= a for a, b in zip(times, times[1:])):
+    unless the frames are timed in order (``_timed_in_order``)."""
+    if not _timed_in_order(ctx):
         return []
     found = list(tracks(ctx).values())
     labels = [_label(seen) for seen in found]
@@ -77,56 +82,73 @@ def _told_apart(ctx, runs):
     return told_apart_in(ctx, [r["seen"] for r in runs])
 
 
-def _following(ctx, runs, frame: int, way: str) -> str:
-    listing = listed([r["label"] for r in runs])
+def _following(ctx, runs, frame: int, way: str, which: str = "") -> str:
+    """How the text introduces the objects it follows (``which``: a crowd's words, else their names)."""
+    listing = which or listed([r["label"] for r in runs])
     return (f"The clip follows {listing}; tell them apart by "
             f"{apart_by(way, f'the frame taken at {_seconds(_time(ctx, frame))}')}.")
 
 
+def _crowd_runs(ctx):
+    """(a crowd's runs from the first frame to the last, the crowd) when the objects share a kind and
+    a crowd of them (``motion_detection.crowds``) moves between those frames; None otherwise. Each
+    run is named by where the frame its objects are told apart in shows it ("the pedestrian further
+    left"), since its kind names several."""
+    found = tracks(ctx)
+    for crowd in crowds(ctx, 1, len(ctx)):
+        runs = [_run(ctx, found[m["track"]], 1, len(ctx)) for m in crowd["moves"]]
+        apart = _told_apart(ctx, runs)
+        if apart is not None:
+            frame, way, words = apart
+            named = [dict(r, label=w.replace("one", crowd["kind"], 1)) for r, w in zip(runs, words)]
+            return named, crowd, (frame, way, words)
+    return None
+
+
 def fastest_object(ctx, rng):
     """Which object covers the most ground per second, each over the frames it appears in; the objects
-    are listed by name in no order and the options tell them apart by what the frames show."""
-    found = _tracks(ctx)
-    runs = sorted((_run(ctx, seen, seen[0][0], seen[-1][0]) for seen in found), key=lambda r: r["speed"], reverse=True)
-    if not 2 <= len(runs) <= 3 or any(r["elapsed"] <= 0 for r in runs) or runs[0]["speed"] < RATIO * runs[1]["speed"]:
+    are listed by name in no order and the options tell them apart by what the frames show. Objects
+    of one kind are a crowd (``motion_detection.crowds``), each followed from the first frame to the
+    last and named only by where it is or how large it looks."""
+    runs, crowd, apart = _tracks(ctx), None, None
+    if runs:
+        runs = [_run(ctx, seen, seen[0][0], seen[-1][0]) for seen in runs]
+    elif _timed_in_order(ctx) and (found := _crowd_runs(ctx)):
+        runs, crowd, apart = found
+    ranked = sorted(runs, key=lambda r: r["speed"], reverse=True)
+    if not 2 <= len(ranked) <= 3 or any(r["elapsed"] <= 0 for r in ranked) or ranked[0]["speed"] < RATIO * ranked[1]["speed"]:
         return None
-    if runs[0]["distance"] < VISIBLE * ctx.sizes[0][0]:
+    if ranked[0]["distance"] < VISIBLE * ctx.sizes[0][0]:
         return None   # even the fastest hardly moves: nothing to see
-    apart = _told_apart(ctx, runs)
+    apart = apart or _told_apart(ctx, runs)
     if apart is None:
         return None
     frame, way, words = apart
-    winner = runs[0]
+    called = {id(r): w for r, w in zip(runs, words)}
+    winner = ranked[0]
     same_span = len({(r["a"], r["b"]) for r in runs}) == 1
     t2r, r2r = _grounding(ctx, runs)
+    opening = crowd["setting"] if crowd else ""
     return Question(
         template="fastest_object",
         text=interleaved(_frame_texts(ctx),
-                         f"{_following(ctx, runs, frame, way)} Judging by the centre of each object, which one covers "
-                         "the most ground per second between the first and the last frame it appears in?"),
-        answer=words[0],
-        distractors=words[1:],
+                         f"{opening}{_following(ctx, runs, frame, way, crowd['which'] if crowd else '')} Judging by "
+                         "the centre of each object, which one covers the most ground per second between the first "
+                         "and the last frame it appears in?"),
+        answer=called[id(winner)],
+        distractors=[called[id(r)] for r in ranked[1:]],
         summary="The frames follow the listed objects and the text gives the time of each frame; how far "
                 "each object travels, set against the time between its frames, gives the fastest.",
         captions=[frame_caption(m) for m in ctx.metadata], text2region=t2r, region2region=r2r,
         rationale=(f"Every object is followed over the same frames, from {_seconds(_time(ctx, winner['a']))} to "
-                   f"{_seconds(_time(ctx, winner['b']))}, and {winner['label']}, {words[0]} in the frame taken at "
-                   f"{_seconds(_time(ctx, frame))}, covers clearly the most ground in that time ({winner['extent']}), "
-                   "so it is the fastest."
+                   f"{_seconds(_time(ctx, winner['b']))}, and {winner['label']}, {called[id(winner)]} in the frame "
+                   f"taken at {_seconds(_time(ctx, frame))}, covers clearly the most ground in that time "
+                   f"({winner['extent']}), so it is the fastest."
                    if same_span else
                    f"Setting each object's distance against the time between its own first and last frame, "
-                   f"{winner['label']}, {words[0]} in the frame taken at {_seconds(_time(ctx, frame))}, covers "
-                   "clearly the most ground per second."),
+                   f"{winner['label']}, {called[id(winner)]} in the frame taken at {_seconds(_time(ctx, frame))}, "
+                   "covers clearly the most ground per second."),
         verified_by="metadata:track_boxes+timestamps")
-
-
-def _pick(ctx, candidates: list, salt: str):
-    """One candidate, the same whichever rng the template is given (the question's subject is fixed by
-    the context), drawn by a hash of the context's labels and times."""
-    key = repr((salt, [(r["label"], r["bbox"]) for m in ctx.metadata for r in regions(m)],
-                [m["timestamp"] for m in ctx.metadata]))
-    digest = int(hashlib.sha256(key.encode()).hexdigest(), 16)
-    return candidates[digest % len(candidates)] if candidates else None
 
 
 def faster_over_intervals(ctx, rng):
@@ -156,10 +178,10 @@ def faster_over_intervals(ctx, rng):
                         kinds[True].append((fast, slow))
                     elif fast["elapsed"] > slow["elapsed"]:
                         kinds[False].append((fast, slow))
-    kind = _pick(ctx, [k for k in (True, False) if kinds[k]], "kind")
+    kind = pick(ctx, [k for k in (True, False) if kinds[k]], "kind")
     if kind is None:
         return None
-    fast, slow = _pick(ctx, kinds[kind], "runs")
+    fast, slow = pick(ctx, kinds[kind], "runs")
     first, second = sorted([fast, slow], key=lambda r: (r["a"], r["b"], r["label"]))
     apart = _told_apart(ctx, [first, second])
     if apart is None:
@@ -193,6 +215,7 @@ def faster_over_intervals(ctx, rng):
         verified_by="metadata:track_boxes+timestamps")
 
 
-TASK = Task(id="speed_comparison", category="sequential", grouping="sequence",
-            needs=lambda metadata: "timestamp" in metadata and any(attribute(r, "track_id") for r in regions(metadata)),
-            templates=(fastest_object, faster_over_intervals))
+TASK = TrackTask(id="speed_comparison", category="sequential", grouping="sequence",
+                 needs=lambda metadata: "timestamp" in metadata and any(attribute(r, "track_id") for r in regions(metadata)),
+                 templates=(fastest_object, faster_over_intervals),
+                 unfit=lambda ctx: too_little_motion(ctx, VISIBLE))
