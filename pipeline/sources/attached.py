@@ -1,5 +1,5 @@
 """Files an image's metadata names besides the image itself, read at ingest into the metadata the
-tasks read: a depth map (``depth_map``) gives its regions ``depth_m``; a CSV table
+tasks read: a depth map (``depth_map``, read in its ``encoding``) gives its regions ``depth_m``; a CSV table
 (``data_file``) becomes the chart's ``data``. Their paths resolve like ``file`` (relative to the
 sidecar's or listing's folder, confined to it), and any problem rejects the image with a reason.
 """
@@ -8,7 +8,7 @@ from PIL import Image
 
 from ..storage import read_bytes
 from .chart_tables import ChartTableProblem, read_chart_table
-from .depth import MIN_VALID_SHARE, DepthMapProblem, read_depth_map, with_depths
+from .depth import MIN_VALID_SHARE, DepthMapProblem, encoding_of, in_metres, read_stored, with_depths
 from .metadata import metadata_problem
 
 
@@ -47,10 +47,13 @@ def _with_depth(record: dict, root, image_uri: str):
     if size is None:
         return record, None
     try:
-        depth = read_depth_map(read_bytes(uri), uri, size, spec.get("scale"))
+        stored = read_stored(read_bytes(uri), uri, size)
+        encoding = encoding_of(stored, spec.get("encoding"), spec.get("scale"))
+        measured = with_depths(record, in_metres(stored, encoding), spec.get("min_valid_share", MIN_VALID_SHARE),
+                               encoding)
     except DepthMapProblem as exc:
         return record, (exc.reason, f"depth_map {spec['file']!r}: {exc}")
-    return with_depths(record, depth, spec.get("min_valid_share", MIN_VALID_SHARE)), None
+    return measured, None
 
 
 def _unit_label(column: str, unit: str) -> str:
