@@ -14,12 +14,14 @@ from .flow import build_pipeline
 from .llm.accounting import drafter_report
 from .manifest import endpoint_settings, load_manifest
 from .output import publish
+from .output.report import tasks_without_samples
 from .schemas import load_schema
 from .stages.progress import BUILD_PROCESS, PROGRESS_SECONDS
 from .storage import read_bytes, write_text
 
-# Listing rejects that mean a source could not be read at all: the build stops (exit 2).
-UNUSABLE_SOURCE = ("missing_source", "unreadable_source")
+# Listing rejects that mean a source could not be read at all (or, images_not_found, that none of
+# the files it names is where it looked): the build stops (exit 2).
+UNUSABLE_SOURCE = ("missing_source", "unreadable_source", "images_not_found")
 LOCAL_RUNNERS = ("FnApiRunner", "DirectRunner", "BundleBasedDirectRunner", "SwitchingDirectRunner")
 
 
@@ -206,6 +208,8 @@ def _build_and_publish(manifest, options, stages: dict, staging: str, output: st
                          + f"; nothing was published to {output}")
     report["timings"] = {"wall_seconds": round(time.monotonic() - started, 3)}
     report["counters"] = _counters(result)
+    report["tasks_without_samples"] = tasks_without_samples(report, report["counters"], manifest.sources,
+                                                             manifest.grouping)
     if manifest.drafter["kind"] == "openai":
         report["llm"] = drafter_report(report["counters"], manifest.drafter["openai"])
     if manifest.difficulty["solver"]:
@@ -213,5 +217,4 @@ def _build_and_publish(manifest, options, stages: dict, staging: str, output: st
         report["solver"] = solver_report(report["counters"], manifest.difficulty)
     write_text(report_path, json.dumps(report, indent=2, sort_keys=True) + "\n")
     publish.publish(staging, output)
-    return report
     return report

@@ -130,7 +130,8 @@ def test_a_build_without_samples_is_published_and_exits_1(capsys, photo_manifest
     photo_manifest.write_text(photo_manifest.read_text() + "    tasks: [weight_comparison]\n")
     out = tmp_path / "out"
     code, err = build(capsys, photo_manifest, out)
-    assert code == 1 and err == "mir: the build wrote no sample: see report.json 'rejects' for why"
+    assert code == 1 and err == ("mir: the build wrote no sample; its commonest reject reasons: 1 × the image data "
+                                 "is damaged [corrupt] (report.json 'rejects', 'tasks_without_samples')")
     report = json.loads((out / "report.json").read_text())
     assert report["samples"]["written"] == 0 and report["conservation"]["images"]["holds"]
 

@@ -97,7 +97,8 @@ def test_coco_boxes_are_normalised_and_files_checked(tmp_path):
         {"id": "ann11", "label": "cat", "bbox": [0.1, 0.1, 0.6, 0.6]},
         {"id": "ann12", "label": "cat", "bbox": [0.75, 0.5, 1.0, 1.0]}]
     assert rejects == [(str(tmp_path / "imgs" / "2.jpg"), "bad_metadata"),
-                       (str(tmp_path / "imgs" / "gone.jpg"), "missing_file")]
+                       (str(tmp_path / "imgs" / "gone.jpg"), "missing_file"),
+                       (str(tmp_path / "instances.json"), "some_images_not_found")]
 
 
 def _write_video(path, seconds: int, fps: int = 10):

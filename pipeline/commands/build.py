@@ -1,9 +1,10 @@
 """``mir build``: run the whole pipeline over a manifest."""
 import argparse
 import logging
+import sys
 
 from ..schemas import load_schema
-from . import fail, guarded
+from . import fail, guarded, one_line
 
 NAME = "build"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -93,7 +94,21 @@ def _summary(report: dict, output: str) -> str:
             f"({samples['rejected']} contexts rejected); images: {images['in']} in, {images['kept']} kept, "
             f"{images['duplicate']} duplicates, {images['rejected']} rejected; "
             f"{report['timings']['wall_seconds']:.1f} s" + _llm_summary(report.get("llm"))
-            + _solver_summary(report.get("solver")) + _shortcut_summary(report.get("shortcuts")))
+            + _solver_summary(report.get("solver")) + _shortcut_summary(report.get("shortcuts"))
+            + _no_sample_summary(report.get("tasks_without_samples")))
+
+
+def _no_sample_summary(missing) -> str:
+    """Why tasks got no sample: each task that had images to use, with its reason; the tasks no
+    image carries metadata for, together; tasks the sources leave out, not at all (their choice)."""
+    # report.py loads Apache Beam, which only a finished build has loaded already.
+    from ..output.report import NO_METADATA, REJECTED, TOO_FEW
+    missing = missing or {}
+    parts = [f"{task}: {m['why']}" for task, m in missing.items() if m["stopped"] in (TOO_FEW, REJECTED)]
+    bare = [task for task, m in missing.items() if m["stopped"] == NO_METADATA]
+    if bare:
+        parts.append(f"no image carries the metadata {', '.join(bare)} need{'s' if len(bare) == 1 else ''}")
+    return f"; no sample for {'; '.join(parts)}" if parts else ""
 
 
 def _llm_summary(llm) -> str:
@@ -142,7 +157,12 @@ def _shortfall(report: dict, max_failed_share: float) -> str:
     if broken:
         return f"counts do not add up for {', '.join(broken)}: see report.json 'conservation'"
     if not report["samples"]["written"]:
-        return "the build wrote no sample: see report.json 'rejects' for why"
+        # report.py loads Apache Beam, which only a finished build has loaded already.
+        from ..output.report import commonest_rejects
+        reasons = commonest_rejects(report)
+        return ("the build wrote no sample; " + (f"its commonest reject reasons: {'; '.join(reasons)}"
+                                                 if reasons else "nothing was rejected: no task could use the images")
+                + " (report.json 'rejects', 'tasks_without_samples')")
     share = _draft_failure_share(report)
     if share is not None and share > max_failed_share:
         return (f"{share:.0%} of the contexts were rejected while drafting (over --max-failed-share "
@@ -186,6 +206,8 @@ def run(args, beam_args) -> int:
         print(f"dry run on {report['runner']}: a job graph of {report['transforms']} transforms "
               f"({', '.join(report['stages'])}); nothing was run or submitted, {report['output']} is untouched")
         return 0
+    for warning in report.get("warnings", []):
+        print(f"mir: warning: {one_line(warning)}", file=sys.stderr)
     print(_summary(report, args.output))
     shortfall = _shortfall(report, args.max_failed_share)
     return fail(shortfall, 1) if shortfall else 0

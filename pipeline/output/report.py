@@ -1,14 +1,20 @@
 """report.json: counts per stage and task, gathered from the outputs themselves.
 
 Every output contributes "facts" (section, key); one combine counts them, and
-``build_report`` turns the counts into the report, with the conservation checks.
+``build_report`` turns the counts into the report, with the conservation checks. Reasons are
+put in plain words by ``plain_words`` (reject.schema.json's ``x-plain-words``), and
+``tasks_without_samples`` says why a task got none.
 """
 import collections
+import functools
+import re
 
 import apache_beam as beam
 
 from .. import __version__
 from ..interleaving import is_interleaved
+from ..schemas import load_schema
+from ..tasks import TASKS
 from .shortcut_report import shortcut_section
 
 
@@ -44,10 +50,41 @@ def image_row_facts(row):
 
 # The reject reason of the blind check (stages/score_difficulty.py).
 ANSWERABLE_WITHOUT_IMAGES = "answerable_without_images"
+# A source some of whose named files are missing (sources/coco.py): the build goes on, and
+# mir build repeats the reject's detail as a warning.
+WARNING_REASONS = ("some_images_not_found",)
+NO_QUESTION = "no_grounded_question"
+# The grounded drafter's no_grounded_question detail ends "(refused <template>: <refusal>, ...)"
+# (drafters/grounded.py); its refusals are counted, so a task whose every draft was refused says why.
+_REFUSALS = re.compile(r"\(refused (.*)\)$")
+_REFUSAL = re.compile(r"\w+: ([a-z_]+)")
+
+
+@functools.cache
+def _plain_words() -> dict:
+    return load_schema("reject")["properties"]["reason"]["x-plain-words"]
+
+
+def plain_words(reason: str) -> str:
+    """What a reject reason (or a grounded refusal) means, in words a user reads without the code."""
+    return _plain_words().get(reason, reason.replace("_", " "))
+
+
+def refusals_of(detail: str) -> list:
+    """The refusal codes a no_grounded_question detail lists, one per refused template."""
+    listed = _REFUSALS.search(detail)
+    return _REFUSAL.findall(listed.group(1)) if listed else []
 
 
 def reject_facts(record):
     yield ("rejects", f"{record['stage']}/{record['reason']}")
+    if record["task"]:
+        yield ("task_rejects", f"{record['task']}/{record['stage']}/{record['reason']}")
+    if record["reason"] == NO_QUESTION:
+        for refusal in refusals_of(record["detail"]):
+            yield ("refusals", f"{record['task']}/{refusal}")
+    if record["reason"] in WARNING_REASONS:
+        yield ("warnings", record["detail"])
     if record["reason"] == ANSWERABLE_WITHOUT_IMAGES:
         yield ("blind_rejected", record["task"])
     if record["subject_kind"] == "image" and record["stage"] == "read_sources":
@@ -186,9 +223,86 @@ def build_report(counts: dict, *, dataset: str, seed: int, drafter: str, thresho
         "answers": _nested(_section(counts, "answers")),
         "difficulty": _nested(_section(counts, "difficulty")),
         "rejects": _nested(_section(counts, "rejects")),
+        "rejects_by_task": _nested(_section(counts, "task_rejects")),
+        "refusals_by_task": _nested(_section(counts, "refusals")),
+        "warnings": sorted(_section(counts, "warnings")),
         "conservation": {
             "images": {"in": images_in, "kept_duplicate_rejected": accounted, "holds": images_in == accounted},
             "contexts": {"in": sum(contexts.values()), "written_plus_rejected": written + rejected_samples,
                          "holds": sum(contexts.values()) == written + rejected_samples},
         },
     }
+
+
+def _counted(counts: dict) -> list:
+    """(n, key) pairs, most first, ties by key."""
+    return sorted(((n, key) for key, n in counts.items()), key=lambda pair: (-pair[0], pair[1]))
+
+
+def _times(n: int, reason: str) -> str:
+    return f"{n} × {plain_words(reason)} [{reason}]"
+
+
+def commonest_rejects(report: dict, how_many: int = 3) -> list:
+    """The ``how_many`` commonest reject reasons over every stage, each "n × plain words [code]"."""
+    by_reason = collections.Counter()
+    for reasons in report["rejects"].values():
+        by_reason.update(reasons)
+    return [_times(n, reason) for n, reason in _counted(by_reason)[:how_many]]
+
+
+def _rejected_why(rejects: dict, refusals: dict) -> str:
+    """A task's rejected contexts, reason by reason; a no_grounded_question with the refusals
+    that made its templates give up, the commonest first."""
+    parts = []
+    for n, key in _counted(rejects):
+        reason = key.split("/", 1)[1]
+        part = _times(n, reason)
+        if reason == NO_QUESTION and refusals:
+            part += " (refused: " + "; ".join(_times(k, code) for k, code in _counted(refusals)) + ")"
+        parts.append(part)
+    return "; ".join(parts)
+
+
+# Where a task's images stopped, in tasks_without_samples: left out by the sources' or images'
+# `tasks` lists, none carrying what it needs, too few per group, or contexts all rejected.
+LEFT_OUT, NO_METADATA, TOO_FEW, REJECTED = "left_out", "no_metadata", "too_few_images", "rejected"
+
+
+def _why(task, report: dict, counters: dict, fed: bool, min_images: int) -> tuple:
+    """(where, why): where ``task``'s images stopped and why, from the counts the build keeps."""
+    def count(name):
+        return counters.get(f"group_contexts.{name}.{task.id}", 0)
+    made = report["contexts"]["by_task"].get(task.id, 0)
+    if not fed:
+        return LEFT_OUT, "no source lists it in its `tasks`"
+    if made:
+        return REJECTED, (f"{made} context{'s' if made > 1 else ''} made, none written: "
+                          + _rejected_why(report["rejects_by_task"].get(task.id, {}),
+                                          report["refusals_by_task"].get(task.id, {})))
+    if not counters:
+        return NO_METADATA, "no context was made for it (the runner reported no counters to say why)"
+    if not count("offered"):
+        return LEFT_OUT, "no kept image was offered to it (the images' own `tasks` leave it out)"
+    if not count("eligible"):
+        return NO_METADATA, (f"none of the {count('offered')} images offered to it carries the metadata it needs "
+                             "(docs/sidecar-format.md, 'The tasks')")
+    if task.grouping != "single" and count("in_small_groups") == count("eligible"):
+        return TOO_FEW, (f"too few images: its {count('eligible')} images come in groups or sequences of fewer "
+                         f"than {min_images}")
+    return TOO_FEW, f"its {count('eligible')} images made no context"
+
+
+def tasks_without_samples(report: dict, counters: dict, sources, grouping: dict) -> dict:
+    """report.json's ``tasks_without_samples``: per task that got no sample, where its images
+    stopped (``stopped``: LEFT_OUT, NO_METADATA, TOO_FEW or REJECTED) and ``why``, in plain
+    words. ``counters``: the build's Beam counters (GroupContexts' per-task ones; empty when the
+    runner reports none), ``sources``: the manifest's, ``grouping``: its grouping settings."""
+    written = report["samples"]["by_task"]
+    out = {}
+    for task in TASKS.values():
+        if task.id not in written:
+            stopped, why = _why(task, report, counters, any(s.feeds(task.id) for s in sources),
+                                task.min_images or grouping["min_images"])
+            out[task.id] = {"stopped": stopped, "why": why}
+    return out

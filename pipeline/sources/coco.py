@@ -4,7 +4,10 @@ are its annotations: label = category name, bbox [x, y, w, h] in pixels normalis
 left out: one box around many objects cannot ground "the <label>".
 
 The images live in the source's ``images`` folder (default: the JSON's folder), listed once; a
-``file_name`` must lead to a file inside it. An image entry or one of its annotations holding a
+``file_name`` must lead to a file inside it. When none of the files the JSON names is there, the
+source is unusable (``images_not_found``: the build stops, naming the ``images`` key); when some
+are missing, each is ``missing_file`` and one ``some_images_not_found`` record (a warning of
+``mir build``) says how many, naming the key too. An image entry or one of its annotations holding a
 repeated key, NaN, an infinity or a box that is not four numbers rejects the image as
 ``bad_metadata``; a JSON file that is not an object of lists of objects is ``unreadable_source``.
 """
@@ -99,16 +102,37 @@ def _read(location: str) -> dict:
     return coco
 
 
+def _named(coco: dict, root: Root) -> set:
+    """The uris of the files the image entries name, inside ``root``."""
+    return {uri for image in coco.get("images", []) if isinstance(image.get("file_name"), str) and image["file_name"]
+            for uri, refusal in [root.resolve(image["file_name"])] if not refusal}
+
+
+def _not_found(source, root: Root, missing: int, named: int) -> str:
+    """One line saying how many named files are not where the source looked, and which key to set."""
+    return (f"{missing} of {named} files named by {posixpath.basename(source.location)} are "
+            f"not in {root.location} — set `images:` to the folder holding them")
+
+
 def list_coco(source):
     """One ImageRef per image entry of the instances JSON, with its annotations as regions."""
     coco = _read(source.location)
     root = Root(source.images or posixpath.dirname(source.location))
     files = find_files(root.location).files
+    named = _named(coco, root)
+    missing = len(named - files)
+    if named and missing == len(named):
+        raise SourceUnusable("images_not_found", _not_found(source, root, missing, len(named)))
     categories = {_key(c.get("id")): c.get("name") for c in coco.get("categories", [])}
     by_image = {}
     for ann in coco.get("annotations", []):
         by_image.setdefault(_key(ann.get("image_id")), []).append(ann)
     listing = Listing(source, STAGE)
+    if missing:
+        # Worded as ListSource words an unusable source's record, which names the source first.
+        yield listing.reject_record("some_images_not_found",
+                                    f"source {source.name!r}: {_not_found(source, root, missing, len(named))}",
+                                    source.location)
     name = posixpath.basename(source.location)
     for image in coco.get("images", []):
         where = f"{name} image {image.get('id')!r}"
