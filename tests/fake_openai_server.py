@@ -17,6 +17,11 @@ token ``fault:<name>`` anywhere in the request (tests put it in an image caption
   prose_json   the JSON after a sentence and before a remark    think_json  a <think> block, then the JSON in a fence
   parts        content as a list of parts (text parts holding the JSON)
   no_choices   200 with an empty choices list                   error_200  200 carrying an error object, no choices
+  too_long     400 as vLLM says a prompt is over its window (naming max_tokens, refusing nothing)
+
+What the server refuses, as the real ones say it (``refuses``): "max_tokens" and "temperature" as
+OpenAI's reasoning models do (400, an OpenAI error object naming ``param``), "json_schema" as a
+server without structured outputs does (400, vLLM's top-level error object, no ``param``).
 """
 import collections
 import json
@@ -28,6 +33,23 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 FAULT = re.compile(r"fault:([a-z_0-9]+)")
+# refused parameter -> (is it in a request, the 400 the server answers)
+REFUSALS = {
+    "max_tokens": (lambda body: "max_tokens" in body, {"error": {
+        "message": "Unsupported parameter: 'max_tokens' is not supported with this model. Use "
+                   "'max_completion_tokens' instead.", "type": "invalid_request_error", "param": "max_tokens",
+        "code": "unsupported_parameter"}}),
+    "temperature": (lambda body: "temperature" in body, {"error": {
+        "message": "Unsupported value: 'temperature' does not support 0 with this model. Only the default (1) "
+                   "value is supported.", "type": "invalid_request_error", "param": "temperature",
+        "code": "unsupported_value"}}),
+    "json_schema": (lambda body: body.get("response_format", {}).get("type") == "json_schema", {
+        "object": "error", "message": "response_format of type 'json_schema' is not supported by this server",
+        "type": "BadRequestError", "param": None, "code": 400}),
+}
+TOO_LONG = {"object": "error", "type": "BadRequestError", "param": None, "code": 400, "message":
+            "'max_tokens' or 'max_completion_tokens' is too large: 4096. This model's maximum context length is "
+            "8192 tokens and your request has 5174 input tokens (4096 > 8192 - 5174)."}
 FACTS = re.compile(r"```json\n(.*?)\n```", re.S)
 FIRST_TRY_FAULTS = {"rate_limit", "server_error", "slow", "drop"}
 
@@ -76,9 +98,9 @@ def completion(content, finish_reason="stop", refusal=None) -> dict:
 
 class FakeOpenAIServer:
     def __init__(self, latency: float = 0.0, slow_seconds: float = 120.0, retry_after: str = "0.05",
-                 accept_json_schema: bool = True):
+                 refuses=()):
         self.latency, self.slow_seconds, self.retry_after = latency, slow_seconds, retry_after
-        self.accept_json_schema = accept_json_schema
+        self.refuses = tuple(refuses)
         self.log = []                           # one dict per request received
         self.attempts = collections.Counter()   # (fault, conversation) -> requests seen
         self.abandoned = 0                      # requests held until their client hung up
@@ -115,6 +137,7 @@ class FakeOpenAIServer:
             entry = {"fault": fault, "attempt": self.attempts[conversation],
                      "reask": any(m["role"] == "assistant" for m in body["messages"]),
                      "format": body.get("response_format", {}).get("type"),
+                     "sent": sorted(k for k in ("max_tokens", "max_completion_tokens", "temperature") if k in body),
                      "authorization": headers.get("Authorization")}
             self.log.append(entry)
         return entry
@@ -122,9 +145,12 @@ class FakeOpenAIServer:
     def respond(self, body: dict, entry: dict):
         """(status, headers, payload) for a request, or None to drop the connection."""
         fault, first = entry["fault"], entry["attempt"] == 1 and not entry["reask"]
-        if entry["format"] == "json_schema" and not self.accept_json_schema:
-            return 400, {}, {"error": {"message": "response_format json_schema is not supported",
-                                       "type": "invalid_request_error"}}
+        for param in self.refuses:
+            used, error = REFUSALS[param]
+            if used(body):
+                return 400, {}, error
+        if fault == "too_long":
+            return 400, {}, TOO_LONG
         if fault in FIRST_TRY_FAULTS and first or fault == "always_500":
             if fault == "drop":
                 return None

@@ -1,6 +1,7 @@
 """The openai drafter against a real fault-injecting Chat Completions server on loopback,
 through the real openai client, the Draft stage in a real Beam pipeline, and a whole build."""
 import collections
+import concurrent.futures
 import json
 import pathlib
 
@@ -38,14 +39,17 @@ EXPECTED = {None: "sample", "rate_limit": "sample", "server_error": "sample", "s
             # Replies as servers really send them: the JSON found wherever it sits; an empty reply a
             # clear reason, never internal_error.
             "prose_json": "sample", "think_json": "sample", "parts": "sample",
-            "no_choices": "bad_reply", "error_200": "bad_reply"}
+            "no_choices": "bad_reply", "error_200": "bad_reply",
+            # A prompt over the server's window: the server's words in the reject, nothing adapted.
+            "too_long": "client_error"}
 BOXES = ([0.05, 0.1, 0.25, 0.3], [0.4, 0.5, 0.6, 0.7], [0.75, 0.8, 0.95, 0.97])
 
 
 def settings(server, cache_location=None, **overrides) -> dict:
     manifest = parse_manifest({"sources": [{"name": "s", "kind": "folder", "location": "x", "licence": "l",
                                             "attribution": "a"}],
-                               "drafter": {"kind": "openai", "openai": {
+                               # The photos are 96 x 72: their regions are 14 px high.
+                               "drafter": {"kind": "openai", "questions": {"min_region_side": 8}, "openai": {
                                    "base_url": server.base_url, "model": "fake-model", "timeout": 60,
                                    "max_retries": 2, "retry_base_delay": 0.01, "retry_max_delay": 0.05,
                                    "concurrency": 4, "image_side": 64, "cache_location": cache_location,
@@ -114,13 +118,58 @@ def test_every_fault_ends_in_success_or_its_reason_and_counts_add_up(tmp_path, s
 
 
 def test_falls_back_to_json_mode_when_json_schema_is_rejected(tmp_path, key):
-    with FakeOpenAIServer(accept_json_schema=False) as strictless:
+    with FakeOpenAIServer(refuses=["json_schema"]) as strictless:
         drafter = make_drafter(settings(strictless), seed=3)
         drafter.setup()
         assert outcome(drafter, make_context(tmp_path, "fallback", None)) == "sample"
         assert outcome(drafter, make_context(tmp_path, "fallback2", None)) == "sample"
         assert [r["format"] for r in strictless.log] == ["json_schema", "json_object", "json_object"]
         assert drafter.drain_stats()["json_mode_fallbacks"] == 1
+
+
+def test_a_reasoning_model_s_refusals_are_learnt_once_and_every_draft_kept(tmp_path, key):
+    # As OpenAI's o-series and gpt-5 answer: 400 for max_tokens, then 400 for temperature 0.
+    with FakeOpenAIServer(refuses=["max_tokens", "temperature"]) as reasoning:
+        drafter = make_drafter(settings(reasoning), seed=3)
+        drafter.setup()
+        assert [outcome(drafter, make_context(tmp_path, f"reasoning-{n}", None)) for n in range(3)] == ["sample"] * 3
+        assert [r["sent"] for r in reasoning.log] == [["max_tokens", "temperature"],
+                                                       ["max_completion_tokens", "temperature"],
+                                                       ["max_completion_tokens"], ["max_completion_tokens"],
+                                                       ["max_completion_tokens"]]
+        stats = drafter.drain_stats()
+        assert stats["adapted.max_completion_tokens"] == 1 and stats["adapted.temperature_dropped"] == 1
+        assert "json_mode_fallbacks" not in stats
+
+
+def test_requests_in_flight_when_json_mode_is_learnt_are_sent_again(tmp_path, key):
+    # Sixteen drafts at once against a server that refuses json_schema: every request that went out
+    # before the first refusal came back is refused too, and each must be sent again in JSON mode.
+    with FakeOpenAIServer(refuses=["json_schema"], latency=0.2) as strictless:
+        drafter = make_drafter(settings(strictless, concurrency=16), seed=3)
+        drafter.setup()
+        contexts = [make_context(tmp_path, f"flight-{n}", None) for n in range(16)]
+        with concurrent.futures.ThreadPoolExecutor(16) as pool:
+            got = list(pool.map(lambda c: outcome(drafter, c), contexts))
+        assert got == ["sample"] * 16
+        refused = [r for r in strictless.log if r["format"] == "json_schema"]
+        assert len(refused) > 1   # more than one was in flight when JSON mode was learnt
+        assert len(strictless.log) == 16 + len(refused)
+        assert drafter.drain_stats()["json_mode_fallbacks"] == 1
+
+
+def test_an_unrelated_400_changes_nothing_and_its_words_reach_the_reject(tmp_path, key):
+    with FakeOpenAIServer() as server:
+        drafter = make_drafter(settings(server), seed=3)
+        drafter.setup()
+        images = materialize(make_context(tmp_path, "long", "too_long"), 10 ** 8, 8)
+        with pytest.raises(DraftRejected) as rejected:
+            drafter.draft(make_context(tmp_path, "long", "too_long"), images)
+        assert rejected.value.reason == "client_error"
+        assert "maximum context length is 8192 tokens" in str(rejected.value)
+        assert outcome(drafter, make_context(tmp_path, "after", None)) == "sample"
+        assert [(r["format"], r["sent"]) for r in server.log] == [("json_schema", ["max_tokens", "temperature"])] * 2
+        assert not {k for k in drafter.drain_stats() if k.startswith("adapted.") or k == "json_mode_fallbacks"}
 
 
 def test_options_are_reordered_with_every_cited_label_remapped():
@@ -198,12 +247,17 @@ def test_draft_stage_drafts_concurrently_caches_and_a_rerun_asks_only_what_faile
     first = _run_draft_stage(contexts, drafter_settings)
     assert first["calls"] == len(server.log) - before and first.get("cache_hits", 0) == 0
     second = _run_draft_stage(contexts, drafter_settings)
-    # Only the contexts that failed for good are asked again: the two always_500 ones (three tries
-    # each) and the four whose 200 reply held no choices (once each: nothing to retry, nothing stored).
-    assert len(server.log) - before == first["calls"] + 6 + 4
-    assert (second["calls"], second["errors.server_error"]) == (6 + 4, 6)
-    # every request but the retried ones and the six that failed for good left a stored reply
-    assert second["cache_hits"] == first["calls"] - first["retries"] - 2 - 4
+    # Only what gave no usable reply is asked again: a request that failed for good, and a reply that
+    # did not parse into a draft (a refusal and a wrong answer parse: they are kept).
+    asked_again = {"always_500": 3, "no_choices": 1, "error_200": 1, "too_long": 1,   # failed requests
+                   "invalid_json": 2, "schema_invalid": 2, "length": 2, "front_loaded": 2,  # both replies unusable
+                   "knowledge_bound": 2, "invalid_json_once": 1, "front_loaded_once": 1,   # the re-ask's reply kept
+                   "knowledge_bound_once": 1}
+    assert second["calls"] == len(server.log) - before - first["calls"] == 2 * sum(asked_again.values())
+    assert second["errors.server_error"] == 2 * 3
+    # Answered from the cache: the nine drafts that parsed at once, the refusal, the wrong answer and
+    # the three re-asks' drafts.
+    assert second["cache_hits"] == 2 * (9 + 2 + 3)
 
 
 def test_build_with_openai_drafter_conserves_contexts_reuses_cache_and_never_writes_the_key(tmp_path, server, key, capfd):
@@ -224,6 +278,7 @@ sources:
 grouping: {{min_images: 3, target_images: 3, max_images: 3, test_fraction: 0}}
 drafter:
   kind: openai
+  questions: {{min_region_side: 8}}   # small photos: their regions are about 14 px high
   openai: {{model: fake-model, retry_base_delay: 0.01, progress_seconds: 0.05, image_side: 64,
            prices: {{fake-model: {{prompt: 0.5, completion: 1.5}}}}}}
 """)
@@ -256,3 +311,25 @@ def test_a_200_reply_carrying_an_error_names_the_servers_message(tmp_path, serve
     assert rejected.value.reason == "bad_reply"
     assert str(rejected.value) == ("LLM request failed: the server answered 200 with an error: "
                                    "model 'fake-model' is loading")
+
+
+def test_the_requests_of_drafts_that_crash_are_still_counted(tmp_path, server, key, monkeypatch):
+    # A fault of ours after the model answered (here: relabelling raises) ends each draft in an
+    # internal_error reject; the calls it paid for must still reach the report's counters.
+    def broken(draft, seed, context_id):
+        raise RuntimeError("a bug after the reply")
+
+    monkeypatch.setattr("pipeline.drafters.openai_drafter.relabelled", broken)
+    contexts = [make_context(tmp_path, f"crash{n}:", None) for n in range(3)]
+    pipeline = TestPipeline()
+    out = (pipeline | beam.Create(contexts)
+           | Draft(settings(server), {"photos": Source("photos", "folder", "-", "CC0", "tests", "off", ())},
+                   seed=5, decode={"max_pixels": 10 ** 8, "min_side": 8}))
+    assert_that(out["rejects"] | beam.Map(lambda r: r["reason"]), equal_to(["internal_error"] * 3))
+    before = len(server.log)
+    result = pipeline.run()
+    result.wait_until_finish()
+    counters = {c.key.metric.name: c.committed for c in result.metrics().query()["counters"]
+                if c.key.metric.namespace == "llm"}
+    assert counters["calls"] == len(server.log) - before == 3
+    assert counters["prompt_tokens"] > 0

@@ -13,7 +13,8 @@ from fake_openai_server import FakeOpenAIServer, completion
 
 from pipeline import cli
 from pipeline.difficulty.heuristic import heuristic_level
-from pipeline.difficulty.solver import level
+from pipeline.difficulty.solver import answer_schema, level
+from pipeline.llm.requests import strict_schema
 from pipeline.manifest import ManifestError, load_manifest, parse_manifest
 from pipeline.readback.shards import iter_samples, shard_paths
 from pipeline.stages.decode_and_hash import DecodeAndHash
@@ -115,7 +116,7 @@ def matches_policy(easy: float, medium):
     return check
 
 
-def test_stage_scores_each_sample_by_its_pass_rate_and_a_rerun_makes_no_calls(photo_manifest, tmp_path):
+def test_stage_scores_each_sample_by_its_pass_rate_and_a_rerun_asks_only_unread_draws(photo_manifest, tmp_path):
     manifest = load_manifest(str(photo_manifest))
     with SolverServer() as server:   # the blind check has tests of its own (test_blind_check.py)
         first = score(manifest, difficulty_settings(server, tmp_path, blind=BLIND_OFF), matches_policy(0.7, None))
@@ -132,8 +133,9 @@ def test_stage_scores_each_sample_by_its_pass_rate_and_a_rerun_makes_no_calls(ph
         # Other thresholds, a medium band: the same replies from the cache, levels by the new bands.
         again = score(manifest, difficulty_settings(server, tmp_path, easy_threshold=0.9, medium_threshold=0.5,
                                                     blind=BLIND_OFF), matches_policy(0.9, 0.5))
-        assert len(server.log) == first["calls"] and "calls" not in again
-        assert again["cache_hits"] == first["draws"]
+        # Only the draw whose reply named no option (POLICY's fourth) is asked again: it was not stored.
+        assert len(server.log) == first["calls"] + len(asked) and again["calls"] == len(asked)
+        assert again["cache_hits"] == first["draws"] - len(asked)
 
 
 def test_a_sample_whose_every_draw_failed_falls_back_to_the_heuristic(photo_manifest, tmp_path):
@@ -191,7 +193,8 @@ def test_build_with_solver_flags_reports_the_solver_and_levels(photo_manifest, t
     assert solver["blind"]["draws_per_sample"] == 5 and solver["blind"]["draws"] == 5 * len(samples)
     assert solver["blind"]["checked"] == len(samples) and solver["blind"]["answerable"] == 0
     assert solver["calls"] == len(server.log) - rerun["solver"]["calls"] == (5 + 6) * len(samples)
-    assert rerun["solver"]["calls"] == 0 and rerun["solver"]["cache_hits"] == (4 + 5) * len(samples)
+    # The rerun asks again only the unparseable fourth draw of either kind: its reply was not stored.
+    assert rerun["solver"]["calls"] == 2 * len(samples) and rerun["solver"]["cache_hits"] == (3 + 4) * len(samples)
     levels = collections.Counter((s["task"], s["difficulty"]["level"]) for s in samples)
     assert report["difficulty"] == {task: {lv: n for (t, lv), n in levels.items() if t == task} for task, _ in levels}
     for sample in samples:
@@ -205,3 +208,10 @@ def test_build_with_solver_flags_reports_the_solver_and_levels(photo_manifest, t
     assert {r["question"] for r in server.log if not r["blind"]} == {s["question"] for s in samples}
     assert {r["question"] for r in server.log if r["blind"]} == {s["question"].replace("<image>", "") for s in samples}
     assert (output / "llm_cache").is_dir()
+
+
+def test_the_answer_schema_meets_strict_structured_outputs_rules():
+    # Strict mode wants every property typed and required and no other keys: an enum alone is refused.
+    sent = strict_schema(answer_schema([{"label": "A", "text": "x"}, {"label": "B", "text": "y"}]))
+    assert sent == {"type": "object", "additionalProperties": False, "required": ["answer"],
+                    "properties": {"answer": {"type": "string", "enum": ["A", "B"]}}}

@@ -41,7 +41,10 @@ def load_blind_prompt() -> Prompt:
 
 
 def answer_schema(options: list) -> dict:
-    return {"type": "object", "properties": {"answer": {"enum": [o["label"] for o in options]}}}
+    """The solver's reply: one of the option labels. Strict structured outputs want every property
+    typed and required, and no others."""
+    return {"type": "object", "additionalProperties": False, "required": ["answer"],
+            "properties": {"answer": {"type": "string", "enum": [o["label"] for o in options]}}}
 
 
 def level(pass_rate: float, easy_threshold: float, medium_threshold) -> str:
@@ -103,7 +106,8 @@ class Solver:
         prefix = BLIND if blind else ""
         self.endpoint.count(prefix + "draws")
         try:
-            reply = self.endpoint.reply(sent, SCHEMA_NAME, answer_schema(sample["options"]), seed=draw)
+            reply = self.endpoint.reply(sent, SCHEMA_NAME, answer_schema(sample["options"]), seed=draw,
+                                        keep=lambda r: extract_choice(r["content"], sample["options"]) is not None)
         except CallFailed:
             self.endpoint.count(prefix + FAILED)
             return FAILED

@@ -76,9 +76,9 @@ class OpenAIDrafter:
         """What was counted since the last call; Beam counters must be bumped on the DoFn's thread."""
         return self.endpoint.drain_stats()
 
-    def _reply(self, sent: list) -> dict:
+    def _reply(self, sent: list, usable) -> dict:
         try:
-            return self.endpoint.reply(sent, "draft", load_schema("draft"))
+            return self.endpoint.reply(sent, "draft", load_schema("draft"), keep=usable)
         except CallFailed as failure:
             raise DraftRejected(failure.cause, f"LLM request failed: {failure}") from None
 
@@ -107,11 +107,18 @@ class OpenAIDrafter:
         return draft, [], ""
 
     def _checked_draft(self, context, images, sent: list, as_drafted) -> dict:
-        reply = self._reply(sent)
+        def usable(reply: dict) -> bool:
+            """A draft without problems, or the model's refusal, is kept in the cache."""
+            try:
+                return not self._read(reply, context, images, as_drafted)[1]
+            except DraftRejected:
+                return True
+
+        reply = self._reply(sent, usable)
         draft, problems, reason = self._read(reply, context, images, as_drafted)
         if problems:
             self.count("reasks")
-            reply = self._reply(reask(sent, reply["content"] or "", problems))
+            reply = self._reply(reask(sent, reply["content"] or "", problems), usable)
             draft, problems, reason = self._read(reply, context, images, as_drafted)
         if problems:
             raise DraftRejected(reason, "; ".join(problems[:3]))

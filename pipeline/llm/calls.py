@@ -5,6 +5,7 @@ by cause, honour Retry-After, draw on a budget shared by the worker, and use a c
 base delay.
 """
 import collections
+import json
 import random
 import threading
 import time
@@ -17,11 +18,12 @@ RETRYABLE = {"rate_limited": True, "server_error": True, "timeout": True, "conne
 
 
 class CallFailed(Exception):
-    """A request that failed for good; ``cause`` is a key of RETRYABLE."""
+    """A request that failed for good; ``cause`` is a key of RETRYABLE; ``param`` the request
+    parameter the server's error names, when it names one."""
 
-    def __init__(self, cause: str, detail: str, retry_after=None):
+    def __init__(self, cause: str, detail: str, retry_after=None, param=None):
         super().__init__(detail)
-        self.cause, self.retry_after = cause, retry_after
+        self.cause, self.retry_after, self.param = cause, retry_after, param
 
 
 def _retry_after(response):
@@ -30,6 +32,29 @@ def _retry_after(response):
         return float(response.headers.get("retry-after"))
     except (AttributeError, TypeError, ValueError):
         return None
+
+
+MESSAGE_CHARS = 300   # of a server's error message kept in rejects, reports and the one-line error
+
+
+def server_message(exc) -> str:
+    """The server's own words in an error reply, on one line, at most MESSAGE_CHARS characters:
+    the error object's ``message`` (OpenAI, vLLM, Ollama all send one, at the top level or under
+    ``error``; the client hands over the inner object), a bare string, or the body's text."""
+    body = getattr(exc, "body", None)
+    if isinstance(body, dict):
+        inner = body.get("error", body)
+        body = inner.get("message") or json.dumps(inner) if isinstance(inner, dict) else inner
+    if not body:
+        response = getattr(exc, "response", None)
+        body = getattr(response, "text", "") if response is not None else ""
+    text = " ".join(str(body).split())
+    return text if len(text) <= MESSAGE_CHARS else text[:MESSAGE_CHARS - 3] + "..."
+
+
+def _param(exc):
+    body = getattr(exc, "body", None)
+    return body.get("param") if isinstance(body, dict) and isinstance(body.get("param"), str) else None
 
 
 def classify(exc: Exception) -> CallFailed:
@@ -42,7 +67,9 @@ def classify(exc: Exception) -> CallFailed:
         status = exc.status_code
         cause = ("rate_limited" if status == 429 else "server_error" if status >= 500 or status == 408
                  else "client_error")
-        return CallFailed(cause, f"HTTP {status}", _retry_after(exc.response))
+        said = server_message(exc)
+        return CallFailed(cause, f"HTTP {status}: {said}" if said else f"HTTP {status}", _retry_after(exc.response),
+                          _param(exc))
     return CallFailed("client_error", f"{exc.__class__.__name__}")
 
 

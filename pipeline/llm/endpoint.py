@@ -2,10 +2,12 @@
 
 ``ChatEndpoint.reply(messages, schema_name, schema)`` returns the model's reply: from the
 content-addressed response cache, or from a call made politely (own retries with backoff, a retry
-budget and rate limits from ``calls``) that asks for a strict ``json_schema`` and falls
-back to JSON mode for good once the endpoint rejects it. Only replies are cached (a refusal or a
-content filter is the model's answer too); a request that failed stores nothing, so the next
-build asks again. ``reply`` is thread-safe; what it counted (calls, retries, errors by cause,
+budget and rate limits from ``calls``) that asks for a strict ``json_schema``, shaped as the
+endpoint takes it (``refusals``: a parameter it refuses is learnt from its error and left out or
+renamed from then on, and the request sent again). Only replies the caller can use are cached
+(a draft that parses, a choice that reads, a refusal or a content filter: the model's answer too);
+a request that failed, or a reply that does not parse, stores nothing, so the next build asks
+again. ``reply`` is thread-safe; what it counted (calls, retries, errors by cause,
 tokens, cache hits) is collected with ``drain_stats()`` so the caller can bump Beam counters on
 its own thread.
 """
@@ -21,6 +23,7 @@ import openai
 from ..storage import read_bytes
 from .cache import ResponseCache, cache_key
 from .calls import CallFailed, RateLimiter, RetryBudget, with_retries
+from .refusals import COUNTERS, RequestShape, refused
 from .requests import response_format
 from .text import reply_text
 
@@ -79,7 +82,7 @@ class ChatEndpoint:
         self.cache = ResponseCache(s["cache_location"]) if s["cache_location"] else None
         self.budget = RetryBudget(s["retry_budget"])
         self.limiter = RateLimiter(s["requests_per_minute"], s["tokens_per_minute"])
-        self.structured = True  # json_schema until the endpoint rejects it, then JSON mode
+        self.shape = RequestShape()  # what the endpoint takes, learnt from what it refuses
         self.stats = collections.Counter()
         self.lock = threading.Lock()
 
@@ -93,27 +96,44 @@ class ChatEndpoint:
             drained, self.stats = dict(self.stats), collections.Counter()
         return drained
 
-    def _create(self, sent: list, schema_name: str, schema: dict, params: dict):
+    def _create(self, sent: list, schema_name: str, schema: dict, params: dict, shape: RequestShape):
         s = self.settings
+        optional = {shape.tokens_key: s["max_tokens"], **({"temperature": s["temperature"]} if shape.temperature else {})}
         return self.client.chat.completions.create(
-            model=s["model"], messages=sent, temperature=s["temperature"], max_tokens=s["max_tokens"],
-            response_format=response_format(schema_name, schema, self.structured), **params)
+            model=s["model"], messages=sent, response_format=response_format(schema_name, schema, shape.structured),
+            **optional, **params)
 
-    def _call(self, sent: list, schema_name: str, schema: dict, params: dict) -> dict:
+    def _adapted(self, failure: CallFailed, sent_shape: RequestShape):
+        """The shape to send again with when ``failure`` refuses a parameter the request used, learnt
+        for the endpoint (with what other threads learnt meanwhile); None when it refuses nothing
+        the request used. A request in flight while another thread learnt the same is sent again."""
+        param = refused(failure)
+        without = sent_shape.without(param) if param else None
+        if without is None:
+            return None
+        with self.lock:
+            if self.shape.without(param) is not None:
+                self.stats[COUNTERS[param]] += 1
+            self.shape = self.shape.merged(without)
+            return self.shape
+
+    def _completion(self, sent: list, schema_name: str, schema: dict, params: dict):
         s = self.settings
-        estimate = len(json.dumps(sent)) // 4 + s["max_tokens"]
-        entry = self.limiter.acquire(estimate)
         retry = dict(max_retries=s["max_retries"], base=s["retry_base_delay"], cap=s["retry_max_delay"],
                      budget=self.budget, count=self.count)
-        create = functools.partial(self._create, sent, schema_name, schema, params)
-        try:
-            completion = with_retries(create, **retry)
-        except CallFailed as failure:
-            if failure.cause != "client_error" or not self.structured:
-                raise
-            self.structured = False  # the endpoint does not take json_schema: JSON mode from now on
-            self.count("json_mode_fallbacks")
-            completion = with_retries(create, **retry)
+        shape = self.shape
+        while True:
+            try:
+                return with_retries(functools.partial(self._create, sent, schema_name, schema, params, shape), **retry)
+            except CallFailed as failure:
+                shape = self._adapted(failure, shape)
+                if shape is None:
+                    raise
+
+    def _call(self, sent: list, schema_name: str, schema: dict, params: dict) -> dict:
+        estimate = len(json.dumps(sent)) // 4 + self.settings["max_tokens"]
+        entry = self.limiter.acquire(estimate)
+        completion = self._completion(sent, schema_name, schema, params)
         usage = completion.usage
         self.limiter.settle(entry, usage.total_tokens if usage else estimate)
         if usage:
@@ -125,11 +145,13 @@ class ChatEndpoint:
         return {"content": reply_text(choice.message.content), "finish_reason": choice.finish_reason,
                 "refusal": getattr(choice.message, "refusal", None)}
 
-    def reply(self, sent: list, schema_name: str, schema: dict, **params) -> dict:
+    def reply(self, sent: list, schema_name: str, schema: dict, keep=None, **params) -> dict:
         """The model's reply ({content, finish_reason, refusal}) to ``sent``, asking for JSON shaped
         by ``schema``. ``params`` are further request parameters (such as ``seed``); they are part of
-        the cache key, with the endpoint's base URL and model. Raises CallFailed when the request
-        failed for good (out of retries, or a client error): nothing is cached then."""
+        the cache key, with the endpoint's base URL and model. Only a reply ``keep(reply)`` finds
+        usable is stored (one that does not parse is asked for again by the next build). Raises
+        CallFailed when the request failed for good (out of retries, or a client error): nothing is
+        cached then."""
         s = self.settings
         key = cache_key({"base_url": s["base_url"].rstrip("/"), "model": s["model"], "temperature": s["temperature"],
                          "max_tokens": s["max_tokens"], "messages": _images_hashed(sent), **params})
@@ -138,6 +160,6 @@ class ChatEndpoint:
             self.count("cache_hits")
             return reply
         reply = self._call(sent, schema_name, schema, params)
-        if self.cache:
+        if self.cache and (keep is None or keep(reply)):
             self.cache.put(key, reply)
         return reply

@@ -87,6 +87,8 @@ class DraftFn(InOrderThreadsFn):
             yield outcome[1]
         else:
             yield to_rejects(context_subject(context).reject(STAGE, *outcome[1:]))
+
+    def settle(self) -> None:
         # The grounded drafter makes no calls and so has nothing to drain.
         count_stats(LLM_NAMESPACE, getattr(self.drafter, "drain_stats", dict)())
 

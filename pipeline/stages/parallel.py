@@ -129,9 +129,15 @@ class InOrderThreadsFn(PooledFn):
         element, future = self.pending.popleft()
         return element, future.result()
 
+    def settle(self) -> None:
+        """Called on the DoFn's thread once per element, whatever became of it: where a subclass
+        turns what its work counted into Beam counters (an element whose work crashed had its
+        requests made and paid for too)."""
+
     def _outputs(self, element, result):
         if self.progress:
             self.progress.advance()
+        self.settle()
         if isinstance(result, Failed):
             return result.rejects(self.stage, self.subjects(element))
         return self.emit(element, result)
