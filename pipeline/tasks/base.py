@@ -623,10 +623,17 @@ def reference_question(ctx, rng, *, template: str, usable, judge, stated, ask, r
     """
     usable_by_image = {i: [dict(r, words=named(r["label"])) for r in regions(m) if usable(r) and findable(ctx, i, r)]
                        for i, m in enumerate(ctx.metadata, start=1)}
-    references = [(i, dict(r, words=words)) for i, m in enumerate(ctx.metadata, start=1) for r in regions(m)
-                  if usable(r) and (words := refer(ctx, i, r)) and (singled_out or words == named(r["label"]))]
-    rng.shuffle(references)
-    for ref_image, ref in references:
+    by_name, by_place = [], []
+    for i, m in enumerate(ctx.metadata, start=1):
+        for r in regions(m):
+            words = refer(ctx, i, r) if usable(r) else None
+            if words:
+                (by_name if words == named(r["label"]) else by_place).append((i, dict(r, words=words)))
+    # A name is quicker to find than a place among several of a kind: a reference singled out by its
+    # place is drawn only when no reference known by its name gives a question.
+    rng.shuffle(by_name)
+    rng.shuffle(by_place)
+    for ref_image, ref in by_name + by_place * singled_out:
         verdicts = {}
         for i, found in usable_by_image.items():
             if i == ref_image:
