@@ -1,13 +1,13 @@
 """view_3d questions a viewer can decide (issue 25): options at least drafter.questions'
 view_min_degrees apart the short way round the circle, turns stated the short way (at most 180
 degrees, clockwise or counterclockwise), cameras far apart in elevation not compared by azimuth
-alone, rolled frames rejected, and a warning for a scene whose cameras cover less than half a
-circle. Scenes are written as NeRF transforms.json and built with the real pipeline; the rules
-at their edges are checked on TaskContexts. Expected turns and gaps are worked out here from the
-cameras' azimuths, not by view_3d's own helpers."""
+alone, rolled frames rejected, and a warning (a ``narrow_scene`` record, which mir build prints)
+for a scene whose cameras cover less than half a circle. Scenes are written as NeRF
+transforms.json and built with `mir build`; the rules at their edges are checked on TaskContexts.
+Expected turns and gaps are worked out here from the cameras' azimuths, not by view_3d's own
+helpers."""
 import itertools
 import json
-import logging
 import math
 import random
 import re
@@ -16,9 +16,9 @@ import numpy as np
 import pandas as pd
 
 from conftest import make_photo
+from pipeline.cli import main
 from pipeline.manifest import parse_manifest
 from pipeline.readback.shards import iter_samples, shard_paths
-from pipeline.run import run_build
 from pipeline.sources import list_source
 from pipeline.tasks.base import TaskContext, question_defaults
 from pipeline.tasks.view_3d import TASK, circle_order, turn_to_view, view_after_turn
@@ -71,33 +71,27 @@ def _listed(folder):
             {r["subject"]: (r["reason"], r["detail"]) for r in items if isinstance(r, dict)})
 
 
-def _narrow_warnings(caplog) -> list:
-    return [r.getMessage() for r in caplog.records
-            if r.name == "pipeline.sources.nerf" and r.levelno == logging.WARNING]
+def _narrow(source: str, scene: str, degrees: str) -> str:
+    return (f"source {source!r}: scene {scene!r}: its cameras cover {degrees} degrees of azimuth, less than half a "
+            "circle; few of its views are far enough apart for view questions")
 
 
-def test_a_scene_covering_92_degrees_is_warned_of_once_and_still_listed(tmp_path, caplog):
-    caplog.set_level(logging.WARNING, logger="pipeline.sources.nerf")
+def test_a_scene_covering_92_degrees_is_warned_of_once_and_still_listed(tmp_path):
     _write_scene(tmp_path / "narrow", [(4 * k, 25, 0) for k in range(23)] + [(92, 25, 0)])
     refs, rejects = _listed(tmp_path / "narrow")
-    assert len(refs) == 24 and rejects == {}
-    assert _narrow_warnings(caplog) == [
-        "views source 'scene', scene 'narrow': its cameras cover 92 degrees of azimuth, less than half a circle; "
-        "few of its views are far enough apart for view questions"]
+    assert len(refs) == 24
+    assert rejects == {str(tmp_path / "narrow"): ("narrow_scene", _narrow("scene", "narrow", "92"))}
 
 
-def test_coverage_is_measured_across_zero_and_a_half_circle_is_no_warning(tmp_path, caplog):
+def test_coverage_is_measured_across_zero_and_a_half_circle_is_no_warning(tmp_path):
     """Cameras at 300..360 and 0..120 cover 180 degrees (the widest gap, 120 to 300, is outside them),
     though their azimuths run from 0 to 357: neither that span nor the gap decides it."""
-    caplog.set_level(logging.WARNING, logger="pipeline.sources.nerf")
     _write_scene(tmp_path / "wrapped", [(a, 20, 0) for a in (300, 330, 357, 10, 60, 120)])
-    refs, _ = _listed(tmp_path / "wrapped")
-    assert len(refs) == 6 and _narrow_warnings(caplog) == []
-    _write_scene(tmp_path / "short", [(a, 20, 0) for a in (300, 330, 357, 10, 60, 119)])
-    _listed(tmp_path / "short")
-    assert _narrow_warnings(caplog) == [
-        "views source 'scene', scene 'short': its cameras cover 179 degrees of azimuth, less than half a circle; "
-        "few of its views are far enough apart for view questions"]
+    refs, rejects = _listed(tmp_path / "wrapped")
+    assert len(refs) == 6 and rejects == {}
+    _write_scene(tmp_path / "short", [(a, 20, 0) for a in (300, 330, 357, 10, 60, 119.5)])
+    assert _listed(tmp_path / "short")[1] == {str(tmp_path / "short"): ("narrow_scene", _narrow("scene", "short",
+                                                                                                "179.5"))}
 
 
 def test_a_rolled_camera_is_rejected_and_a_slightly_rolled_one_kept(tmp_path):
@@ -168,7 +162,8 @@ def _checked_views(question: str, options: list, answer: str, azimuth: list, pla
 
 
 def _build(tmp_path, cameras_by_scene: dict, view_min_degrees=None) -> tuple:
-    """Build the scenes (one views source each); (view_3d samples, {uri: azimuth}, images.parquet)."""
+    """Build the scenes (one views source each) with mir build; (view_3d samples, {uri: azimuth},
+    images.parquet). The build must succeed."""
     azimuths, lines = {}, []
     for name, cameras in cameras_by_scene.items():
         azimuths.update(_write_scene(tmp_path / name, cameras))
@@ -177,7 +172,7 @@ def _build(tmp_path, cameras_by_scene: dict, view_min_degrees=None) -> tuple:
     questions = f"drafter: {{questions: {{view_min_degrees: {view_min_degrees}}}}}\n" if view_min_degrees else ""
     (tmp_path / "m.yaml").write_text(f"seed: 5\ngrouping: {{min_images: 4, target_images: 7}}\n{questions}"
                                      "sources:\n" + "".join(lines))
-    run_build(str(tmp_path / "m.yaml"), str(tmp_path / "out"), [], progress_seconds=None)
+    assert main(["build", "--manifest", str(tmp_path / "m.yaml"), "--output", str(tmp_path / "out"), "--quiet"]) == 0
     samples = [s for s in iter_samples(shard_paths(str(tmp_path / "out"))) if s["task"] == "view_3d"]
     return samples, azimuths, pd.read_parquet(tmp_path / "out" / "images.parquet")
 
@@ -202,8 +197,7 @@ def _smallest_gaps(samples, azimuths, places) -> list:
     return gaps
 
 
-def test_built_view_questions_keep_their_options_apart_and_turn_the_short_way(tmp_path, caplog):
-    caplog.set_level(logging.WARNING, logger="pipeline.sources.nerf")
+def test_built_view_questions_keep_their_options_apart_and_turn_the_short_way(tmp_path, capsys):
     cameras = {"ring": _scene_cameras(1, 42, 360) + [(45, 20, 40)], "arc": _scene_cameras(2, 21, 92) + [(0, 20, 0),
                                                                                                        (92, 20, 0)]}
     samples, azimuths, images = _build(tmp_path, cameras)
@@ -212,9 +206,8 @@ def test_built_view_questions_keep_their_options_apart_and_turn_the_short_way(tm
     assert {"view_after_turn", "turn_to_view"} <= {s["provenance"]["template"] for s in samples}
     rolled = images[images["uri"] == str(tmp_path / "ring" / "train" / "r_42.png")]
     assert list(rolled["reason"]) == ["rolled_camera"]
-    assert [m for m in _narrow_warnings(caplog) if "'arc'" in m] == [
-        "views source 'arc', scene 'arc': its cameras cover 92 degrees of azimuth, less than half a circle; "
-        "few of its views are far enough apart for view questions"]
+    assert [line for line in capsys.readouterr().err.splitlines() if "warning" in line] == [
+        f"mir: warning: {_narrow('arc', 'arc', '92')}"]
 
 
 def test_a_finer_setting_lets_options_come_closer_but_never_under_it(tmp_path):

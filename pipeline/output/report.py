@@ -50,9 +50,10 @@ def image_row_facts(row):
 
 # The reject reason of the blind check (stages/score_difficulty.py).
 ANSWERABLE_WITHOUT_IMAGES = "answerable_without_images"
-# A source some of whose named files are missing (sources/coco.py): the build goes on, and
-# mir build repeats the reject's detail as a warning.
-WARNING_REASONS = ("some_images_not_found",)
+# A source some of whose named files are missing (sources/coco.py), a views scene whose cameras
+# cover less than half a circle (sources/nerf.py): the build goes on, and mir build repeats the
+# reject's detail as a warning.
+WARNING_REASONS = ("some_images_not_found", "narrow_scene")
 NO_QUESTION = "no_grounded_question"
 # The grounded drafter's no_grounded_question detail ends "(refused <template>: <refusal>, ...)"
 # (drafters/grounded.py); its refusals are counted, so a task whose every draft was refused says why.

@@ -23,10 +23,10 @@ for ``+z``, e1 = +x and e2 = +y, so a camera on the +x axis is at azimuth 0 and 
 
 A frame whose camera rolls (turns about its viewing axis) more than ROLL_LIMIT degrees is rejected
 as ``rolled_camera``: "the camera circles clockwise" reads otherwise in a tilted picture. A scene whose
-cameras cover less than half a circle of azimuth gets one warning line (logged, the build goes on):
-few of its views are far enough apart for view_3d's questions.
+cameras cover less than half a circle of azimuth gets one ``narrow_scene`` record, which ``mir
+build`` prints as a warning (the build goes on): few of its views are far enough apart for view_3d's
+questions.
 """
-import logging
 import math
 import posixpath
 
@@ -48,7 +48,6 @@ ROLL_LIMIT = 20
 # A camera looking within 3 degrees of straight along the up axis: its picture has no upright to roll from.
 NO_UPRIGHT = math.sin(math.radians(3))
 HALF_CIRCLE = 180
-LOG = logging.getLogger(__name__)
 
 
 def is_transforms(uri: str) -> bool:
@@ -200,7 +199,8 @@ class Scene:
             self.frames.append((uri, record, where, c2w))
 
     def settle(self):
-        """Describe every frame with its camera's angles around the scene's centre."""
+        """Describe every frame with its camera's angles around the scene's centre; yields the
+        warning of a scene whose cameras cover less than half a circle."""
         poses = [c2w for _, _, _, c2w in self.frames]
         centre = scene_centre(poses)
         up = detect_up(poses) if self.source.up == "auto" and poses else self.source.up
@@ -220,14 +220,14 @@ class Scene:
                 azimuths.append(angles[0])
                 self.listing.describe(uri, dict(record, camera={"azimuth_deg": angles[0], "elevation_deg": angles[1]}),
                                       where)
-        self._warn_of_narrow_coverage(azimuths)
-
-    def _warn_of_narrow_coverage(self, azimuths: list):
         coverage = azimuth_coverage(azimuths) if azimuths else None
         if coverage is not None and coverage < HALF_CIRCLE:
-            LOG.warning("views source %r, scene %r: its cameras cover %g degrees of azimuth, less than half a "
-                        "circle; few of its views are far enough apart for view questions",
-                        self.source.name, self.group, round(coverage, 1))
+            # A warning (output/report.py WARNING_REASONS), worded as ListSource words a source's
+            # record, which names the source first.
+            yield self.listing.reject_record(
+                "narrow_scene", f"source {self.source.name!r}: scene {self.group!r}: its cameras cover "
+                              f"{round(coverage, 1):g} degrees of azimuth, less than half a circle; few of its views "
+                              "are far enough apart for view questions", self.folder)
 
 
 def _scenes(source):
@@ -258,5 +258,5 @@ def list_views(source):
         scene = Scene(source, listing, folder, _group(source, folder))
         for json_uri in jsons:
             yield from scene.read(json_uri)
-        scene.settle()
+        yield from scene.settle()
     yield from listing.settle()
