@@ -1,7 +1,19 @@
 """Marks: boxes a question points at by colour, drawn onto a derived copy of its image."""
-import numpy as np
+import io
+import json
+import random
 
+import numpy as np
+from conftest import make_photo, region, write_sidecar
+from PIL import Image
+
+from pipeline import cli
 from pipeline.images.derive import apply_transform, describe_transform, draw_marks
+from pipeline.readback.shards import iter_samples, shard_paths
+from pipeline.records import sha256_hex
+from pipeline.run import run_build
+from pipeline.tasks import TASKS
+from pipeline.tasks.base import TaskContext, question_defaults
 
 RED = {"box": [0.25, 0.25, 0.75, 0.75], "colour": "red", "rgb": [230, 20, 20]}
 
@@ -36,3 +48,79 @@ def test_a_marked_transform_keeps_the_size_and_says_what_was_drawn():
     transform = {"marks": [RED, blue]}
     assert apply_transform(_grey(), transform).shape == (120, 240, 3)
     assert describe_transform(transform) == "mark red [0.250,0.250,0.750,0.750] mark blue [0.100,0.200,0.300,0.400]"
+
+
+# --- a question that points at one of several of a kind by a drawn box -------------------------
+
+CUP_BOXES = ([0.30, 0.40, 0.40, 0.60], [0.35, 0.40, 0.45, 0.60], [0.40, 0.40, 0.50, 0.60])
+
+
+def _crowded_context(marks: str):
+    """Image 1: three cups side by side, none clearly the leftmost, highest or largest (centres 0.05
+    apart), each weighed; images 2-4: one object each, clearly heavier or lighter than every cup."""
+    cups = [region("cup", box, weight_kg=0.3) for box in CUP_BOXES]
+    others = [[region("anvil", [0.2, 0.2, 0.6, 0.7], weight_kg=50)],
+              [region("feather", [0.3, 0.3, 0.6, 0.6], weight_kg=0.01)],
+              [region("pebble", [0.1, 0.5, 0.4, 0.8], weight_kg=0.02)]]
+    questions = dict(question_defaults(), marks=marks)
+    return TaskContext(task="weight_comparison", metadata=tuple({"regions": r} for r in [cups, *others]),
+                       transforms=(None,) * 4, sizes=((640, 480),) * 4, questions=questions)
+
+
+def test_without_marks_a_cup_among_cups_is_never_the_reference():
+    ctx = _crowded_context("off")
+    for seed in range(20):
+        question = TASKS["weight_comparison"].templates[0](ctx, random.Random(seed))
+        assert question is None or ("cup" not in question.text and not question.marks)
+
+
+def test_with_marks_the_cup_is_pointed_at_by_a_red_box_drawn_on_its_picture():
+    ctx = _crowded_context("boxes")
+    questions = [TASKS["weight_comparison"].templates[0](ctx, random.Random(seed)) for seed in range(20)]
+    marked = [q for q in questions if q and q.marks]
+    assert marked, "no question pointed at a cup by a mark"
+    for question in marked:
+        assert question.text.startswith("The cup in the red box in <image> weighs 0.3 kg.")
+        assert list(question.marks) == [1] and len(question.marks[1]) == 1
+        mark = question.marks[1][0]
+        assert mark["colour"] == "red" and mark["box"] in CUP_BOXES
+        assert question.answer == "Image 2"    # only the anvil is heavier than 0.3 kg
+
+
+def test_a_build_with_marks_keeps_the_marked_copy_in_its_shards_and_its_curriculum(tmp_path):
+    folder = tmp_path / "photos"
+    records = []
+    for n, regions in enumerate(_crowded_context("boxes").metadata):
+        make_photo(folder / f"p{n}.jpg", seed=50 + n, size=(640, 480))
+        records.append({"file": f"p{n}.jpg", "caption": f"Photo {n}.", "group": "g", **regions})
+    write_sidecar(folder, records)
+    manifest = tmp_path / "manifest.yaml"
+    manifest.write_text(f"""seed: 3
+sources:
+  - {{name: photos, kind: folder, location: {folder}, licence: CC0-1.0, attribution: tests, tasks: [weight_comparison]}}
+grouping: {{min_images: 4, target_images: 4, max_images: 4, test_fraction: 0}}
+drafter: {{questions: {{marks: boxes}}}}
+""")
+    output = tmp_path / "out"
+    report = run_build(str(manifest), str(output), [])
+    samples = list(iter_samples(shard_paths(str(output))))
+    assert report["samples"]["written"] == len(samples) == 1
+    sample = samples[0]
+    assert "in the red box" in sample["question"]
+    facts = sample["image_facts"]
+    [marked] = [f for f in facts if f["transform"] and f["transform"].startswith("mark red")]
+    assert marked["derived_from"] == sha256_hex((folder / "p0.jpg").read_bytes())
+    drawn = {"mark red [0.300,0.400,0.400,0.600]": CUP_BOXES[0], "mark red [0.350,0.400,0.450,0.600]": CUP_BOXES[1],
+             "mark red [0.400,0.400,0.500,0.600]": CUP_BOXES[2]}
+    box = drawn[marked["transform"]]
+    # The marked copy is the picture the sample shows: red pixels on the box's left edge, none in the source.
+    index = facts.index(marked)
+    shown = np.asarray(Image.open(io.BytesIO(sample["images"][index]["bytes"])).convert("RGB")).astype(int)
+    source = np.asarray(Image.open(folder / "p0.jpg").convert("RGB")).astype(int)
+    x, y = round(box[0] * 640), 240
+    red = np.array([230, 25, 25])
+    assert np.abs(shown[y, x] - red).max() < 20 and np.abs(source[y, x] - red).max() > 40
+    exported = tmp_path / "curriculum.jsonl"
+    assert cli.main(["export", "curriculum", str(output), "--format", "llava", "--output", str(exported)]) == 0
+    first = json.loads(exported.read_text().splitlines()[0])
+    assert f"{marked['sha256']}.jpg" in json.dumps(first)

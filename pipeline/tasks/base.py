@@ -409,7 +409,8 @@ def _extreme_among(box: list, others: list):
 def refer(ctx, image: int, region: dict):
     """The words that pick out ``region`` in picture ``image`` and nothing else there, or None when
     no words do (a template then leaves the region out). The one place that decides how a region
-    bound to an image is named, so a drawn mark may later stand in where words cannot.
+    bound to an image is named; where no words can, ``reference_question`` may point by a drawn
+    box instead (``marked_words``, when the build draws marks).
 
     Never a region a viewer cannot find (``visible``). Its name ("the cup", "Grace Hopper") when no
     other region the picture shows is of its kind; else, of several of its kind, the words for
@@ -428,6 +429,26 @@ def refer(ctx, image: int, region: dict):
         return None
     end = _extreme_among(shown_box(ctx, image, region), [shown_box(ctx, image, r) for r in kin])
     return f"the {end} of the {count_word(len(kin) + 1).lower()} {plural(noun)}" if end else None
+
+
+# The mark a question may draw (drafter.questions.marks "boxes"): a red outline around the one region
+# of a picture that its text points at and no words single out.
+MARK = {"colour": "red", "rgb": [230, 25, 25]}
+
+
+def marked_words(ctx, image: int, region: dict):
+    """Words pointing at ``region`` by a box drawn around it on a copy of its picture ("the cup in
+    the red box"), for one of several of its kind that ``refer`` cannot name; None when the build
+    draws no marks, a viewer could not find the region, or the picture is itself derived (its
+    crop would move the box)."""
+    if ctx.questions["marks"] != "boxes" or ctx.transforms[image - 1] is not None or not visible(ctx, image, region):
+        return None
+    return f"{named(region['label'])} in the {MARK['colour']} box"
+
+
+def mark_of(region: dict) -> dict:
+    """The mark drawn for a region ``marked_words`` names: MARK around its box."""
+    return dict(MARK, box=list(region["bbox"]))
 
 
 def _alone_in_context(ctx, region: dict) -> bool:
@@ -617,23 +638,25 @@ def reference_question(ctx, rng, *, template: str, usable, judge, stated, ask, r
     one listed object meets it and at least two clearly do not, each ``findable`` by its name alone,
     or no question. The reference is named at its own image, so ``refer`` names it: with
     ``singled_out`` (the wording callbacks name regions by ``called``, which carries refer's words)
-    it may be one of several of its kind ("the leftmost of the seven cups"); without, its kind is
-    unique in its image. ``ask``, ``relation``, ``explain`` and ``rationale`` word the question and
+    it may be one of several of its kind ("the leftmost of the seven cups", or, when the build draws
+    marks, "the cup in the red box": the question's ``marks`` then has the box drawn onto a copy of
+    its picture); without, its kind is unique in its image. ``ask``, ``relation``, ``explain`` and ``rationale`` word the question and
     the steps; none of them may cite a value the text does not state.
     """
     usable_by_image = {i: [dict(r, words=named(r["label"])) for r in regions(m) if usable(r) and findable(ctx, i, r)]
                        for i, m in enumerate(ctx.metadata, start=1)}
-    by_name, by_place = [], []
+    by_name, by_place, by_mark = [], [], []
     for i, m in enumerate(ctx.metadata, start=1):
-        for r in regions(m):
-            words = refer(ctx, i, r) if usable(r) else None
-            if words:
+        for r in (r for r in regions(m) if usable(r)):
+            if words := refer(ctx, i, r):
                 (by_name if words == named(r["label"]) else by_place).append((i, dict(r, words=words)))
-    # A name is quicker to find than a place among several of a kind: a reference singled out by its
-    # place is drawn only when no reference known by its name gives a question.
-    rng.shuffle(by_name)
-    rng.shuffle(by_place)
-    for ref_image, ref in by_name + by_place * singled_out:
+            elif words := marked_words(ctx, i, r):
+                by_mark.append((i, dict(r, words=words, mark=mark_of(r))))
+    # A name is quicker to find than a place among several of a kind, and a place than a drawn box
+    # (which changes the picture): each is drawn only when none of the one before gives a question.
+    for found in (by_name, by_place, by_mark):
+        rng.shuffle(found)
+    for ref_image, ref in by_name + (by_place + by_mark) * singled_out:
         verdicts = {}
         for i, found in usable_by_image.items():
             if i == ref_image:
@@ -664,7 +687,8 @@ def reference_question(ctx, rng, *, template: str, usable, judge, stated, ask, r
                                 explain((i, r), (ref_image, ref), i == answer_image))
                            for i, r in [(answer_image, answer), *picks]],
             rationale=rationale((answer_image, answer), (ref_image, ref)),
-            verified_by=verified_by)
+            verified_by=verified_by,
+            marks={ref_image: [ref["mark"]]} if "mark" in ref else {})
     return None
 
 
