@@ -135,3 +135,17 @@ def test_puzzle_tiles_count_what_repeats_and_name_what_does_not():
     assert question.text.startswith("Two cups and a dining table. This picture was cut into six tiles")
     assert _puzzle({})  # nothing describes it: the text opens by saying it was cut
     assert TASKS["image_puzzle"].templates[0](_puzzle({}), random.Random(0)).text.startswith("A picture was cut into")
+
+
+def test_a_tile_names_each_kind_once_and_at_most_four_kinds():
+    """The top-left tile (x 0-1/3, y 0-1/2) holds one oven whole and a third of the other (a rule
+    per degree would say "all of an oven and part of an oven"), and whole objects of five more kinds."""
+    ovens = [region("oven", [0.02, 0.02, 0.12, 0.12]), region("oven", [0.25, 0.30, 0.40, 0.40])]
+    small = [region(label, [0.02 + 0.05 * k, 0.25, 0.06 + 0.05 * k, 0.30])
+             for k, label in enumerate(["plate", "spoon", "tray", "vase", "wok"])]
+    ctx = _puzzle({"regions": ovens + small})
+    top_left = next(i for i, t in enumerate(ctx.transforms) if (t["row"], t["col"]) == (0, 0))
+    caption = TASKS["image_puzzle"].templates[0](ctx, random.Random(0)).captions[top_left]
+    assert caption.startswith("A tile of the picture showing all of one of two ovens and less of the other, ")
+    assert caption.endswith(" and other objects.")
+    assert caption.count("oven") == 1 and caption.count(", ") + 1 == 4   # four kinds, then "and other objects"

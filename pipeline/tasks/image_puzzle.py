@@ -5,8 +5,8 @@ top-left corner."); every other tile gets a neutral phrase, so where a tile belo
 pictures to show. Captions describe what a tile shows (the picture's regions its crop box holds),
 never where it lies in the grid.
 """
-from .base import (Question, Task, balanced_orderings, caption_kind, counted, described_as, image_options, interleaved,
-                   joined, named, regions, sentence, sequence_text, whole_image)
+from .base import (CAPTION_KINDS, Question, Task, balanced_orderings, caption_kind, counted, described_as, image_options,
+                   interleaved, joined, named, regions, sentence, sequence_text, whole_image)
 
 ROWS, COLS = 2, 3
 TILE_SIDE = 448  # a tile's longer side at most: tiles of a large picture are shrunk to this
@@ -73,23 +73,35 @@ def _degree(tile: list, box: list):
     return (share, "a small part of") if share >= 0.05 and fills >= 0.03 else None
 
 
+def _kind_shown(noun: str, degrees: list, alone: bool) -> str:
+    """What a tile holds of one kind of object, each kind once: "all of the cup" (the picture's only
+    cup), "part of two cars" (each held alike), "all of one of three cars and less of the others"."""
+    best = max(degrees)[1]
+    if len(degrees) == 1:
+        return f"{best} {named(noun) if alone else counted(noun, 1)}"
+    if len({degree for _, degree in degrees}) == 1:
+        return f"{best} {counted(noun, len(degrees))}"
+    rest = "other" if len(degrees) == 2 else "others"
+    return f"{best} one of {counted(noun, len(degrees))} and less of the {rest}"
+
+
 def _shows(ctx, image: int) -> str:
     """What a tile shows of the picture's regions, judged by how much of each region's box its crop
-    box holds (nothing about where the tile lies): a kind the picture holds once by its name ("all of
-    the cup"), others counted ("part of two cups")."""
+    box holds (nothing about where the tile lies): each kind once, a kind the picture holds once by
+    its name ("all of the cup"), others counted ("part of two cups"), the best held first, at most
+    CAPTION_KINDS kinds and then "other objects"."""
     picture = regions(ctx.metadata[image - 1])
     kinds = [caption_kind(r) for r in picture]
-    held = {}   # (degree, kind) -> [largest share held, how many]
+    held = {}   # kind -> [(share, degree) of each of its regions the tile holds]
     for region, noun in zip(picture, kinds):
         found = _degree(ctx.transforms[image - 1]["box"], region["bbox"])
         if found:
-            entry = held.setdefault((found[1], noun), [0.0, 0])
-            entry[0], entry[1] = max(entry[0], found[0]), entry[1] + 1
+            held.setdefault(noun, []).append(found)
     if not held:
         return "none of the picture's main objects"
-    parts = [f"{degree} {named(noun) if kinds.count(noun) == 1 else counted(noun, n)}"
-             for (degree, noun), (_, n) in sorted(held.items(), key=lambda item: (-item[1][0], item[0]))]
-    return joined(parts)
+    ranked = sorted(held, key=lambda noun: (-max(held[noun])[0], noun))
+    parts = [_kind_shown(noun, held[noun], kinds.count(noun) == 1) for noun in ranked[:CAPTION_KINDS]]
+    return joined(parts + ["other objects"] * (len(ranked) > CAPTION_KINDS))
 
 
 def _captions(ctx) -> list:
