@@ -640,8 +640,9 @@ def reference_question(ctx, rng, *, template: str, usable, judge, stated, ask, r
     ``singled_out`` (the wording callbacks name regions by ``called``, which carries refer's words)
     it may be one of several of its kind ("the leftmost of the seven cups", or, when the build draws
     marks, "the cup in the red box": the question's ``marks`` then has the box drawn onto a copy of
-    its picture); without, its kind is unique in its image. ``ask``, ``relation``, ``explain`` and ``rationale`` word the question and
-    the steps; none of them may cite a value the text does not state.
+    its picture); without, its kind is unique in its image. ``ask``, ``relation``, ``explain`` and
+    ``rationale`` word the question and the steps; none of them may cite a value the text does not
+    state.
     """
     usable_by_image = {i: [dict(r, words=named(r["label"])) for r in regions(m) if usable(r) and findable(ctx, i, r)]
                        for i, m in enumerate(ctx.metadata, start=1)}
