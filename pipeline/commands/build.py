@@ -102,9 +102,9 @@ def _no_sample_summary(missing) -> str:
     """Why tasks got no sample: each task that had images to use, with its reason; the tasks no
     image carries metadata for, together; tasks the sources leave out, not at all (their choice)."""
     # report.py loads Apache Beam, which only a finished build has loaded already.
-    from ..output.report import NO_METADATA, REJECTED, TOO_FEW
+    from ..output.report import NO_METADATA, REJECTED, TAKEN, TOO_FEW
     missing = missing or {}
-    parts = [f"{task}: {m['why']}" for task, m in missing.items() if m["stopped"] in (TOO_FEW, REJECTED)]
+    parts = [f"{task}: {m['why']}" for task, m in missing.items() if m["stopped"] in (TOO_FEW, TAKEN, REJECTED)]
     bare = [task for task, m in missing.items() if m["stopped"] == NO_METADATA]
     if bare:
         parts.append(f"no image carries the metadata {', '.join(bare)} need{'s' if len(bare) == 1 else ''}")

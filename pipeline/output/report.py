@@ -266,8 +266,10 @@ def _rejected_why(rejects: dict, refusals: dict) -> str:
 
 
 # Where a task's images stopped, in tasks_without_samples: left out by the sources' or images'
-# `tasks` lists, none carrying what it needs, too few per group, or contexts all rejected.
-LEFT_OUT, NO_METADATA, TOO_FEW, REJECTED = "left_out", "no_metadata", "too_few_images", "rejected"
+# `tasks` lists, none carrying what it needs, too few per group, every window of its sequences
+# another task's turn, or contexts all rejected.
+LEFT_OUT, NO_METADATA, TOO_FEW, TAKEN, REJECTED = ("left_out", "no_metadata", "too_few_images", "taken_by_other_tasks",
+                                                  "rejected")
 
 
 def _why(task, report: dict, counters: dict, fed: bool, min_images: int) -> tuple:
@@ -288,6 +290,10 @@ def _why(task, report: dict, counters: dict, fed: bool, min_images: int) -> tupl
     if not count("eligible"):
         return NO_METADATA, (f"none of the {count('offered')} images offered to it carries the metadata it needs "
                              "(docs/sidecar-format.md, 'The tasks')")
+    if count("windows_to_other_tasks"):
+        windows = count("windows_to_other_tasks")
+        return TAKEN, (f"its sequences' {windows} window{'s' if windows > 1 else ''} went to the other tasks that "
+                       "take turns at them")
     if task.grouping != "single" and count("in_small_groups") == count("eligible"):
         return TOO_FEW, (f"too few images: its {count('eligible')} images come in groups or sequences of fewer "
                          f"than {min_images}")
@@ -296,7 +302,7 @@ def _why(task, report: dict, counters: dict, fed: bool, min_images: int) -> tupl
 
 def tasks_without_samples(report: dict, counters: dict, sources, grouping: dict) -> dict:
     """report.json's ``tasks_without_samples``: per task that got no sample, where its images
-    stopped (``stopped``: LEFT_OUT, NO_METADATA, TOO_FEW or REJECTED) and ``why``, in plain
+    stopped (``stopped``: LEFT_OUT, NO_METADATA, TOO_FEW, TAKEN or REJECTED) and ``why``, in plain
     words. ``counters``: the build's Beam counters (GroupContexts' per-task ones; empty when the
     runner reports none), ``sources``: the manifest's, ``grouping``: its grouping settings."""
     written = report["samples"]["by_task"]

@@ -12,7 +12,8 @@ it before a task any annotated image feeds (``generic_for``).
 Counters per task (``<counter>.<task>``) say what became of the images a task could have had,
 for report.json's account of a task that got no sample: ``offered`` (its source and the image's
 ``tasks`` let it feed the task), ``eligible`` (and the image carries what the task needs) and
-``in_small_groups`` (eligible, but its group or sequence has too few images for a context).
+``in_small_groups`` (eligible, but its group or sequence has too few images for a context) and
+``windows_to_other_tasks`` (windows of its sequences that the other sequence tasks' turns took).
 """
 import dataclasses
 import math
@@ -164,7 +165,9 @@ class MakeContexts(beam.DoFn):
         # Where the turns start rotates per sequence, so each task gets some of a collection's
         # single-window sequences.
         first = int(content_id("window_turns", self.seed, group), 16) % turns
-        starts = [s for w, s in enumerate(window_starts(len(ordered), size)) if (w + first) % turns == turn]
+        every = window_starts(len(ordered), size)
+        starts = [s for w, s in enumerate(every) if (w + first) % turns == turn]
+        task_counter("windows_to_other_tasks", task.id).inc(len(every) - len(starts))
         frames = [ordered[s:s + size] for s in starts]
         if task.shuffled:
             frames = [_display_order(f, self.seed, group) for f in frames]
