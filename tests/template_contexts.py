@@ -41,6 +41,20 @@ def _objects(rng, key=None):
     return out
 
 
+def _revisited(rng):
+    """4 to 7 images of one scene from different places: one to three objects seen in most of them at
+    depths drawn anew per image (now and then missing from one), and one object of its own in each."""
+    labels = rng.sample(NOUNS, 12)
+    shared = labels[:rng.randint(1, 3)]
+    out = []
+    for _ in range(rng.randint(4, 7)):
+        found = [_region(label, _box(rng), depth_m=round(math.exp(rng.uniform(math.log(0.5), math.log(8))), 2))
+                 for label in shared if rng.random() < 0.85]
+        found.append(_region(labels.pop(), _box(rng), depth_m=round(rng.uniform(0.5, 8), 2)))
+        out.append({"regions": found})
+    return out
+
+
 def _tracks(rng, still=False, timed=True):
     frames, dt = rng.randint(5, 8), rng.choice((0.2, 0.4, 0.5, 1.0))
     labels = rng.sample(NOUNS, 3)
@@ -102,7 +116,7 @@ def _single(rng):
 GENERATORS = {
     "weight_comparison": lambda rng: (_objects(rng, "weight_kg"), None),
     "forced_perspective": lambda rng: (_objects(rng, "real_size_m"), None),
-    "depth_relationship": lambda rng: (_objects(rng, "depth_m"), None),
+    "depth_relationship": lambda rng: (_objects(rng, "depth_m") if rng.random() < 0.5 else _revisited(rng), None),
     "location_relationship": lambda rng: (_objects(rng), None),
     "speed_comparison": lambda rng: _tracks(rng),
     "motion_detection": lambda rng: _tracks(rng, still=True, timed=rng.random() < 0.7),

@@ -4,18 +4,22 @@ encoding no setting names) is refused naming what it is and what to set, a regio
 depth no scene of its encoding holds rejects its image, and six photos with a near and a far box
 and a millimetre depth map each give depth_relationship questions whose answers hold."""
 import json
+import random
 import re
 
 import numpy as np
 import pytest
 from PIL import Image
 
+from pipeline.drafters.grounded import PROBES, refusal
 from pipeline.manifest import parse_manifest
 from pipeline.readback.shards import iter_samples, shard_paths
 from pipeline.run import run_build
 from pipeline.schemas import load_schema
 from pipeline.sources import list_source
 from pipeline.sources.depth import ENCODINGS
+from pipeline.tasks import depth_relationship
+from pipeline.tasks.base import TaskContext, question_defaults
 from tests.conftest import make_photo, write_sidecar
 
 WIDTH, HEIGHT = 160, 120
@@ -207,3 +211,33 @@ def test_six_photos_with_depth_maps_give_depth_questions_whose_answers_hold(room
         assert sample["ground_truth"] == {"verified": True, "method": "metadata:depth_m"}
     report = json.loads((rooms_build / "report.json").read_text())
     assert sum(report["samples"]["by_task"]["depth_relationship"].values()) == len(samples)
+
+
+def _revisited_chair(depths: list):
+    """One office chair seen from a different place in each frame (its kind alone in each), with the
+    frame's own plant; 640 x 480 frames, boxes 160 px and more."""
+    metadata = tuple({"regions": [{"id": "chair", "label": "office chair", "bbox": [0.1, 0.4, 0.45, 0.95],
+                                   "attributes": {"depth_m": d}},
+                                  {"id": f"plant{k}", "label": f"plant {k}", "bbox": [0.6, 0.1, 0.9, 0.5],
+                                   "attributes": {"depth_m": 3.0}}]} for k, d in enumerate(depths))
+    return TaskContext(task="depth_relationship", metadata=metadata, transforms=(None,) * len(depths),
+                       sizes=((640, 480),) * len(depths), questions=question_defaults())
+
+
+def test_one_object_seen_from_several_places_gives_where_it_is_nearest_and_farthest():
+    """Frames as an RGB-D sequence gives them: the same chair at 1.0, 2.0, 2.6 and 1.2 m. Nearest: frame 1;
+    frame 4 (1.2 m, under 1.3 times 1.0) is too close to call and never an option. Farthest: frame 3."""
+    ctx = _revisited_chair([1.0, 2.0, 2.6, 1.2])
+    for seed in range(5):
+        nearest = depth_relationship.nearest_same_object(ctx, random.Random(seed))
+        assert nearest.answer == "Image 1" and sorted(nearest.distractors) == ["Image 2", "Image 3"]
+        assert nearest.text.startswith("Four of the images show the office chair. <image> shows it. <image> shows it.")
+        assert "1.0" not in nearest.text and "2.6" not in nearest.text   # no depth is stated
+        farthest = depth_relationship.farthest_same_object(ctx, random.Random(seed))
+        assert farthest.answer == "Image 3" and sorted(farthest.distractors) == ["Image 1", "Image 2", "Image 4"]
+        for question, template in ((nearest, depth_relationship.nearest_same_object),
+                                   (farthest, depth_relationship.farthest_same_object)):
+            probes = [random.Random(f"probe{seed}{i}") for i in range(PROBES)]
+            assert refusal(template, question, ctx, probes) == ""
+    # Seen clearly nearer in only one other frame: no question (two wrong options are needed).
+    assert depth_relationship.nearest_same_object(_revisited_chair([1.0, 1.2, 2.0, 1.1]), random.Random(0)) is None

@@ -47,8 +47,12 @@ def _objects(rng, key, n=6):
 
 
 def _depth(rng):
+    """Besides one object per image, a lamp in every image at depths far apart, as frames of one
+    scene taken from different places show it."""
     out = _objects(rng, "depth_m")
     out[0]["regions"].append(region("pebble", _box(rng, 0.1), depth_m=out[0]["regions"][0]["attributes"]["depth_m"] * 3))
+    for image, depth in zip(out, rng.sample([0.6, 1.0, 1.6, 2.6, 4.2, 7.0], len(out))):
+        image["regions"].append(region("lamp", _box(rng), depth_m=depth))
     return out
 
 
@@ -192,7 +196,8 @@ def _image_of(context, label):
 def _reference(question, stated):
     """(image, label) of the reference: the sentence matching ``stated`` (a regex with a ``label``
     group), the image being the placeholder inside it."""
-    for image, sentence in enumerate(re.findall(r"[^.]*<image>[^.]*\.", question), start=1):
+    # A sentence ends at a full stop that is not a decimal point ("4.2 m").
+    for image, sentence in enumerate(re.findall(r"(?:[^.]|\.\d)*<image>(?:[^.]|\.\d)*\.(?!\d)", question), start=1):
         if m := re.fullmatch(stated, sentence.strip()):
             return image, re.sub(r"^(?:the|The) ", "", m.group("label"))
     raise AssertionError(f"no reference in {question}")
@@ -218,6 +223,17 @@ def _area(r):
 
 def _attr(key):
     return lambda r: r["attributes"][key]
+
+
+def _same_object(nearest: bool):
+    """The image in which the one object several images show is nearest (farthest) by its depths."""
+    def answer(context, question):
+        name = re.search(r"Of the images that show (?:the )?(.+?), in which is it", question).group(1)
+        depths = {i: r["attributes"]["depth_m"] for i, m in enumerate(_meta(context), start=1)
+                  for r in m["regions"] if r["label"] == name}
+        assert len(depths) >= 3, depths
+        return f"Image {(min if nearest else max)(depths, key=depths.get)}"
+    return answer
 
 
 def _within_distance(context, question):
@@ -555,6 +571,7 @@ EXPECTED = {
     "nearer_than_stated": _beyond_stated("depth_m", _DISTANCE, lambda r, ref: _attr("depth_m")(r) < _attr("depth_m")(ref)),
     "farther_than_stated": _beyond_stated("depth_m", _DISTANCE, lambda r, ref: _attr("depth_m")(r) > _attr("depth_m")(ref)),
     "nearer_than_distance": _within_distance, "farther_than_distance": _within_distance,
+    "nearest_same_object": _same_object(True), "farthest_same_object": _same_object(False),
     "view_after_turn": _view_after_turn, "circle_order": _circle_order,
     "turn_to_view": _turn_to_view,
     "unique_top": _unique_top, "rank_rise": _rank_rise, "largest_ratio": _largest_ratio,

@@ -7,8 +7,9 @@ picture holds one near and one far object. Distances in other images are not wor
 they must be judged from the pictures, and which image shows which object must be seen too."""
 import math
 
-from .base import (Question, Task, attribute, called, candidate_texts, captions_of, findable, interleaved, link,
-                   mentions, number, ratio_verdict, reference_question, region_ref, regions, sentence, text2region)
+from .base import (Question, Task, attribute, called, candidate_texts, captions_of, count_word, findable, interleaved,
+                   link, mentions, named, number, ratio_verdict, reference_question, refer, region_ref, regions,
+                   sentence, text2region)
 
 KEY = "depth_m"
 DEPTH_WORDS = ("near", "far", "close", "distant", "foreground", "background", "behind", "front")
@@ -126,6 +127,71 @@ def _distance_template(nearer: bool, template: str):
     return question
 
 
+SAME_RATIO = 1.3   # the one object seen nearest (farthest) is this much nearer (farther) than in every other option
+
+
+def _seen_in(ctx) -> dict:
+    """name -> {image: region}: objects a viewer can find by name in each of several images (its kind
+    alone in each), with a depth: one scene seen from several places, as an RGB-D sequence's frames."""
+    seen = {}
+    for i, m in enumerate(ctx.metadata, start=1):
+        for r in regions(m):
+            if _usable(r) and refer(ctx, i, r) == named(r["label"]):
+                seen.setdefault(named(r["label"]), {})[i] = r
+    return {name: found for name, found in sorted(seen.items()) if len(found) >= 3}
+
+
+def _same_object_template(nearer: bool, template: str):
+    """One object several images show: in which is it nearest to (farthest from) the camera? The
+    text binds the same words to every image that shows it, so nothing but the pictures (how large
+    and how close it looks) tells the images apart; depths the text never states."""
+    most = "nearest to" if nearer else "farthest from"
+
+    def clearly(answer: float, other: float) -> bool:
+        return other >= SAME_RATIO * answer if nearer else answer >= SAME_RATIO * other
+
+    def question(ctx, rng):
+        seen = sorted(_seen_in(ctx).items())
+        for name, found in rng.sample(seen, len(seen)):
+            depths = {i: attribute(r, KEY) for i, r in found.items()}
+            answer_image = (min if nearer else max)(depths, key=depths.get)
+            others = [i for i in depths if i != answer_image and clearly(depths[answer_image], depths[i])]
+            if len(others) < 2:
+                continue
+            picks = sorted(rng.sample(others, min(LISTED, len(others))))
+            per_image = ["<image> shows it." if i in found else "<image> does not show it." for i in range(1, len(ctx) + 1)]
+            per_image[0] = f"{count_word(len(found))} of the images show {name}. {per_image[0]}"
+            answer = found[answer_image]
+            return Question(
+                template=template,
+                text=interleaved(per_image, f"Of the images that show {name}, in which is it {most} the camera that "
+                                            "took the image?"),
+                answer=f"Image {answer_image}",
+                distractors=[f"Image {i}" for i in picks],
+                summary=f"Several images show {name}, each from its own camera position. The task is to judge, "
+                        f"from how large and how close it looks in each, where it is {most} the camera.",
+                captions=captions_of(ctx),
+                text2region=[text2region(name, i, found[i]) for i in sorted([answer_image, *picks])],
+                region2region=[link(region_ref(i, found[i]), region_ref(answer_image, answer),
+                                    f"{'farther from' if nearer else 'nearer to'} its camera than",
+                                    f"In Image {i}, {name} is clearly {'farther from' if nearer else 'nearer to'} the "
+                                    f"camera than in Image {answer_image}.") for i in picks],
+                rationale=(f"Comparing how large and how close {name} looks in each image that shows it, it is "
+                           f"{most} the camera in Image {answer_image}; in the other listed images it is clearly "
+                           f"{'farther' if nearer else 'nearer'}."),
+                verified_by="metadata:depth_m")
+        return None
+    return question
+
+
+def nearest_same_object(ctx, rng):
+    return _same_object_template(True, "nearest_same_object")(ctx, rng)
+
+
+def farthest_same_object(ctx, rng):
+    return _same_object_template(False, "farthest_same_object")(ctx, rng)
+
+
 def nearer_than_stated(ctx, rng):
     return _template(True, "nearer_than_stated")(ctx, rng)
 
@@ -144,4 +210,5 @@ def farther_than_distance(ctx, rng):
 
 TASK = Task(id="depth_relationship", category="spatial", grouping="group",
             needs=lambda metadata: any(_usable(r) for r in regions(metadata)),
-            templates=(nearer_than_stated, farther_than_stated, nearer_than_distance, farther_than_distance))
+            templates=(nearer_than_stated, farther_than_stated, nearer_than_distance, farther_than_distance,
+                       nearest_same_object, farthest_same_object))
