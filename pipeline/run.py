@@ -11,13 +11,17 @@ from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions,
 from jsonschema import Draft202012Validator
 
 from .flow import build_pipeline
+from .difficulty.solver import load_solver_prompt
+from .drafters.prompting import load_prompt
 from .llm.accounting import drafter_report
+from .llm.preflight import PreflightFailed, check_endpoint
 from .manifest import endpoint_settings, load_manifest
 from .output import publish
 from .output.report import tasks_without_samples
 from .schemas import load_schema
 from .stages.progress import BUILD_PROCESS, PROGRESS_SECONDS
 from .storage import read_bytes, write_text
+from .tasks import TASKS
 
 # Listing rejects that mean a source could not be read at all (or, images_not_found, that none of
 # the files it names is where it looked): the build stops (exit 2).
@@ -165,6 +169,7 @@ def run_build(manifest_path: str, output: str, beam_args: list, *, seed=None, dr
     missing = _missing_sources(manifest)
     if missing:
         raise BuildError(missing[0])
+    _preflight(manifest)
     with publish.build_lock(output):
         publish.recover(output)
         publish.check_output(output, overwrite, [(s.name, s.location) for s in manifest.sources])
@@ -179,6 +184,29 @@ def run_build(manifest_path: str, output: str, beam_args: list, *, seed=None, dr
                 raise BuildError(f"cannot write the build beside {output}: {cause.strerror or cause}; nothing was "
                                  "published") from exc
             raise
+
+
+# What a request's text holds besides its prompt file, roughly: a drafter's grounded facts, and
+# each image's metadata and bound sentence; a solver's question and options.
+FACTS_CHARS, PER_IMAGE_CHARS, QUESTION_CHARS = 2000, 600, 1500
+
+
+def _preflight(manifest) -> None:
+    """One request to each LLM endpoint the build uses (llm/preflight.py): a wrong base URL, key,
+    model or context window stops the build here with one line."""
+    images = manifest.grouping["max_images"]
+    checks = []
+    if manifest.drafter["kind"] == "openai":
+        longest = max(len(load_prompt(task).system) for task in TASKS)
+        checks.append((manifest.drafter["openai"], "drafter.openai", longest + FACTS_CHARS + images * PER_IMAGE_CHARS))
+    if manifest.difficulty["solver"]:
+        checks.append((manifest.difficulty["solver"], "difficulty.solver",
+                       len(load_solver_prompt().system) + QUESTION_CHARS))
+    for settings, section, chars in checks:
+        try:
+            check_endpoint(settings, section, chars, images)
+        except PreflightFailed as failed:
+            raise BuildError(str(failed)) from None
 
 
 def _unreachable(manifest, output: str, probe: bool = True) -> list:

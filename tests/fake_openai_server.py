@@ -98,9 +98,12 @@ def completion(content, finish_reason="stop", refusal=None) -> dict:
 
 class FakeOpenAIServer:
     def __init__(self, latency: float = 0.0, slow_seconds: float = 120.0, retry_after: str = "0.05",
-                 refuses=()):
+                 refuses=(), models=None, key=None):
+        """``models``: model id -> context window (None: not reported, as OpenAI and Ollama list
+        them) for GET /models, which a server without ``models`` does not offer (404); ``key``: the
+        only API key the model list accepts."""
         self.latency, self.slow_seconds, self.retry_after = latency, slow_seconds, retry_after
-        self.refuses = tuple(refuses)
+        self.refuses, self.models, self.key = tuple(refuses), models, key
         self.log = []                           # one dict per request received
         self.attempts = collections.Counter()   # (fault, conversation) -> requests seen
         self.abandoned = 0                      # requests held until their client hung up
@@ -198,6 +201,17 @@ class FakeOpenAIServer:
             return 200, {}, completion("```json\n" + json.dumps(model_draft(body)) + "\n```")
         return 200, {}, completion(json.dumps(model_draft(body, wrong=fault == "wrong_answer")))
 
+    def model_list(self, path: str, authorization):
+        """(status, payload) of GET ``path``: the models, as vLLM lists them (with max_model_len)."""
+        if self.models is None or not path.rstrip("/").endswith("/models"):
+            return 404, {"error": {"message": f"no route {path}", "type": "not_found"}}
+        if self.key and authorization != f"Bearer {self.key}":
+            return 401, {"error": {"message": "Incorrect API key provided: sk-wr***ng.", "type": "invalid_request_error",
+                                   "code": "invalid_api_key"}}
+        return 200, {"object": "list", "data": [{"id": name, "object": "model", "owned_by": "fake",
+                                                 **({"max_model_len": window} if window else {})}
+                                                for name, window in self.models.items()]}
+
     def hold(self):
         """Keep a request waiting until its client hangs up (it timed out), at most
         ``slow_seconds``: an event, not a guess at how long the client waits. Counted in
@@ -224,6 +238,15 @@ class FakeOpenAIServer:
         class Handler(BaseHTTPRequestHandler):
             def log_message(self, *args):
                 pass
+
+            def do_GET(self):
+                status, payload = server.model_list(self.path, self.headers.get("Authorization"))
+                data = json.dumps(payload).encode("utf-8")
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
 
             def do_POST(self):
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))

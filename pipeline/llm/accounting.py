@@ -22,6 +22,7 @@ def llm_report(counters: dict, settings: dict, namespace: str = "llm") -> dict:
             if price else None)
     return {"model": settings["model"], "calls": calls.get("calls", 0), "cache_hits": calls.get("cache_hits", 0),
             "retries": calls.get("retries", 0), "json_mode_fallbacks": calls.get("json_mode_fallbacks", 0),
+            "adaptations": _by_cause(calls, "adapted"),
             "request_errors_by_cause": _by_cause(calls, "errors"),
             "prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
             "estimated_cost_usd": cost}
