@@ -12,6 +12,7 @@ from apache_beam.testing.util import assert_that, equal_to
 from conftest import make_photo, region, write_sidecar
 from fake_openai_server import FakeOpenAIServer
 
+from pipeline import cli
 from pipeline.drafters import make_drafter
 from pipeline.drafters.base import DraftRejected
 from pipeline.drafters.openai_drafter import relabelled
@@ -333,3 +334,28 @@ def test_the_requests_of_drafts_that_crash_are_still_counted(tmp_path, server, k
                 if c.key.metric.namespace == "llm"}
     assert counters["calls"] == len(server.log) - before == 3
     assert counters["prompt_tokens"] > 0
+
+
+def test_what_the_server_said_reaches_the_report_and_the_summary_line(tmp_path, server, key, capsys):
+    folder = tmp_path / "photos"
+    records = []
+    for i, box in enumerate(BOXES):
+        make_photo(folder / f"p{i}.jpg", seed=300 + i)
+        records.append({"file": f"p{i}.jpg", "caption": f"Photo {i}." + (" fault:too_long" if i == 0 else ""),
+                        "group": "g", "regions": [region(f"thing {i}", box)]})
+    write_sidecar(folder, records)
+    manifest = tmp_path / "manifest.yaml"
+    manifest.write_text(f"""sources:
+  - {{name: photos, kind: folder, location: {folder}, licence: CC0-1.0, attribution: tests, tasks: [location_relationship]}}
+grouping: {{min_images: 3, target_images: 3, max_images: 3, test_fraction: 0}}
+drafter: {{kind: openai, questions: {{min_region_side: 8}}, openai: {{model: fake-model, image_side: 64}}}}
+""")
+    argv = ["build", "--manifest", str(manifest), "--output", str(tmp_path / "out"), "--llm-base-url", server.base_url]
+    assert cli.main(argv) == 1   # published, but it wrote no sample
+    said = ("HTTP 400: 'max_tokens' or 'max_completion_tokens' is too large: 4096. This model's maximum context "
+            "length is 8192 tokens and your request has 5174 input tokens (4096 > 8192 - 5174).")
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert report["llm"]["server_messages"] == {said: 1} and report["llm"]["failures_by_cause"] == {"client_error": 1}
+    assert f"(the server said: {said})" in capsys.readouterr().out
+    rejected = [json.loads(line) for line in (tmp_path / "out" / "rejects" / "draft.jsonl").read_text().splitlines()]
+    assert [r["reason"] for r in rejected] == ["client_error"] and said in rejected[0]["detail"]

@@ -114,8 +114,10 @@ def _no_sample_summary(missing) -> str:
 def _llm_summary(llm) -> str:
     if not llm:
         return ""
+    said = next(iter(llm.get("server_messages") or {}), None)
     return (f"; LLM: {llm['calls']} calls, {llm['cache_hits']} cache hits, {llm['retries']} retries, "
-            f"{sum(llm['failures_by_cause'].values())} failed drafts")
+            f"{sum(llm['failures_by_cause'].values())} failed drafts"
+            + (f" (the server said: {said})" if said else ""))
 
 
 def _solver_summary(solver) -> str:

@@ -12,9 +12,18 @@ def _by_cause(counts: dict, kind: str) -> dict:
     return {k.split(".", 1)[1]: n for k, n in sorted(counts.items()) if k.startswith(kind + ".")}
 
 
+SERVER_MESSAGES = 5   # what a server said when requests failed for good: the commonest messages kept
+
+
+def _commonest(counts: dict) -> dict:
+    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:SERVER_MESSAGES]
+    return dict(ranked)
+
+
 def llm_report(counters: dict, settings: dict, namespace: str = "llm") -> dict:
-    """Calls, cache hits, retries, request errors by cause, tokens and estimated cost of the
-    endpoint whose ChatEndpoint stats were counted in ``namespace``."""
+    """Calls, cache hits, retries, request errors by cause, what the server said when requests
+    failed for good (its commonest messages), tokens and estimated cost of the endpoint whose
+    ChatEndpoint stats were counted in ``namespace``."""
     calls = counted(counters, namespace)
     prompt_tokens, completion_tokens = calls.get("prompt_tokens", 0), calls.get("completion_tokens", 0)
     price = settings["prices"].get(settings["model"])
@@ -23,6 +32,7 @@ def llm_report(counters: dict, settings: dict, namespace: str = "llm") -> dict:
     return {"model": settings["model"], "calls": calls.get("calls", 0), "cache_hits": calls.get("cache_hits", 0),
             "retries": calls.get("retries", 0), "json_mode_fallbacks": calls.get("json_mode_fallbacks", 0),
             "adaptations": _by_cause(calls, "adapted"),
+            "server_messages": _commonest(_by_cause(calls, "said")),
             "request_errors_by_cause": _by_cause(calls, "errors"),
             "prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
             "estimated_cost_usd": cost}

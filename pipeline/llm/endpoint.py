@@ -28,6 +28,9 @@ from .requests import response_format
 from .text import reply_text
 
 
+SAID_KINDS = 10   # different error messages of a server counted per client (a bound on counter names)
+
+
 def strings_mapped(node, fn):
     """``node`` (JSON-like) with ``fn`` applied to every string in it."""
     if isinstance(node, str):
@@ -83,6 +86,7 @@ class ChatEndpoint:
         self.budget = RetryBudget(s["retry_budget"])
         self.limiter = RateLimiter(s["requests_per_minute"], s["tokens_per_minute"])
         self.shape = RequestShape()  # what the endpoint takes, learnt from what it refuses
+        self.said = set()            # the server's messages counted so far
         self.stats = collections.Counter()
         self.lock = threading.Lock()
 
@@ -128,7 +132,19 @@ class ChatEndpoint:
             except CallFailed as failure:
                 shape = self._adapted(failure, shape)
                 if shape is None:
+                    self._note_said(failure)
                     raise
+
+    def _note_said(self, failure: CallFailed) -> None:
+        """Count what the server said when a request failed for good (``said.<HTTP status: message>``,
+        for the report), at most SAID_KINDS different messages per endpoint client."""
+        said = str(failure)
+        if not said.startswith("HTTP "):
+            return
+        with self.lock:
+            if said in self.said or len(self.said) < SAID_KINDS:
+                self.said.add(said)
+                self.stats[f"said.{said}"] += 1
 
     def _call(self, sent: list, schema_name: str, schema: dict, params: dict) -> dict:
         estimate = len(json.dumps(sent)) // 4 + self.settings["max_tokens"]
