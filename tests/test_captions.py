@@ -146,6 +146,6 @@ def test_a_tile_names_each_kind_once_and_at_most_four_kinds():
     ctx = _puzzle({"regions": ovens + small})
     top_left = next(i for i, t in enumerate(ctx.transforms) if (t["row"], t["col"]) == (0, 0))
     caption = TASKS["image_puzzle"].templates[0](ctx, random.Random(0)).captions[top_left]
-    assert caption.startswith("A tile of the picture showing all of one of two ovens and less of the other, ")
+    assert caption.startswith("A tile of the picture showing all of one of two ovens (less of the other), ")
     assert caption.endswith(" and other objects.")
     assert caption.count("oven") == 1 and caption.count(", ") + 1 == 4   # four kinds, then "and other objects"

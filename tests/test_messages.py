@@ -183,3 +183,10 @@ def test_a_task_whose_every_draft_was_refused_says_why_in_plain_words():
         "metadata [no_grounded_question] (refused: 2 × the answer was the same whatever images were drawn, so it "
         "did not need them [answer_ignores_images]; 2 × the option sharing the most words with the question was "
         "the answer, so the text alone picked it [answer_in_text])")}
+
+
+def test_tasks_no_image_feeds_are_named_in_their_own_clause():
+    from pipeline.commands.build import _no_sample_summary
+    from pipeline.output.report import NO_METADATA
+    missing = {"view_3d": {"stopped": NO_METADATA, "why": "-"}, "chart_analysis": {"stopped": NO_METADATA, "why": "-"}}
+    assert _no_sample_summary(missing) == "; no image carries the metadata view_3d, chart_analysis need"

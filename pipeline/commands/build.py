@@ -106,9 +106,10 @@ def _no_sample_summary(missing) -> str:
     missing = missing or {}
     parts = [f"{task}: {m['why']}" for task, m in missing.items() if m["stopped"] in (TOO_FEW, TAKEN, REJECTED)]
     bare = [task for task, m in missing.items() if m["stopped"] == NO_METADATA]
+    said = f"; no sample for {'; '.join(parts)}" if parts else ""
     if bare:
-        parts.append(f"no image carries the metadata {', '.join(bare)} need{'s' if len(bare) == 1 else ''}")
-    return f"; no sample for {'; '.join(parts)}" if parts else ""
+        said += f"; no image carries the metadata {', '.join(bare)} need{'s' if len(bare) == 1 else ''}"
+    return said
 
 
 def _llm_summary(llm) -> str:

@@ -75,14 +75,14 @@ def _degree(tile: list, box: list):
 
 def _kind_shown(noun: str, degrees: list, alone: bool) -> str:
     """What a tile holds of one kind of object, each kind once: "all of the cup" (the picture's only
-    cup), "part of two cars" (each held alike), "all of one of three cars and less of the others"."""
+    cup), "part of two cars" (each held alike), "all of one of three cars (less of the others)"."""
     best = max(degrees)[1]
     if len(degrees) == 1:
         return f"{best} {named(noun) if alone else counted(noun, 1)}"
     if len({degree for _, degree in degrees}) == 1:
         return f"{best} {counted(noun, len(degrees))}"
     rest = "other" if len(degrees) == 2 else "others"
-    return f"{best} one of {counted(noun, len(degrees))} and less of the {rest}"
+    return f"{best} one of {counted(noun, len(degrees))} (less of the {rest})"
 
 
 def _shows(ctx, image: int) -> str:
