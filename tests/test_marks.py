@@ -124,3 +124,34 @@ drafter: {{questions: {{marks: boxes}}}}
     assert cli.main(["export", "curriculum", str(output), "--format", "llava", "--output", str(exported)]) == 0
     first = json.loads(exported.read_text().splitlines()[0])
     assert f"{marked['sha256']}.jpg" in json.dumps(first)
+
+
+def _walkers(marks: str):
+    """Four frames 1 s apart of five pedestrians in a row, all walking right, at 10, 30, 60, 90 and
+    120 px a second (640 px wide frames): too many of one kind for words, all of them moving."""
+    speeds = [10, 30, 60, 90, 120]
+    frames = []
+    for k in range(4):
+        found = [region("pedestrian", [(40 + 60 * n + v * k) / 640, 0.40, (40 + 60 * n + v * k + 40) / 640, 0.80],
+                        track_id=str(n)) for n, v in enumerate(speeds)]
+        frames.append({"timestamp": float(k), "order": k, "regions": found})
+    return TaskContext(task="motion_detection", metadata=tuple(frames), transforms=(None,) * 4,
+                       sizes=((640, 480),) * 4, questions=dict(question_defaults(), marks=marks))
+
+
+def test_a_crowd_no_words_tell_apart_is_asked_about_by_coloured_boxes_when_marks_are_drawn():
+    farthest = next(t for t in TASKS["motion_detection"].templates if t.__name__ == "farthest_between_times")
+    assert farthest(_walkers("off"), random.Random(0)) is None
+    question = farthest(_walkers("boxes"), random.Random(0))
+    assert question is not None and list(question.marks) and len(question.marks) == 1
+    (frame, marks), = question.marks.items()
+    colours = [m["colour"] for m in marks]
+    assert colours == ["red", "blue", "yellow"][:len(marks)] and len(marks) in (2, 3)
+    assert f"in the {' and '.join(colours) if len(colours) == 2 else 'red, blue and yellow'} boxes" in question.text
+    assert "told apart by the boxes drawn in" in question.text
+    # The answer's box is the one around the fastest of the marked walkers in the marked frame.
+    speed_at = {round(r["bbox"][0], 6): [10, 30, 60, 90, 120][int(r["attributes"]["track_id"])]
+                for r in _walkers("boxes").metadata[frame - 1]["regions"]}
+    fastest = max(marks, key=lambda m: speed_at[round(m["box"][0], 6)])
+    assert question.answer == f"the one in the {fastest['colour']} box"
+    assert sorted(question.distractors) == sorted(f"the one in the {m['colour']} box" for m in marks if m is not fastest)

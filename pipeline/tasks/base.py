@@ -291,6 +291,8 @@ def told_apart_in(ctx, seen_tracks: list, avoid: str = ""):
 
 def apart_by(way: str, frame: str) -> str:
     """How a question says what its objects are told apart by, in ``frame`` ("the frame taken at 0 s")."""
+    if way == "marks":
+        return f"the boxes drawn in {frame}"
     return f"how much of {frame} each covers" if way == "size" else f"where they are in {frame}"
 
 
@@ -433,7 +435,18 @@ def refer(ctx, image: int, region: dict):
 
 # The mark a question may draw (drafter.questions.marks "boxes"): a red outline around the one region
 # of a picture that its text points at and no words single out.
-MARK = {"colour": "red", "rgb": [230, 25, 25]}
+MARK_COLOURS = ({"colour": "red", "rgb": [230, 25, 25]}, {"colour": "blue", "rgb": [30, 90, 235]},
+                {"colour": "yellow", "rgb": [245, 200, 0]})
+MARK = MARK_COLOURS[0]
+
+
+def colour_marks(image: int, found: list) -> tuple:
+    """Up to three regions of picture ``image`` each outlined in its own colour (red, blue, yellow):
+    (the words for each, "the one in the red box"; the question's marks)."""
+    if len(found) > len(MARK_COLOURS):
+        raise ValueError(f"{len(found)} regions to mark; there are {len(MARK_COLOURS)} colours")
+    words = [f"the one in the {mark['colour']} box" for mark in MARK_COLOURS[:len(found)]]
+    return words, {image: [dict(mark, box=list(r["bbox"])) for mark, r in zip(MARK_COLOURS, found)]}
 
 
 def marked_words(ctx, image: int, region: dict):
@@ -441,9 +454,15 @@ def marked_words(ctx, image: int, region: dict):
     the red box"), for one of several of its kind that ``refer`` cannot name; None when the build
     draws no marks, a viewer could not find the region, or the picture is itself derived (its
     crop would move the box)."""
-    if ctx.questions["marks"] != "boxes" or ctx.transforms[image - 1] is not None or not visible(ctx, image, region):
+    if not marks_drawn(ctx, image) or not visible(ctx, image, region):
         return None
     return f"{named(region['label'])} in the {MARK['colour']} box"
+
+
+def marks_drawn(ctx, image: int) -> bool:
+    """May a question draw marks on picture ``image``: the build draws them, and the picture is a
+    whole source image (a derived view's crop would move the boxes)?"""
+    return ctx.questions["marks"] == "boxes" and ctx.transforms[image - 1] is None
 
 
 def mark_of(region: dict) -> dict:

@@ -12,9 +12,9 @@ import itertools
 import math
 from collections.abc import Callable
 
-from .base import (Question, Task, apart_by, attribute, count_word, displacement, frame_texts, interleaved, link,
-                   listed, move_in_words, plural, region_ref, regions, sentence, shown_in_frame, tell_apart,
-                   text2region, tracks, visible)
+from .base import (Question, Task, apart_by, attribute, colour_marks, count_word, displacement, frame_texts,
+                   interleaved, joined, link, listed, marks_drawn, move_in_words, plural, region_ref, regions,
+                   sentence, shown_in_frame, tell_apart, text2region, tracks, visible)
 
 STILL_PX = 4           # a track whose centre moves less than this many pixels did not move
 VISIBLE = 0.05         # a move under this share of the frame's width (and not still) is too small to judge
@@ -151,6 +151,9 @@ def crowds(ctx, a: int, b: int) -> list:
             found.append({"moves": moving, "kind": kind, "which": f"the {count.lower()} that move",
                           "setting": f"{count} of the {many} move between {_frame(ctx, a)} and {_frame(ctx, b)}; "
                                      f"the other {many} stay where they are. "})
+        elif marks_drawn(ctx, a):
+            # Any two or three of the crowd, each pointed at by a box of its own colour in frame a.
+            found.append({"moves": moves, "kind": kind, "which": "", "setting": "", "marked": True})
     return found
 
 
@@ -161,6 +164,30 @@ def casts(ctx, a: int, b: int) -> list:
     named = _moves(ctx, a, b)
     by_name = {"moves": named, "kind": None, "which": "", "setting": ""}   # listed by the names of those asked about
     return ([by_name] if len(named) >= 2 else []) + crowds(ctx, a, b)
+
+
+def told(ctx, cast: dict, moves: list, avoid: str = ""):
+    """How a question tells ``moves`` (two or three) apart, as (way, ``members_called``, marks): by
+    what the earlier frame shows (``tell_apart``), or, where no words can and the build draws marks,
+    by a box of its own colour around each in that frame (way "marks"); None when neither can."""
+    if not cast.get("marked"):
+        apart = tell_apart([m["first"] for m in moves], avoid=avoid)
+        if apart is not None:
+            way, words = apart
+            return way, members_called(cast, moves, [words[k] for k in range(len(moves))]), {}
+    if not marks_drawn(ctx, moves[0]["a"]):
+        return None
+    words, marks = colour_marks(moves[0]["a"], [m["first"] for m in moves])
+    return "marks", members_called(cast, moves, words), marks
+
+
+def which_named(cast: dict, shown: list, marks: dict) -> str:
+    """How a question names the objects it asks about: a crowd's words, its marked members by their
+    boxes ("the two pedestrians in the red and blue boxes"), or the names of those it lists."""
+    if cast.get("marked"):
+        colours = joined([mark["colour"] for drawn in marks.values() for mark in drawn])
+        return f"the {count_word(len(shown)).lower()} {plural(cast['kind'])} in the {colours} boxes"
+    return cast["which"] if cast["kind"] else listed([m["label"] for m in shown])
 
 
 def members_called(cast: dict, moves: list, words: list) -> list:
@@ -290,22 +317,21 @@ def object_moving_between_times(ctx, rng):
     rng.shuffle(choices)
     for cast, winner in choices:
         moves = cast["moves"]
-        if cast["kind"] is None:
+        if cast["kind"] is None or cast.get("marked"):
             # Up to two other objects: three options at most, the objects in track order.
             picked = rng.sample([m for m in moves if m is not winner], min(2, len(moves) - 1))
             moves = [m for m in moves if m is winner or any(m is p for p in picked)]
-        apart = tell_apart([m["first"] for m in moves], avoid=winner["direction"])
-        if apart is not None:
-            way, words = apart
-            shown = members_called(cast, moves, [words[k] for k in range(len(moves))])
-            return _object_moving(ctx, cast, shown[moves.index(winner)], shown, way)
+        found = told(ctx, cast, moves, avoid=winner["direction"])
+        if found is not None:
+            way, shown, marks = found
+            return _object_moving(ctx, cast, shown[moves.index(winner)], shown, way, marks)
     return None
 
 
-def _object_moving(ctx, cast, winner, shown, way):
+def _object_moving(ctx, cast, winner, shown, way, marks):
     wanted = winner["direction"]
     t2r, r2r = _grounding(ctx, shown)
-    which = cast["which"] if cast["kind"] else listed([m["label"] for m in shown])
+    which = which_named(cast, shown, marks)
     return Question(
         template="object_moving_between_times",
         text=interleaved(_frame_texts(ctx),
@@ -318,13 +344,13 @@ def _object_moving(ctx, cast, winner, shown, way):
         captions=_captions(ctx), text2region=t2r, region2region=r2r,
         rationale=f"{_between(ctx, winner['a'], winner['b'])}, " + "; ".join(_said(ctx, m) for m in shown)
                   + f". Only {winner['label']}, {winner['words']}, moves {wanted}.",
-        verified_by="metadata:track_boxes")
+        verified_by="metadata:track_boxes", marks=marks)
 
 
 def _asked_sets(cast) -> list:
     """The sets of objects of a cast a question may list (two or three, in track order): a crowd's whole
     set (the text names no part of it), or any two or three of the objects named by their kind."""
-    if cast["kind"] is not None:
+    if cast["kind"] is not None and not cast.get("marked"):
         return [cast["moves"]]
     return [list(s) for size in (3, 2) for s in itertools.combinations(cast["moves"], size)]
 
@@ -342,17 +368,16 @@ def farthest_between_times(ctx, rng):
             ranked = sorted(moves, key=lambda m: m["distance"], reverse=True)
             if ranked[0]["distance"] < VISIBLE * ctx.sizes[a - 1][0] or ranked[0]["distance"] < LEAD * ranked[1]["distance"]:
                 continue
-            apart = tell_apart([m["first"] for m in moves])
-            if apart is not None:
-                way, words = apart
-                shown = members_called(cast, moves, [words[k] for k in range(len(moves))])
-                candidates.append((cast, shown, shown[moves.index(ranked[0])], way))
+            found = told(ctx, cast, moves)
+            if found is not None:
+                way, shown, marks = found
+                candidates.append((cast, shown, shown[moves.index(ranked[0])], way, marks))
     chosen = pick(ctx, candidates, "farthest")
     if chosen is None:
         return None
-    cast, shown, winner, way = chosen
+    cast, shown, winner, way, marks = chosen
     t2r, r2r = _grounding(ctx, shown)
-    which = cast["which"] if cast["kind"] else listed([m["label"] for m in shown])
+    which = which_named(cast, shown, marks)
     return Question(
         template="farthest_between_times",
         text=interleaved(_frame_texts(ctx),
@@ -365,7 +390,7 @@ def farthest_between_times(ctx, rng):
         captions=_captions(ctx), text2region=t2r, region2region=r2r,
         rationale=f"{_between(ctx, winner['a'], winner['b'])}, " + "; ".join(_said(ctx, m) for m in shown)
                   + f". {sentence(winner['label'])}, {winner['words']}, clearly covers the most ground.",
-        verified_by="metadata:track_boxes")
+        verified_by="metadata:track_boxes", marks=marks)
 
 
 TASK = TrackTask(id="motion_detection", category="sequential", grouping="sequence",
