@@ -197,10 +197,10 @@ def _build(manifest, output, server, *extra) -> tuple:
 
 
 def test_builds_reject_or_flag_leaky_samples_and_report_blind_and_multimodal_figures(photo_manifest, tmp_path, capsys):
-    photo_manifest.write_text(photo_manifest.read_text() + "difficulty:\n  solver: {retry_base_delay: 0.01, image_side: 64}\n")
     output = tmp_path / "out"
     # A build without a solver gives the questions and their answers; every other one (by id) leaks.
     assert cli.main(["build", "--manifest", str(photo_manifest), "--output", str(output)]) == 0
+    photo_manifest.write_text(photo_manifest.read_text() + "difficulty:\n  solver: {retry_base_delay: 0.01, image_side: 64}\n")
     drafted = sorted(iter_samples(shard_paths(str(output))), key=lambda s: s["id"])
     leaky = {s["id"] for s in drafted[::2]}
     answers = {question_key(s["question"]): s["answer"] for s in drafted}

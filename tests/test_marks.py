@@ -68,7 +68,7 @@ def _crowded_context(marks: str):
 
 
 def test_without_marks_a_cup_among_cups_is_never_the_reference():
-    ctx = _crowded_context("off")
+    ctx = _crowded_context("none")
     for seed in range(20):
         question = TASKS["weight_comparison"].templates[0](ctx, random.Random(seed))
         assert question is None or ("cup" not in question.text and not question.marks)
@@ -141,7 +141,7 @@ def _walkers(marks: str):
 
 def test_a_crowd_no_words_tell_apart_is_asked_about_by_coloured_boxes_when_marks_are_drawn():
     farthest = next(t for t in TASKS["motion_detection"].templates if t.__name__ == "farthest_between_times")
-    assert farthest(_walkers("off"), random.Random(0)) is None
+    assert farthest(_walkers("none"), random.Random(0)) is None
     question = farthest(_walkers("boxes"), random.Random(0))
     assert question is not None and list(question.marks) and len(question.marks) == 1
     (frame, marks), = question.marks.items()

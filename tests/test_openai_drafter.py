@@ -209,7 +209,7 @@ def test_every_task_has_a_prompt_that_embeds_the_draft_schema():
     for task in task_ids():
         prompt = load_prompt(task)
         schema = {k: v for k, v in load_schema("draft").items() if k != "examples"}
-        assert json.dumps(schema, indent=1) in prompt.system and f"# {task}" in prompt.system
+        assert json.dumps(schema, separators=(",", ":")) in prompt.system and f"# {task}" in prompt.system
         assert len(prompt.hash) == 12
     assert len({load_prompt(t).hash for t in task_ids()}) == len(task_ids())
 

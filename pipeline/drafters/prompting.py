@@ -17,7 +17,8 @@ SCHEMA_SLOT = "{{draft_schema}}"
 @functools.cache
 def load_prompt(task_id: str) -> Prompt:
     schema = {k: v for k, v in load_schema("draft").items() if k != "examples"}
-    system = prompt_file("system.md").replace(SCHEMA_SLOT, json.dumps(schema, indent=1))
+    # Compact JSON: the schema is read by the model, not by people, and indentation costs ~250 tokens a request.
+    system = prompt_file("system.md").replace(SCHEMA_SLOT, json.dumps(schema, separators=(",", ":")))
     return Prompt.of(f"prompts/{task_id}.md", f"{system}\n\n{prompt_file(f'{task_id}.md')}")
 
 
