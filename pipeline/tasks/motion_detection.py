@@ -330,20 +330,28 @@ def object_moving_between_times(ctx, rng):
 
 def _object_moving(ctx, cast, winner, shown, way, marks):
     wanted = winner["direction"]
+    return _set_question(ctx, "object_moving_between_times", cast, winner, shown, way, marks,
+                         asks=f"moves {wanted}",
+                         shows="the listed objects' positions show which way each goes",
+                         verdict=f"Only {winner['label']}, {winner['words']}, moves {wanted}.")
+
+
+def _set_question(ctx, template: str, cast, winner, shown, way, marks, *, asks: str, shows: str, verdict: str):
+    """A question about which of a set of objects (``shown``, told apart ``way``) ``asks`` ("moves
+    left") between the two frames the winner's move spans; ``shows`` what the frames show, for the
+    summary, and ``verdict`` the rationale's last sentence."""
     t2r, r2r = _grounding(ctx, shown)
-    which = which_named(cast, shown, marks)
     return Question(
-        template="object_moving_between_times",
+        template=template,
         text=interleaved(_frame_texts(ctx),
-                         f"{_which_of(ctx, cast, winner, which)}, told apart by "
-                         f"{apart_by(way, _frame(ctx, winner['a']))}, moves {wanted}, judging by its centre?"),
+                         f"{_which_of(ctx, cast, winner, which_named(cast, shown, marks))}, told apart by "
+                         f"{apart_by(way, _frame(ctx, winner['a']))}, {asks}, judging by its centre?"),
         answer=winner["words"],
         distractors=[m["words"] for m in shown if m is not winner],
-        summary=f"The text says {_told(ctx)}; in the two frames it names, the listed objects' "
-                "positions show which way each goes.",
+        summary=f"The text says {_told(ctx)}; in the two frames it names, {shows}.",
         captions=_captions(ctx), text2region=t2r, region2region=r2r,
         rationale=f"{_between(ctx, winner['a'], winner['b'])}, " + "; ".join(_said(ctx, m) for m in shown)
-                  + f". Only {winner['label']}, {winner['words']}, moves {wanted}.",
+                  + f". {verdict}",
         verified_by="metadata:track_boxes", marks=marks)
 
 
@@ -376,21 +384,10 @@ def farthest_between_times(ctx, rng):
     if chosen is None:
         return None
     cast, shown, winner, way, marks = chosen
-    t2r, r2r = _grounding(ctx, shown)
-    which = which_named(cast, shown, marks)
-    return Question(
-        template="farthest_between_times",
-        text=interleaved(_frame_texts(ctx),
-                         f"{_which_of(ctx, cast, winner, which)}, told apart by "
-                         f"{apart_by(way, _frame(ctx, winner['a']))}, covers the most ground, judging by its centre?"),
-        answer=winner["words"],
-        distractors=[m["words"] for m in shown if m is not winner],
-        summary=f"The text says {_told(ctx)}; in the two frames it names, how far each listed object's "
-                "position shifts shows which covers the most ground.",
-        captions=_captions(ctx), text2region=t2r, region2region=r2r,
-        rationale=f"{_between(ctx, winner['a'], winner['b'])}, " + "; ".join(_said(ctx, m) for m in shown)
-                  + f". {sentence(winner['label'])}, {winner['words']}, clearly covers the most ground.",
-        verified_by="metadata:track_boxes", marks=marks)
+    return _set_question(ctx, "farthest_between_times", cast, winner, shown, way, marks,
+                         asks="covers the most ground",
+                         shows="how far each listed object's position shifts shows which covers the most ground",
+                         verdict=f"{sentence(winner['label'])}, {winner['words']}, clearly covers the most ground.")
 
 
 TASK = TrackTask(id="motion_detection", category="sequential", grouping="sequence",
