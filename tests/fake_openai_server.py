@@ -16,6 +16,7 @@ token ``fault:<name>`` anywhere in the request (tests put it in an image caption
   knowledge_bound  every reply says which image shows which named object   knowledge_bound_once  the re-ask does not
   prose_json   the JSON after a sentence and before a remark    think_json  a <think> block, then the JSON in a fence
   parts        content as a list of parts (text parts holding the JSON)
+  reasoning_field  the draft in content, a JSON-looking thought in reasoning_content (vLLM's reasoning parser)
   no_choices   200 with an empty choices list                   error_200  200 carrying an error object, no choices
   too_long     400 as vLLM says a prompt is over its window (naming max_tokens, refusing nothing)
 
@@ -189,6 +190,11 @@ class FakeOpenAIServer:
         if fault == "think_json":
             return 200, {}, completion("<think>The user wants JSON like {\"question\": ...}; the grounded facts "
                                        "decide.</think>\n```json\n" + json.dumps(model_draft(body)) + "\n```")
+        if fault == "reasoning_field":
+            # vLLM with a reasoning parser: the thinking, JSON-looking, in its own field; the draft in content.
+            reply = completion(json.dumps(model_draft(body)))
+            reply["choices"][0]["message"]["reasoning_content"] = '{"question": "a first thought", "options": []}'
+            return 200, {}, reply
         if fault == "parts":
             text = json.dumps(model_draft(body))
             return 200, {}, completion([{"type": "text", "text": text[:40]}, {"type": "text", "text": text[40:]}])

@@ -39,7 +39,7 @@ EXPECTED = {None: "sample", "rate_limit": "sample", "server_error": "sample", "s
             "knowledge_bound_once": "sample", "knowledge_bound": "answer_from_knowledge",
             # Replies as servers really send them: the JSON found wherever it sits; an empty reply a
             # clear reason, never internal_error.
-            "prose_json": "sample", "think_json": "sample", "parts": "sample",
+            "prose_json": "sample", "think_json": "sample", "parts": "sample", "reasoning_field": "sample",
             "no_choices": "bad_reply", "error_200": "bad_reply",
             # A prompt over the server's window: the server's words in the reject, nothing adapted.
             "too_long": "client_error"}
@@ -256,9 +256,9 @@ def test_draft_stage_drafts_concurrently_caches_and_a_rerun_asks_only_what_faile
                    "knowledge_bound_once": 1}
     assert second["calls"] == len(server.log) - before - first["calls"] == 2 * sum(asked_again.values())
     assert second["errors.server_error"] == 2 * 3
-    # Answered from the cache: the nine drafts that parsed at once, the refusal, the wrong answer and
+    # Answered from the cache: the ten drafts that parsed at once, the refusal, the wrong answer and
     # the three re-asks' drafts.
-    assert second["cache_hits"] == 2 * (9 + 2 + 3)
+    assert second["cache_hits"] == 2 * (10 + 2 + 3)
 
 
 def test_build_with_openai_drafter_conserves_contexts_reuses_cache_and_never_writes_the_key(tmp_path, server, key, capfd):
