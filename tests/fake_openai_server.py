@@ -99,12 +99,13 @@ def completion(content, finish_reason="stop", refusal=None) -> dict:
 
 class FakeOpenAIServer:
     def __init__(self, latency: float = 0.0, slow_seconds: float = 120.0, retry_after: str = "0.05",
-                 refuses=(), models=None, key=None):
+                 refuses=(), models=None, key=None, style=None):
         """``models``: model id -> context window (None: not reported, as OpenAI and Ollama list
         them) for GET /models, which a server without ``models`` does not offer (404); ``key``: the
-        only API key the model list accepts."""
+        only API key the model list accepts; ``style``: the reply shape (a fault such as think_json) of
+        every request that names no fault of its own, as a server that always answers so."""
         self.latency, self.slow_seconds, self.retry_after = latency, slow_seconds, retry_after
-        self.refuses, self.models, self.key = tuple(refuses), models, key
+        self.refuses, self.models, self.key, self.style = tuple(refuses), models, key, style
         self.log = []                           # one dict per request received
         self.attempts = collections.Counter()   # (fault, conversation) -> requests seen
         self.abandoned = 0                      # requests held until their client hung up
@@ -148,7 +149,7 @@ class FakeOpenAIServer:
 
     def respond(self, body: dict, entry: dict):
         """(status, headers, payload) for a request, or None to drop the connection."""
-        fault, first = entry["fault"], entry["attempt"] == 1 and not entry["reask"]
+        fault, first = entry["fault"] or self.style, entry["attempt"] == 1 and not entry["reask"]
         for param in self.refuses:
             used, error = REFUSALS[param]
             if used(body):
