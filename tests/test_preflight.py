@@ -55,8 +55,20 @@ def test_a_window_too_small_for_prompt_and_max_tokens_says_how_large_it_must_be(
         check_endpoint(_settings(small.base_url, image_side=448, max_tokens=2048), "drafter.openai", 8000, 8)
     assert str(failed.value) == ("drafter.openai: model 'fake-model' has a context window of 8192 tokens, and a request "
                                  "needs about 8272 for its prompt (8 images at image_side 768) plus max_tokens 4096: "
-                                 "serve it with a window of at least 12368 (vLLM --max-model-len), or lower max_tokens "
-                                 "or image_side")
+                                 "serve it with a window of at least 12368 (vLLM --max-model-len, Ollama "
+                                 "OLLAMA_CONTEXT_LENGTH), or lower max_tokens or image_side")
+
+
+def test_a_window_the_server_does_not_report_is_checked_from_the_settings(monkeypatch):
+    # As Ollama lists its models: no window. Running with a 4096-token window, it would cut the
+    # prompt silently; told so in context_window, the preflight stops the build instead.
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    with FakeOpenAIServer(models={"fake-model": None}) as ollama:
+        check_endpoint(_settings(ollama.base_url), "drafter.openai", 8000, 6)   # nothing known, nothing checked
+        with pytest.raises(PreflightFailed, match=r"has a context window of 4096 tokens, and a request needs about "
+                                                  r"6704 for its prompt"):
+            check_endpoint(_settings(ollama.base_url, context_window=4096), "drafter.openai", 8000, 6)
+        check_endpoint(_settings(ollama.base_url, context_window=16384), "drafter.openai", 8000, 6)
 
 
 def test_a_server_without_a_model_list_is_not_held_up():

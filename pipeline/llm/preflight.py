@@ -49,8 +49,9 @@ def _listed(settings: dict):
 def check_endpoint(settings: dict, section: str, prompt_chars: int, images: int) -> None:
     """Raise PreflightFailed when the endpoint of ``settings`` (a ``$defs/openai_drafter`` section
     named ``section`` in messages) cannot serve the build's requests: unreachable, refusing the
-    key, not serving the model, or with a context window too small for a prompt of about
-    ``prompt_chars`` characters and ``images`` images plus ``max_tokens``."""
+    key, not serving the model, or with a context window (the one the server reports, else the
+    settings' ``context_window``) too small for a prompt of about ``prompt_chars`` characters and
+    ``images`` images plus ``max_tokens``."""
     base, model = settings["base_url"], settings["model"]
     try:
         models = _listed(settings)
@@ -70,11 +71,12 @@ def check_endpoint(settings: dict, section: str, prompt_chars: int, images: int)
         names = ", ".join(sorted(served)[:8]) + (", ..." if len(served) > 8 else "")
         raise PreflightFailed(f"{section}: {base} serves no model {model!r} (it serves: {names or 'none'}): set "
                               f"model (--llm-model) to one of them")
-    window = getattr(served[model], "max_model_len", None) or (served[model].model_extra or {}).get("max_model_len")
+    window = (getattr(served[model], "max_model_len", None) or (served[model].model_extra or {}).get("max_model_len")
+              or settings.get("context_window"))
     prompt = prompt_tokens(prompt_chars, images, settings["image_side"], settings["vision"])
     if isinstance(window, int) and prompt + settings["max_tokens"] > window:
         raise PreflightFailed(
             f"{section}: model {model!r} has a context window of {window} tokens, and a request needs about {prompt} "
             f"for its prompt ({images} images at image_side {settings['image_side']}) plus max_tokens "
             f"{settings['max_tokens']}: serve it with a window of at least {prompt + settings['max_tokens']} "
-            f"(vLLM --max-model-len), or lower max_tokens or image_side")
+            f"(vLLM --max-model-len, Ollama OLLAMA_CONTEXT_LENGTH), or lower max_tokens or image_side")
