@@ -14,10 +14,13 @@ Then builds --scale times as many images once on every core, for the peak RSS at
 Checks its own results and exits 1 when one fails: every build's files must be identical
 (pinned or not, run after run; report.json without its timings), and the peer must hash every
 file. Each step runs in its own process; the last line printed is one JSON object with every
-figure. Targets: pinned/all-cores speed-up >= 1.7 on 2 cores; build vs peer >= 1.0 (the peer's
-seconds over the build's); peak RSS < 2 GB at N images and, at --scale x N, < 1.3x that.
+figure, among them the serial and parallel parts the pinned and all-cores times imply and the
+speed-up they project on 8 and 16 cores (Amdahl), and the peak resident memory of each build's
+whole process tree (its worker processes included). Targets: pinned/all-cores speed-up >= 1.7
+on 2 cores; build vs peer >= 1.0 (the peer's seconds over the build's); peak RSS < 2 GB at N
+images and, at --scale x N, < 1.3x that.
 
-    .venv/bin/python benchmarks/cores_bench.py [--images 2000] [--size 1024 768] [--repeat 3] [--scale 4] [--work DIR]
+    .venv/bin/python benchmarks/cores_bench.py [--images 5000] [--size 1024 768] [--repeat 3] [--scale 4] [--work DIR]
 """
 import argparse
 import hashlib
@@ -53,16 +56,38 @@ def _phash(path: str) -> str:
     return str(imagehash.phash(Image.open(path)))
 
 
+def _tree_rss_mb(pid: int) -> float:
+    """The resident memory of a process and all its descendants (worker processes included), in
+    MB, from /proc; 0 for a process that is gone."""
+    total, stack = 0, [pid]
+    while stack:
+        current = stack.pop()
+        try:
+            status = pathlib.Path(f"/proc/{current}/status").read_text()
+            total += next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:"))
+            for task in pathlib.Path(f"/proc/{current}/task").iterdir():
+                stack += [int(c) for c in (task / "children").read_text().split()]
+        except (OSError, StopIteration, ValueError):
+            continue
+    return total / 1024
+
+
 def timed_process(command: list, cpus=None) -> tuple:
-    """(wall seconds, peak RSS in MB) of a child process (and its children) run on ``cpus``
-    (None: every CPU this process may use); its output goes to stderr."""
+    """(wall seconds, peak RSS in MB) of a child process run on ``cpus`` (None: every CPU this
+    process may use); its output goes to stderr. The peak is of the whole process tree's summed
+    resident memory, sampled every 0.1 s (a build's worker processes count too), and at least the
+    child's own peak as the kernel counts it."""
     started = time.monotonic()
     child = subprocess.Popen(command, stdout=sys.stderr, cwd=ROOT,
                              preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if cpus else None)
-    _, status, usage = os.wait4(child.pid, 0)
+    peak = 0.0
+    while child.poll() is None:
+        peak = max(peak, _tree_rss_mb(child.pid))
+        time.sleep(0.1)
+    _, status, usage = os.wait4(child.pid, 0) if child.returncode is None else (None, child.returncode, None)
     if status != 0:
         sys.exit(f"benchmark step failed: {' '.join(command)}")
-    return time.monotonic() - started, usage.ru_maxrss / 1024
+    return time.monotonic() - started, peak
 
 
 def output_digest(out: pathlib.Path) -> str:
@@ -90,7 +115,7 @@ def collection(work: pathlib.Path, count: int, size: tuple) -> pathlib.Path:
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--images", type=int, default=2000)
+    parser.add_argument("--images", type=int, default=5000)
     parser.add_argument("--size", type=int, nargs=2, default=(1024, 768), metavar=("W", "H"))
     parser.add_argument("--repeat", type=int, default=3, help="runs of each way; the fastest counts")
     parser.add_argument("--scale", type=int, default=4, help="the memory run builds this many times --images")
@@ -106,6 +131,10 @@ def main():
     print(f"{figures['cores']} cores: all-cores build {figures['speedup']}x the pinned one (target >= "
           f"{TARGETS['speedup']}); the peer script's hashing took {figures['build_vs_peer']}x the build's time "
           f"(target >= {TARGETS['build_vs_peer']})")
+    if figures["serial_seconds"] is not None:
+        projected = figures["projected_speedup"]
+        print(f"serial part {figures['serial_seconds']} s, parallel part {figures['parallel_seconds']} s on one core: "
+              f"projected {projected['8']}x on 8 cores, {projected['16']}x on 16 (Amdahl)")
     print(f"peak RSS {figures['build_peak_rss_mb']:.0f} MB at {args.images} images, "
           f"{figures['scaled_peak_rss_mb']:.0f} MB at {figures['scaled_images']} "
           f"({figures['rss_growth']}x; targets < {TARGETS['peak_rss_mb']} MB and < {TARGETS['rss_growth']}x)")
@@ -113,6 +142,18 @@ def main():
         print(f"check failed: {problem}")
     print(json.dumps(figures))
     return 1 if problems else 0
+
+
+def amdahl(one: float, many: float, cores: int) -> dict:
+    """The build's serial and parallel parts from its seconds on one core and on ``cores`` (one =
+    S + P, many = S + P / cores), and the speed-up they project on 8 and 16 cores: one / (S + P / n).
+    A serial part under 0 (the many-core run more than ``cores`` times as fast) counts as 0."""
+    if cores < 2:
+        return {"serial_seconds": None, "parallel_seconds": None, "projected_speedup": {}}
+    parallel = min(one, (one - many) * cores / (cores - 1))
+    serial = one - parallel
+    return {"serial_seconds": round(serial, 2), "parallel_seconds": round(parallel, 2),
+            "projected_speedup": {str(n): round(one / (serial + parallel / n), 2) for n in (8, 16)}}
 
 
 def build_command(manifest: pathlib.Path, out: pathlib.Path) -> list:
@@ -160,6 +201,7 @@ def run(args, work: pathlib.Path, scratch: pathlib.Path) -> tuple:
                "scaled_peak_rss_mb": round(scaled_mb, 1), "rss_growth": round(scaled_mb / build_mb, 3),
                "outputs_identical": len(digests) == 1, "checks_failed": problems,
                "runs_seconds": {way: [round(s, 2) for s, _ in found] for way, found in runs.items()}}
+    figures.update(amdahl(best["pinned"], best["all_cores"], len(cores)))
     figures["targets_met"] = {"speedup": figures["speedup"] >= TARGETS["speedup"],
                               "build_vs_peer": figures["build_vs_peer"] >= TARGETS["build_vs_peer"],
                               "peak_rss": build_mb < TARGETS["peak_rss_mb"],
