@@ -7,24 +7,20 @@ from .stages.decode_and_hash import DecodeAndHash
 from .stages.deduplicate import Deduplicate
 from .stages.draft import Draft
 from .stages.group_contexts import GroupContexts
-from .stages.parallel import PROCESSES_FROM
 from .stages.read_sources import ReadSources
 from .stages.score_difficulty import ScoreDifficulty
 from .stages.validate import Validate
 from .stages.write_shards import WriteShards
 
 
-def build_pipeline(pipeline, manifest, output: str, *, threads=None, progress_seconds=None,
-                   processes_from=PROCESSES_FROM):
+def build_pipeline(pipeline, manifest, output: str, *, threads=None, progress_seconds=None):
     """Add every stage to ``pipeline``; returns the PCollection holding the report. ``threads``:
     threads per worker process of the heavy stages (None: its cores; stages/parallel.py);
-    ``progress_seconds``: interval of their progress lines (None: no lines); ``processes_from``:
-    the elements from which a heavy stage works in worker processes instead (None: never)."""
+    ``progress_seconds``: interval of their progress lines (None: no lines)."""
     sources = {s.name: s for s in manifest.sources}
     listed = pipeline | "ReadSources" >> ReadSources(manifest.sources)
     decoded = listed["images"] | "DecodeAndHash" >> DecodeAndHash(**manifest.decode, threads=threads,
-                                                                  progress_seconds=progress_seconds,
-                                                                  processes_from=processes_from)
+                                                                  progress_seconds=progress_seconds)
     deduped = decoded["images"] | "Deduplicate" >> Deduplicate(
         {name: s.dedup_scope for name, s in sources.items()}, manifest.dedup["threshold"])
     grouped = deduped["images"] | "GroupContexts" >> GroupContexts(sources, manifest.seed, manifest.grouping)
@@ -33,7 +29,7 @@ def build_pipeline(pipeline, manifest, output: str, *, threads=None, progress_se
     derived = None if manifest.difficulty["solver"] else scratch_folder(output, "derived")
     drafted = grouped["contexts"] | "Draft" >> Draft(manifest.drafter, sources, manifest.seed, manifest.decode,
                                                      threads=threads, progress_seconds=progress_seconds,
-                                                     derived_folder=derived, processes_from=processes_from)
+                                                     derived_folder=derived)
     validated = drafted["samples"] | "Validate" >> Validate()
     scored = validated["samples"] | "ScoreDifficulty" >> ScoreDifficulty(manifest.difficulty)
 

@@ -19,7 +19,6 @@ from .manifest import endpoint_settings, load_manifest
 from .output import publish
 from .output.report import tasks_without_samples
 from .schemas import load_schema
-from .stages.parallel import PROCESSES_FROM
 from .stages.progress import BUILD_PROCESS, PROGRESS_SECONDS
 from .storage import read_bytes, write_text
 from .tasks import TASKS
@@ -139,15 +138,13 @@ def _with_solver_settings(difficulty: dict, overrides: dict, output: str) -> dic
 
 
 def run_build(manifest_path: str, output: str, beam_args: list, *, seed=None, drafter=None, llm=None,
-              solver=None, overwrite: bool = False, workers=None, progress_seconds=PROGRESS_SECONDS,
-              processes_from=PROCESSES_FROM) -> dict:
+              solver=None, overwrite: bool = False, workers=None, progress_seconds=PROGRESS_SECONDS) -> dict:
     """Build into a staging folder, publish it in OUT's place, and return the report (also in
     OUT/report.json). ``llm`` overrides keys of the manifest's drafter.openai section, ``solver``
     keys of difficulty.solver plus ``samples`` (None values leave them alone); ``overwrite``
     allows replacing a previous mir build in OUT; ``workers``: threads per worker process of the
     heavy stages (``stage_threads``); ``progress_seconds``: interval of the progress lines on
-    stderr (None: none); ``processes_from``: the elements from which a heavy stage works in as
-    many worker processes instead (stages/parallel.py; None: never). Raises BuildError
+    stderr (None: none). Raises BuildError
     (nothing published) when a source is missing or unreadable, PublishError when OUT cannot
     take a build."""
     manifest = load_manifest(manifest_path)
@@ -161,8 +158,7 @@ def run_build(manifest_path: str, output: str, beam_args: list, *, seed=None, dr
     manifest = dataclasses.replace(manifest, drafter=_with_llm_settings(manifest.drafter, llm, output),
                                    difficulty=_with_solver_settings(manifest.difficulty, solver, output))
     options = beam_options(beam_args)
-    stages = {"threads": stage_threads(options, workers), "progress_seconds": progress_seconds,
-              "processes_from": processes_from}
+    stages = {"threads": stage_threads(options, workers), "progress_seconds": progress_seconds}
     if is_dry_run(options):
         pipeline = beam.Pipeline(options=options)
         build_pipeline(pipeline, manifest, output, **stages)

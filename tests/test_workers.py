@@ -16,7 +16,6 @@ from pipeline.readback.shards import iter_samples, shard_paths
 from pipeline.records import Context, ContextImage, HashedImage
 from pipeline.run import BuildError, beam_options, run_build, stage_threads
 from pipeline.stages.derived_images import keep_derived, read_derived
-from pipeline.stages import parallel
 from pipeline.stages.parallel import in_order, thread_pool
 from pipeline.tasks import TASKS
 
@@ -47,25 +46,6 @@ def test_a_build_writes_the_same_files_on_one_thread_and_on_three(photo_manifest
     assert derived and {s["task"] for s in samples} >= {"image_puzzle", "location_relationship"}
     assert all(hashlib.sha256(image["bytes"]).hexdigest() == facts["sha256"] for image, facts in derived)
     assert not [name for name in files_of(one) if "scratch" in name or name.endswith(".jpg")]
-
-
-def test_a_build_whose_heavy_stages_work_in_processes_writes_the_same_files(photo_manifest, tmp_path, monkeypatch):
-    # processes_from=1: hashing and drafting run in two worker processes whatever the build's size.
-    pools = []
-
-    class CountedPool(parallel.ProcessPoolExecutor):
-        def __init__(self, workers, **kwargs):
-            pools.append(workers)
-            super().__init__(workers, **kwargs)
-
-    monkeypatch.setattr(parallel, "ProcessPoolExecutor", CountedPool)
-    threads, processes = tmp_path / "threads", tmp_path / "processes"
-    run_build(str(photo_manifest), str(threads), [], workers=2, progress_seconds=None, processes_from=None)
-    assert pools == []
-    report = run_build(str(photo_manifest), str(processes), [], workers=2, progress_seconds=None, processes_from=1)
-    assert pools == [2, 2]    # DecodeAndHash's and Draft's
-    assert files_of(threads) == files_of(processes)
-    assert report["samples"]["written"] > 0 and report["rejects"]["decode_and_hash"]
 
 
 def _hashed(path: pathlib.Path) -> HashedImage:

@@ -1,8 +1,7 @@
 """DecodeAndHash: read each image's bytes, check and decode it safely, reduce it to hashes and size.
 
-The reading, decoding and hashing run on a thread pool, or for a large collection a pool of worker
-processes (stages/parallel.py): one per core by default, the outputs in the order of the inputs
-whatever their number.
+The reading, decoding and hashing run on a thread pool (stages/parallel.py): one thread per core
+by default, the outputs in the order of the inputs whatever the number of threads.
 """
 import apache_beam as beam
 
@@ -11,7 +10,7 @@ from ..images.phash import HASH_ALGORITHM, hash_image
 from ..records import HashedImage, sha256_hex
 from ..sources import MAX_IMAGE_BYTES, ImageTooLarge, read_image_bytes
 from .base import REJECTS, image_subject, to_rejects
-from .parallel import PROCESSES_FROM, InOrderThreadsFn
+from .parallel import InOrderThreadsFn
 
 STAGE = "decode_and_hash"
 # The size a COCO entry or listing row states (source_metadata.schema.json): checked, then dropped.
@@ -32,8 +31,8 @@ class DecodeAndHashFn(InOrderThreadsFn):
     stage, progress_label, progress_unit = STAGE, "reading and hashing images", "images"
 
     def __init__(self, max_pixels: int, min_side: int, threads=None, progress_seconds=None,
-                 max_bytes: int = MAX_IMAGE_BYTES, processes_from=PROCESSES_FROM):
-        super().__init__(threads, progress_seconds, processes_from)
+                 max_bytes: int = MAX_IMAGE_BYTES):
+        super().__init__(threads, progress_seconds)
         self.max_pixels = max_pixels
         self.min_side = min_side
         self.max_bytes = max_bytes
@@ -71,9 +70,9 @@ class DecodeAndHash(beam.PTransform):
     stages/parallel.py; ``progress_seconds``: interval of the progress line (None: none)."""
 
     def __init__(self, max_pixels: int, min_side: int, threads=None, progress_seconds=None,
-                 max_bytes: int = MAX_IMAGE_BYTES, processes_from=PROCESSES_FROM):
+                 max_bytes: int = MAX_IMAGE_BYTES):
         super().__init__()
-        self.fn = DecodeAndHashFn(max_pixels, min_side, threads, progress_seconds, max_bytes, processes_from)
+        self.fn = DecodeAndHashFn(max_pixels, min_side, threads, progress_seconds, max_bytes)
 
     def expand(self, refs):
         total = refs | "CountImages" >> beam.combiners.Count.Globally()

@@ -2,8 +2,7 @@
 
 Contexts are drafted on a thread pool (stages/parallel.py), their samples passed on in the
 order the contexts came: an LLM drafter keeps ``concurrency`` requests in flight per worker, the
-offline drafter derives views and drafts on one thread per core (in worker processes for a large
-build: stages/parallel.py). Beam counters (namespace
+offline drafter derives views and drafts on one thread per core. Beam counters (namespace
 "llm") are bumped on the DoFn's own thread. Samples leave without their source images' bytes,
 and a build (flow.py) has them leave without their derived images' bytes too: Draft keeps
 each derived image in the build's scratch folder (``derived_folder``, stages/derived_images.py)
@@ -25,7 +24,7 @@ from ..safe_files import UnsafeFile
 from ..sources import MAX_REREAD_BYTES, ImageChanged, ImageTooLarge
 from .base import REJECTS, context_subject, to_rejects
 from .derived_images import keep_derived
-from .parallel import PROCESSES_FROM, InOrderThreadsFn
+from .parallel import InOrderThreadsFn
 
 STAGE = "draft"
 LLM_NAMESPACE = "llm"
@@ -40,21 +39,19 @@ class DraftFn(InOrderThreadsFn):
     stage, progress_unit = STAGE, "contexts"
 
     def __init__(self, drafter_settings: dict, sources: dict, seed: int, decode: dict, threads=None,
-                 progress_seconds=None, derived_folder=None, processes_from=PROCESSES_FROM):
+                 progress_seconds=None, derived_folder=None):
         llm = _is_llm(drafter_settings)
         interval = drafter_settings["openai"]["progress_seconds"] if llm and progress_seconds else progress_seconds
-        # An LLM drafter waits on its endpoint (threads suffice); the offline one is Python that
-        # holds the GIL (templates, the judge), so a large build drafts in worker processes.
-        super().__init__(drafter_settings["openai"]["concurrency"] if llm else threads, interval,
-                         None if llm else processes_from)
+        super().__init__(drafter_settings["openai"]["concurrency"] if llm else threads, interval)
         self.progress_label = f"drafting ({drafter_settings['kind']})"
         self.drafter_settings, self.sources, self.seed = drafter_settings, sources, seed
         self.decode, self.derived_folder = decode, derived_folder
         self.drafted = Metrics.counter(STAGE, "drafted")
 
-    def setup_work(self):
+    def setup(self):
         self.drafter = make_drafter(self.drafter_settings, self.seed)
         self.drafter.setup()
+        super().setup()
 
     def subjects(self, context) -> list:
         return [context_subject(context)]
@@ -105,10 +102,9 @@ class Draft(beam.PTransform):
     without their bytes (None: samples keep them)."""
 
     def __init__(self, drafter_settings: dict, sources: dict, seed: int, decode: dict, threads=None,
-                 progress_seconds=None, derived_folder=None, processes_from=PROCESSES_FROM):
+                 progress_seconds=None, derived_folder=None):
         super().__init__()
-        self.fn = DraftFn(drafter_settings, sources, seed, decode, threads, progress_seconds, derived_folder,
-                          processes_from)
+        self.fn = DraftFn(drafter_settings, sources, seed, decode, threads, progress_seconds, derived_folder)
 
     def expand(self, contexts):
         total = contexts | "CountContexts" >> beam.combiners.Count.Globally()

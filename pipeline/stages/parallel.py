@@ -10,13 +10,10 @@ DoFn's thread and overlaps with the pool's. benchmarks/README.md has the measure
 chose threads over Beam's multi-process mode.
 """
 import collections
-import copy
-import multiprocessing
 import os
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 
 import apache_beam as beam
-from apache_beam.internal import pickler
 from apache_beam.transforms.window import GlobalWindow
 from apache_beam.utils.timestamp import MIN_TIMESTAMP
 from apache_beam.utils.windowed_value import WindowedValue
@@ -27,10 +24,6 @@ from .progress import Progress
 # Elements in flight per thread: enough that no thread waits while the DoFn's thread handles a
 # result, few enough that memory holds a handful of decoded images per thread.
 IN_FLIGHT_PER_THREAD = 4
-# A stage whose work is Python that holds the GIL (drafting, the judge) runs it in worker processes
-# once it has at least this many elements: starting a process (a fresh interpreter importing the
-# pipeline) costs about a second, which a large build repays many times and a small one never.
-PROCESSES_FROM = 1000
 
 
 def available_cores() -> int:
@@ -96,64 +89,18 @@ class PooledFn(beam.DoFn):
             self.progress.expect(total)
 
 
-# The copy of a stage's DoFn that a worker process runs ``work`` with (``_adopt``).
-_ADOPTED = None
-
-
-def _adopt(pickled: bytes) -> None:
-    """A worker process's start: the stage's DoFn, unpickled, with its work's own state set up."""
-    global _ADOPTED
-    _ADOPTED = pickler.loads(pickled)
-    _ADOPTED.setup_work()
-
-
-def _adopted_work(element):
-    return attempt(_ADOPTED.work, element)
-
-
 class InOrderThreadsFn(PooledFn):
-    """Base of a DoFn whose ``work(element)`` (no Beam calls: it runs on a pool thread, or in a
-    worker process) is followed by ``emit(element, result)`` (on the DoFn's thread: outputs,
-    counters). Subclasses set ``stage`` and ``subjects(element)`` (whom an internal_error reject
-    names); the stage gives ``process`` the count of its elements as the side input ``total``.
-    ``processes_from``: a stage of at least that many elements runs its work in a pool of as many
-    worker processes as it would have threads (each with a copy of the DoFn whose ``setup_work``
-    made its work's state), so Python that holds the GIL runs on every core; None: threads always.
-    Processes or threads, the outputs are the same, in the same order."""
-
-    def __init__(self, threads=None, progress_seconds=None, processes_from=None):
-        super().__init__(threads, progress_seconds)
-        self.processes_from = processes_from
-
-    def setup(self):
-        self.setup_work()
-        super().setup()
-        self.in_processes = False
-
-    def setup_work(self) -> None:
-        """The state ``work`` needs (a drafter, say), made in each process that runs it."""
+    """Base of a DoFn whose ``work(element)`` (no Beam calls: it runs on a pool thread) is
+    followed by ``emit(element, result)`` (on the DoFn's thread: outputs, counters). Subclasses
+    set ``stage`` and ``subjects(element)`` (whom an internal_error reject names); the stage
+    gives ``process`` the count of its elements as the side input ``total``."""
 
     def start_bundle(self):
         self.pending = collections.deque()
 
     def process(self, element, total: int):
         self.expect(total)
-        if self.pool is not None and not self.in_processes and self.processes_from is not None \
-                and total >= self.processes_from:
-            self._use_processes()
         yield from self.submit(element)
-
-    def _use_processes(self) -> None:
-        """Swap the thread pool for worker processes, as many as the threads (started by spawn: the
-        runner's own threads make a forked copy of this process unsafe)."""
-        workers = self.in_flight // IN_FLIGHT_PER_THREAD
-        self.pool.shutdown()
-        fn = copy.copy(self)
-        for state in ("pool", "progress", "pending"):
-            fn.__dict__.pop(state, None)
-        self.pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
-                                        initializer=_adopt, initargs=(pickler.dumps(fn),))
-        self.in_processes = True
 
     def work(self, element):
         raise NotImplementedError
@@ -169,9 +116,7 @@ class InOrderThreadsFn(PooledFn):
         if self.pool is None:
             yield from self._outputs(element, attempt(self.work, element))
             return
-        future = (self.pool.submit(_adopted_work, element) if self.in_processes
-                  else self.pool.submit(attempt, self.work, element))
-        self.pending.append((element, future))
+        self.pending.append((element, self.pool.submit(attempt, self.work, element)))
         while len(self.pending) > self.in_flight:
             yield from self._outputs(*self._oldest())
 
