@@ -48,7 +48,12 @@ def server_message(exc) -> str:
     if not body:
         response = getattr(exc, "response", None)
         body = getattr(response, "text", "") if response is not None else ""
-    text = " ".join(str(body).split())
+    return clipped(body)
+
+
+def clipped(said) -> str:
+    """What a server said, on one line of at most MESSAGE_CHARS characters."""
+    text = " ".join(str(said).split())
     return text if len(text) <= MESSAGE_CHARS else text[:MESSAGE_CHARS - 3] + "..."
 
 

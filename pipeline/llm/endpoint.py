@@ -22,7 +22,7 @@ import openai
 
 from ..storage import read_bytes
 from .cache import ResponseCache, cache_key
-from .calls import CallFailed, RateLimiter, RetryBudget, with_retries
+from .calls import CallFailed, RateLimiter, RetryBudget, clipped, with_retries
 from .refusals import COUNTERS, RequestShape, refused
 from .requests import response_format
 from .text import reply_text
@@ -62,12 +62,19 @@ def api_key(settings: dict) -> str:
     return os.environ.get("OPENAI_API_KEY", "")
 
 
+def client_for(settings: dict, timeout: float, max_retries: int) -> openai.OpenAI:
+    """An openai client of the endpoint ``settings`` name. The key is read here and handed to the
+    client only: never logged, cached or written."""
+    return openai.OpenAI(api_key=api_key(settings) or "not-needed", base_url=settings["base_url"], timeout=timeout,
+                         max_retries=max_retries)
+
+
 def _empty_reply(completion) -> str:
     """Why a 200 reply holds no answer: the error object some servers send under 200, or no choices."""
     error = getattr(completion, "error", None) or (getattr(completion, "model_extra", None) or {}).get("error")
     if isinstance(error, dict):
         error = error.get("message") or json.dumps(error)
-    return f"the server answered 200 with an error: {str(error)[:300]}" if error else \
+    return f"the server answered 200 with an error: {clipped(error)}" if error else \
         "the server answered 200 with no choices"
 
 
@@ -79,9 +86,7 @@ class ChatEndpoint:
 
     def setup(self):
         s = self.settings
-        # The key is read here and handed to the client only: never logged, cached or written.
-        self.client = openai.OpenAI(api_key=api_key(s) or "not-needed",
-                                    base_url=s["base_url"], timeout=s["timeout"], max_retries=0)
+        self.client = client_for(s, s["timeout"], max_retries=0)   # retries are ours (calls.py)
         self.cache = ResponseCache(s["cache_location"]) if s["cache_location"] else None
         self.budget = RetryBudget(s["retry_budget"])
         self.limiter = RateLimiter(s["requests_per_minute"], s["tokens_per_minute"])

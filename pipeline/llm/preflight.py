@@ -11,7 +11,7 @@ import math
 import openai
 
 from .calls import server_message
-from .endpoint import api_key
+from .endpoint import client_for
 
 # What a prompt costs besides its text, roughly: a vision model spends about one token per 28 x 28
 # pixel patch of an image (Qwen2-VL and its kin; OpenAI's high detail is within a few percent).
@@ -36,8 +36,7 @@ def prompt_tokens(prompt_chars: int, images: int, side: int, vision: bool) -> in
 
 def _listed(settings: dict):
     """The models the endpoint lists, or None when it has no /models route."""
-    client = openai.OpenAI(api_key=api_key(settings) or "not-needed", base_url=settings["base_url"],
-                           timeout=min(settings["timeout"], 30), max_retries=1)
+    client = client_for(settings, min(settings["timeout"], 30), max_retries=1)
     try:
         return list(client.models.list())
     except openai.APIStatusError as exc:

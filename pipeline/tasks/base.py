@@ -433,8 +433,8 @@ def refer(ctx, image: int, region: dict):
     return f"the {end} of the {count_word(len(kin) + 1).lower()} {plural(noun)}" if end else None
 
 
-# The mark a question may draw (drafter.questions.marks "boxes"): a red outline around the one region
-# of a picture that its text points at and no words single out.
+# The marks a question may draw (drafter.questions.marks "boxes"): an outline around a region its text
+# points at and no words single out, red for one (MARK), red, blue and yellow for up to three.
 MARK_COLOURS = ({"colour": "red", "rgb": [230, 25, 25]}, {"colour": "blue", "rgb": [30, 90, 235]},
                 {"colour": "yellow", "rgb": [245, 200, 0]})
 MARK = MARK_COLOURS[0]
@@ -446,7 +446,7 @@ def colour_marks(image: int, found: list) -> tuple:
     if len(found) > len(MARK_COLOURS):
         raise ValueError(f"{len(found)} regions to mark; there are {len(MARK_COLOURS)} colours")
     words = [f"the one in the {mark['colour']} box" for mark in MARK_COLOURS[:len(found)]]
-    return words, {image: [dict(mark, box=list(r["bbox"])) for mark, r in zip(MARK_COLOURS, found)]}
+    return words, {image: [mark_of(r, mark) for mark, r in zip(MARK_COLOURS, found)]}
 
 
 def marked_words(ctx, image: int, region: dict):
@@ -465,9 +465,10 @@ def marks_drawn(ctx, image: int) -> bool:
     return ctx.questions["marks"] == "boxes" and ctx.transforms[image - 1] is None
 
 
-def mark_of(region: dict) -> dict:
-    """The mark drawn for a region ``marked_words`` names: MARK around its box."""
-    return dict(MARK, box=list(region["bbox"]))
+def mark_of(region: dict, mark: dict = MARK) -> dict:
+    """The mark drawn around a region's box: ``mark``'s colour (MARK, red, for the one region
+    ``marked_words`` names)."""
+    return dict(mark, box=list(region["bbox"]))
 
 
 def _alone_in_context(ctx, region: dict) -> bool:
