@@ -89,10 +89,13 @@ def _offered(task, image, sources: dict) -> bool:
     return sources[image.source].feeds(task.id) and (not listed or task.id in listed)
 
 
+def _fits(task, image) -> bool:
+    """Does the image carry what ``task`` needs (and, for a sequence task, belong to a sequence)?"""
+    return (task.grouping != "sequence" or "sequence" in image.metadata) and task.needs(image.metadata)
+
+
 def _eligible(task, image, sources: dict) -> bool:
-    return (_offered(task, image, sources)
-            and (task.grouping != "sequence" or "sequence" in image.metadata)
-            and task.needs(image.metadata))
+    return _offered(task, image, sources) and _fits(task, image)
 
 
 def task_counter(name: str, task_id: str):
@@ -113,7 +116,7 @@ class KeyByTaskGroup(beam.DoFn):
             if not _offered(task, image, self.sources):
                 continue
             self.offered[task.id].inc()
-            if _eligible(task, image, self.sources):
+            if _fits(task, image):
                 self.eligible[task.id].inc()
                 yield (task.id, split, _group_key(task, image)), image
 
