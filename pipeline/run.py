@@ -7,7 +7,7 @@ import time
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
-from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions, TestOptions
+from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions, TestOptions
 from jsonschema import Draft202012Validator
 
 from .flow import build_pipeline
@@ -18,6 +18,7 @@ from .llm.preflight import PreflightFailed, check_endpoint
 from .manifest import endpoint_settings, load_manifest
 from .output import publish
 from .output.report import tasks_without_samples
+from .parallelism import WorkersError, plan
 from .schemas import load_schema
 from .stages.progress import BUILD_PROCESS, PROGRESS_SECONDS
 from .storage import read_bytes, write_text
@@ -26,7 +27,6 @@ from .tasks import TASKS
 # Listing rejects that mean a source could not be read at all (or, images_not_found, that none of
 # the files it names is where it looked): the build stops (exit 2).
 UNUSABLE_SOURCE = ("missing_source", "unreadable_source", "images_not_found")
-LOCAL_RUNNERS = ("FnApiRunner", "DirectRunner", "BundleBasedDirectRunner", "SwitchingDirectRunner")
 
 
 class BuildError(ValueError):
@@ -46,19 +46,6 @@ def beam_options(beam_args: list) -> PipelineOptions:
     standard = options.view_as(StandardOptions)
     standard.runner = standard.runner or "FnApiRunner"
     return options
-
-
-def stage_threads(options: PipelineOptions, workers):
-    """Threads per worker process for the heavy stages (stages/parallel.py): ``workers`` when
-    given; else, on the local runner with its single worker process, None (every core that
-    process may use); else 1, since a runner with a worker process per core (Beam's
-    multi_processing mode, Dataflow) spreads the work over cores already."""
-    if workers is not None:
-        if workers < 1:
-            raise BuildError(f"--workers must be at least 1, not {workers}")
-        return workers
-    local = options.view_as(StandardOptions).runner in LOCAL_RUNNERS
-    return None if local and (options.view_as(DirectOptions).direct_num_workers or 1) <= 1 else 1
 
 
 def is_dry_run(options: PipelineOptions) -> bool:
@@ -143,7 +130,7 @@ def run_build(manifest_path: str, output: str, beam_args: list, *, seed=None, dr
     OUT/report.json). ``llm`` overrides keys of the manifest's drafter.openai section, ``solver``
     keys of difficulty.solver plus ``samples`` (None values leave them alone); ``overwrite``
     allows replacing a previous mir build in OUT; ``workers``: threads per worker process of the
-    heavy stages (``stage_threads``); ``progress_seconds``: interval of the progress lines on
+    heavy stages (parallelism.plan); ``progress_seconds``: interval of the progress lines on
     stderr (None: none). Raises BuildError
     (nothing published) when a source is missing or unreadable, PublishError when OUT cannot
     take a build."""
@@ -158,10 +145,10 @@ def run_build(manifest_path: str, output: str, beam_args: list, *, seed=None, dr
     manifest = dataclasses.replace(manifest, drafter=_with_llm_settings(manifest.drafter, llm, output),
                                    difficulty=_with_solver_settings(manifest.difficulty, solver, output))
     options = beam_options(beam_args)
-    stages = {"threads": stage_threads(options, workers), "progress_seconds": progress_seconds}
-    if is_dry_run(options):
+    if is_dry_run(options):   # no source is read, so none is sized
         pipeline = beam.Pipeline(options=options)
-        build_pipeline(pipeline, manifest, output, **stages)
+        build_pipeline(pipeline, manifest, output, threads=_parallelism(options, beam_args, workers, ()).threads,
+                       progress_seconds=progress_seconds)
         return _dry_run(pipeline, options, output)
     unreachable = _unreachable(manifest, output)
     if unreachable:
@@ -169,13 +156,14 @@ def run_build(manifest_path: str, output: str, beam_args: list, *, seed=None, dr
     missing = _missing_sources(manifest)
     if missing:
         raise BuildError(missing[0])
+    parallel = _parallelism(options, beam_args, workers, manifest.sources)
     _preflight(manifest)
     with publish.build_lock(output):
         publish.recover(output)
         publish.check_output(output, overwrite, [(s.name, s.location) for s in manifest.sources])
         staging = publish.new_staging(output)
         try:
-            return _build_and_publish(manifest, options, stages, staging, output)
+            return _build_and_publish(manifest, options, parallel, progress_seconds, staging, output)
         except BaseException as exc:
             with contextlib.suppress(OSError):
                 publish.discard(staging)   # nothing half-written stays beside OUT, whatever went wrong
@@ -218,11 +206,18 @@ def _unreachable(manifest, output: str, probe: bool = True) -> list:
     return problems + ([f"--output {problem}"] if problem else [])
 
 
-def _build_and_publish(manifest, options, stages: dict, staging: str, output: str) -> dict:
+def _parallelism(options: PipelineOptions, flags: list, workers, sources):
+    try:
+        return plan(options, flags, workers, sources)
+    except WorkersError as exc:
+        raise BuildError(str(exc)) from None
+
+
+def _build_and_publish(manifest, options, parallel, progress_seconds, staging: str, output: str) -> dict:
     started = time.monotonic()
     os.environ[BUILD_PROCESS] = str(os.getpid())  # progress lines tell workers' own counts apart
     pipeline = beam.Pipeline(options=options)
-    build_pipeline(pipeline, manifest, staging, **stages)
+    build_pipeline(pipeline, manifest, staging, threads=parallel.threads, progress_seconds=progress_seconds)
     result = pipeline.run()
     result.wait_until_finish()
     report_path = FileSystems.join(staging, "report.json")
@@ -234,7 +229,7 @@ def _build_and_publish(manifest, options, stages: dict, staging: str, output: st
         raise BuildError(f"a source could not be read: {first['detail']}"
                          + (f" and {len(unusable) - 1} more" if len(unusable) > 1 else "")
                          + f"; nothing was published to {output}")
-    report["timings"] = {"wall_seconds": round(time.monotonic() - started, 3)}
+    report["timings"] = {"wall_seconds": round(time.monotonic() - started, 3), **parallel.report()}
     report["counters"] = _counters(result)
     report["tasks_without_samples"] = tasks_without_samples(report, report["counters"], manifest.sources,
                                                              manifest.grouping)
