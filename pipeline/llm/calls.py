@@ -10,8 +10,6 @@ import random
 import threading
 import time
 
-import openai
-
 # failure cause -> is it worth retrying?
 RETRYABLE = {"rate_limited": True, "server_error": True, "timeout": True, "connection_error": True,
              "client_error": False, "bad_reply": False}
@@ -64,6 +62,7 @@ def _param(exc):
 
 def classify(exc: Exception) -> CallFailed:
     """The failure cause of an exception raised by the openai client."""
+    import openai  # loaded by the first call: a build without an LLM never pays its 0.5 s import
     if isinstance(exc, openai.APITimeoutError):
         return CallFailed("timeout", "the request timed out")
     if isinstance(exc, openai.APIConnectionError):
@@ -141,6 +140,7 @@ def backoff(attempt: int, base: float, cap: float, retry_after) -> float:
 def with_retries(call, *, max_retries: int, base: float, cap: float, budget: RetryBudget, count):
     """``call()`` until it succeeds, retrying retryable failures; ``count(name)`` records each
     request and retry. Raises CallFailed when out of retries or budget."""
+    import openai  # loaded by the first call: a build without an LLM never pays its 0.5 s import
     attempt = 0
     while True:
         budget.note_request()

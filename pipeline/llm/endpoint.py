@@ -18,8 +18,6 @@ import json
 import os
 import threading
 
-import openai
-
 from ..storage import read_bytes
 from .cache import ResponseCache, cache_key
 from .calls import CallFailed, RateLimiter, RetryBudget, clipped, with_retries
@@ -62,9 +60,10 @@ def api_key(settings: dict) -> str:
     return os.environ.get("OPENAI_API_KEY", "")
 
 
-def client_for(settings: dict, timeout: float, max_retries: int) -> openai.OpenAI:
+def client_for(settings: dict, timeout: float, max_retries: int):
     """An openai client of the endpoint ``settings`` name. The key is read here and handed to the
     client only: never logged, cached or written."""
+    import openai  # loaded by the first call: a build without an LLM never pays its 0.5 s import
     return openai.OpenAI(api_key=api_key(settings) or "not-needed", base_url=settings["base_url"], timeout=timeout,
                          max_retries=max_retries)
 

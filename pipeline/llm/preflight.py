@@ -8,8 +8,6 @@ is wrong then.
 """
 import math
 
-import openai
-
 from .calls import server_message
 from .endpoint import client_for
 
@@ -36,6 +34,7 @@ def prompt_tokens(prompt_chars: int, images: int, side: int, vision: bool) -> in
 
 def _listed(settings: dict):
     """The models the endpoint lists, or None when it has no /models route."""
+    import openai  # loaded by the first call: a build without an LLM never pays its 0.5 s import
     client = client_for(settings, min(settings["timeout"], 30), max_retries=1)
     try:
         return list(client.models.list())
@@ -51,6 +50,7 @@ def check_endpoint(settings: dict, section: str, prompt_chars: int, images: int)
     key, not serving the model, or with a context window (the one the server reports, else the
     settings' ``context_window``) too small for a prompt of about ``prompt_chars`` characters and
     ``images`` images plus ``max_tokens``."""
+    import openai  # loaded by the first call: a build without an LLM never pays its 0.5 s import
     base, model = settings["base_url"], settings["model"]
     try:
         models = _listed(settings)
