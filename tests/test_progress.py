@@ -37,10 +37,30 @@ def test_the_ticker_prints_until_the_stage_is_done():
     stream = io.StringIO()
     progress = Progress("drafting", "contexts", 0.01, stream=stream)
     progress.expect(2)
+    ticker = progress.ticker
     progress.advance(2)
-    progress.ticker.join(10)
-    assert not progress.ticker.is_alive()
+    ticker.join(10)
+    assert not ticker.is_alive() and progress.ticker is None
     assert stream.getvalue().splitlines()[-1].startswith("drafting: 2/2 contexts, ")
+
+
+def test_a_worker_process_goes_quiet_when_its_share_stops_and_speaks_again_when_it_moves(monkeypatch):
+    monkeypatch.setenv(BUILD_PROCESS, str(os.getpid() + 1))   # started by another process: a worker
+    stream = io.StringIO()
+    progress = Progress("hashing", "images", 0.01, stream=stream)
+    progress.expect(10)
+    progress.advance(3)                   # its share of 10 is 3: it never reaches the stage's total
+    first = progress.ticker
+    first.join(10)
+    assert not first.is_alive() and progress.ticker is None
+    lines = stream.getvalue().splitlines()
+    counts = [int(line.split()[1]) for line in lines]   # never the same count twice in a row
+    assert counts == sorted(set(counts)) and lines[-1].startswith(f"hashing: 3 images by worker process {os.getpid()}")
+    progress.advance(1)                   # the next bundle: a new ticker, a new count
+    second = progress.ticker
+    second.join(10)
+    assert second is not first and stream.getvalue().splitlines()[-1].startswith("hashing: 4 images by worker")
+    progress.stop()
 
 
 def mir_build(manifest, out, *flags) -> str:
