@@ -6,7 +6,8 @@ Generates N photo-like JPEGs with build_bench.py's content and sidecar metadata,
 --repeat times, keeping each one's fastest run (a shared machine's noise only adds time):
   * the whole `mir build` pinned to one core (its affinity set to one CPU, as `taskset -c 0`
     does: the build then counts one core and runs one thread per heavy stage),
-  * the whole `mir build` on every core, and
+  * the whole `mir build` on every core (a collection this large gets a worker process per core:
+    pipeline/parallelism.py), and
   * the peer script on every core: a `multiprocessing.Pool` running
     `imagehash.phash(Image.open(path))` over the same files, the hashes written with pandas to
     Parquet.
@@ -128,7 +129,8 @@ def main():
     with tempfile.TemporaryDirectory() as scratch:
         work = pathlib.Path(args.work or scratch)
         figures, problems = run(args, work, pathlib.Path(scratch))
-    print(f"{figures['cores']} cores: all-cores build {figures['speedup']}x the pinned one (target >= "
+    print(f"{figures['cores']} cores: all-cores build ({figures['all_cores_processes']} worker processes of "
+          f"{figures['all_cores_threads_per_process']} threads) {figures['speedup']}x the pinned one (target >= "
           f"{TARGETS['speedup']}); the peer script's hashing took {figures['build_vs_peer']}x the build's time "
           f"(target >= {TARGETS['build_vs_peer']})")
     if figures["serial_seconds"] is not None:
@@ -190,6 +192,8 @@ def run(args, work: pathlib.Path, scratch: pathlib.Path) -> tuple:
     build_mb = max(mb for _, mb in runs["all_cores"])
     figures = {"images": args.images, "size": list(args.size), "repeat": args.repeat, "cores": len(cores),
                "samples": report["samples"]["written"],
+               "all_cores_processes": report["timings"]["processes"],
+               "all_cores_threads_per_process": report["timings"]["threads_per_process"],
                "pinned_seconds": best["pinned"], "all_cores_seconds": best["all_cores"],
                "peer_seconds": best["peer"],
                "speedup": round(best["pinned"] / best["all_cores"], 3),

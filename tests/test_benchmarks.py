@@ -63,6 +63,8 @@ def test_cores_bench():
     assert figures["outputs_identical"] is True and figures["checks_failed"] == []
     assert {way: len(runs) for way, runs in figures["runs_seconds"].items()} == {"pinned": 1, "all_cores": 1, "peer": 1}
     assert figures["build_peak_rss_mb"] > 0 and figures["scaled_peak_rss_mb"] > 0
+    # 24 small photos are far below the bytes that get a worker process per core.
+    assert (figures["all_cores_processes"], figures["all_cores_threads_per_process"]) == (1, figures["cores"])
 
 
 def test_yield_bench(tmp_path):

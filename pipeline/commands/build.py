@@ -19,8 +19,8 @@ PARSER_ARGS = {
                    "OUT/rejects/, OUT/report.json and OUT/README.md.",
     "epilog": "Any other --flag is passed to Apache Beam as a pipeline option, for example --runner "
               "DataflowRunner --project P --region R --temp_location gs://B/tmp --setup_file ./setup.py, or "
-              "--direct_num_workers 2 --direct_running_mode multi_processing (on the local runner, --workers is "
-              "faster: see docs/dataflow.md). "
+              "--direct_num_workers 1 (one process: on the local runner a collection of 128 MB or more is otherwise "
+              "built by a worker process per core; see docs/dataflow.md). "
               "The build is written into a staging folder next to OUT and then put in OUT's place, so OUT holds "
               "the previous complete build or the new one, never a mixture; OUT must be new, empty, or (with "
               "--overwrite) a previous mir build. Exit status: 0 built, 1 the build failed, wrote no sample, drafted "
@@ -73,9 +73,9 @@ def add_arguments(parser) -> None:
                         help="exit 1 (after publishing the build and its report) when more than this share of the "
                              "contexts sent to drafting was rejected there (default: %(default)s)")
     parser.add_argument("--workers", type=int, metavar="N",
-                        help="threads per worker process for reading, hashing, drafting and writing (default: every "
-                             "core the build may use on the local runner, 1 on a runner with a process per core); "
-                             "the output is the same for every N")
+                        help="threads per worker process for reading, hashing, drafting and writing (default: 1 where "
+                             "the build runs a worker process per core, as a large local collection and Dataflow "
+                             "do; else every core the build may use); the output is the same for every N")
     parser.add_argument("--progress-seconds", type=float, default=10.0, metavar="S",
                         help="interval of the progress lines on stderr while images are read and hashed, contexts "
                              "drafted and shards written (done/total, rate, ETA; default: %(default)g; an LLM "
