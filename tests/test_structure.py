@@ -15,7 +15,7 @@ LAYERS = (
     ("cli",),
     ("commands",),
     ("run",),
-    ("flow",),
+    ("flow", "parallelism"),
     ("stages",),
     ("drafters",),
     ("difficulty",),
