@@ -10,6 +10,9 @@ import random
 import threading
 import time
 
+# openai is imported in the functions that use it, not here: a build without an LLM (and each of its
+# worker processes) then never pays its 0.5 s import.
+
 # failure cause -> is it worth retrying?
 RETRYABLE = {"rate_limited": True, "server_error": True, "timeout": True, "connection_error": True,
              "client_error": False, "bad_reply": False}
@@ -62,7 +65,7 @@ def _param(exc):
 
 def classify(exc: Exception) -> CallFailed:
     """The failure cause of an exception raised by the openai client."""
-    import openai  # loaded by the first call: a build without an LLM never pays its 0.5 s import
+    import openai
     if isinstance(exc, openai.APITimeoutError):
         return CallFailed("timeout", "the request timed out")
     if isinstance(exc, openai.APIConnectionError):
@@ -140,7 +143,7 @@ def backoff(attempt: int, base: float, cap: float, retry_after) -> float:
 def with_retries(call, *, max_retries: int, base: float, cap: float, budget: RetryBudget, count):
     """``call()`` until it succeeds, retrying retryable failures; ``count(name)`` records each
     request and retry. Raises CallFailed when out of retries or budget."""
-    import openai  # loaded by the first call: a build without an LLM never pays its 0.5 s import
+    import openai
     attempt = 0
     while True:
         budget.note_request()

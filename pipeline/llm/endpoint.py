@@ -26,6 +26,9 @@ from .requests import response_format
 from .text import reply_text
 
 
+# openai is imported in the functions that use it, not here: a build without an LLM (and each of its
+# worker processes) then never pays its 0.5 s import.
+
 SAID_KINDS = 10   # different error messages of a server counted per client (a bound on counter names)
 
 
@@ -63,7 +66,7 @@ def api_key(settings: dict) -> str:
 def client_for(settings: dict, timeout: float, max_retries: int):
     """An openai client of the endpoint ``settings`` name. The key is read here and handed to the
     client only: never logged, cached or written."""
-    import openai  # loaded by the first call: a build without an LLM never pays its 0.5 s import
+    import openai
     return openai.OpenAI(api_key=api_key(settings) or "not-needed", base_url=settings["base_url"], timeout=timeout,
                          max_retries=max_retries)
 

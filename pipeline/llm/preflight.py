@@ -11,6 +11,9 @@ import math
 from .calls import server_message
 from .endpoint import client_for
 
+# openai is imported in the functions that use it, not here: a build without an LLM (and each of its
+# worker processes) then never pays its 0.5 s import.
+
 # What a prompt costs besides its text, roughly: a vision model spends about one token per 28 x 28
 # pixel patch of an image (Qwen2-VL and its kin; OpenAI's high detail is within a few percent).
 PATCH = 28
@@ -34,7 +37,7 @@ def prompt_tokens(prompt_chars: int, images: int, side: int, vision: bool) -> in
 
 def _listed(settings: dict):
     """The models the endpoint lists, or None when it has no /models route."""
-    import openai  # loaded by the first call: a build without an LLM never pays its 0.5 s import
+    import openai
     client = client_for(settings, min(settings["timeout"], 30), max_retries=1)
     try:
         return list(client.models.list())
@@ -50,7 +53,7 @@ def check_endpoint(settings: dict, section: str, prompt_chars: int, images: int)
     key, not serving the model, or with a context window (the one the server reports, else the
     settings' ``context_window``) too small for a prompt of about ``prompt_chars`` characters and
     ``images`` images plus ``max_tokens``."""
-    import openai  # loaded by the first call: a build without an LLM never pays its 0.5 s import
+    import openai
     base, model = settings["base_url"], settings["model"]
     try:
         models = _listed(settings)
