@@ -58,7 +58,8 @@ def plan(options: PipelineOptions, flags: list, workers, sources) -> Parallelism
         cores = available_cores()
         if cores > 1 and collection_bytes(sources, PROCESSES_FROM_BYTES) >= PROCESSES_FROM_BYTES:
             direct.direct_num_workers, direct.direct_running_mode = cores, "multi_processing"
-    processes = direct.direct_num_workers or 1
+    # Beam reads --direct_num_workers 0 as a worker per CPU.
+    processes = (os.cpu_count() or 1) if direct.direct_num_workers == 0 else direct.direct_num_workers or 1
     return Parallelism(processes, workers or (None if processes <= 1 else 1))
 
 

@@ -145,6 +145,8 @@ def test_large_local_builds_get_a_worker_process_per_core_and_small_ones_threads
     assert _plan(["--direct_num_workers", "1"], None, large) == (Parallelism(1, None), (1, "in_memory"))
     assert _plan(["--direct_num_workers=2", "--direct_running_mode=multi_processing"], None, small) == \
         (Parallelism(2, 1), (2, "multi_processing"))
+    assert _plan(["--direct_num_workers", "0", "--direct_running_mode", "multi_processing"], None, small)[0] == \
+        Parallelism(os.cpu_count(), 1 if os.cpu_count() > 1 else None)   # Beam's 0: a worker per CPU
     assert _plan(["--runner", "DataflowRunner"], None, large)[0] == Parallelism(None, 1)
     with pytest.raises(WorkersError):
         _plan([], 0, small)
