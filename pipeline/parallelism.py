@@ -76,7 +76,9 @@ def collection_bytes(sources, enough: int) -> int:
 
 
 def _folders(source) -> list:
-    return [_folder(source.location.rstrip("/"))] + ([source.images] if source.images else [])
+    """The folders a source's files are in, each once (a COCO ``images`` folder may hold its JSON)."""
+    folders = [_folder(source.location.rstrip("/"))] + ([source.images.rstrip("/")] if source.images else [])
+    return list(dict.fromkeys(folders))
 
 
 def _folder(location: str) -> str:

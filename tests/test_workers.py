@@ -138,6 +138,7 @@ def test_large_local_builds_get_a_worker_process_per_core_and_small_ones_threads
     (half / "annotations.json").write_text("{}")
     assert _plan([], None, _source(half / "annotations.json", images=half))[0].processes == 4
     assert _plan([], None, _source(half / "annotations.json"))[0].processes == 1
+    assert _plan([], None, _source(half / "annotations.json", images=f"{half}/"))[0].processes == 1   # counted once
     # One core, or Beam flags that choose the mode (even as Beam's defaults): the build does as told.
     monkeypatch.setattr(parallelism, "available_cores", lambda: 1)
     assert _plan([], None, large) == (Parallelism(1, None), (1, "in_memory"))
