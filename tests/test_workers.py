@@ -133,12 +133,12 @@ def test_large_local_builds_get_a_worker_process_per_core_and_small_ones_threads
     assert _plan([], None, large) == (Parallelism(4, 1), (4, "multi_processing"))
     assert _plan([], 3, large)[0] == Parallelism(4, 3)                           # --workers: threads per process
     # A source named by its file (a video, a COCO JSON) counts the folder holding it, and a COCO
-    # source its images folder too; half of the bytes in each adds up to enough.
-    half = _folder_of(tmp_path, "half", 70 * 2**20)
+    # source its images folder too: 70 MB in each adds up to enough, the same folder counts once.
+    half, images = _folder_of(tmp_path, "half", 70 * 2**20), _folder_of(tmp_path, "images", 70 * 2**20)
     (half / "annotations.json").write_text("{}")
-    assert _plan([], None, _source(half / "annotations.json", images=half))[0].processes == 4
+    assert _plan([], None, _source(half / "annotations.json", images=images))[0].processes == 4
     assert _plan([], None, _source(half / "annotations.json"))[0].processes == 1
-    assert _plan([], None, _source(half / "annotations.json", images=f"{half}/"))[0].processes == 1   # counted once
+    assert _plan([], None, _source(half / "annotations.json", images=f"{half}/"))[0].processes == 1
     # One core, or Beam flags that choose the mode (even as Beam's defaults): the build does as told.
     monkeypatch.setattr(parallelism, "available_cores", lambda: 1)
     assert _plan([], None, large) == (Parallelism(1, None), (1, "in_memory"))
